@@ -1,0 +1,62 @@
+# mod_statsd - build, test and demo.
+#   make            build mod_statsd.so with apxs (-Wall -Wextra -Werror)
+#   make test       install what is missing, then unit + integration tests
+#   make demo       throwaway httpd + statsd on loopback, traffic, results
+#   make install    apxs -i (never edits httpd.conf); DESTDIR honoured
+# ./configure --with-apxs=PATH writes config.mk to pick another httpd.
+
+-include config.mk
+APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo /usr/bin/apxs)
+CC ?= gcc
+PYTHON ?= /usr/bin/python3
+WARN = -Wall -Wextra -Werror
+CORE_SRC = statsd_client.c statsd_name.c statsd_lines.c
+CORE_HDR = statsd_client.h statsd_name.h statsd_lines.h
+MODULE = .libs/mod_statsd.so
+
+.PHONY: all deps test unit integration demo install clean distclean asan-test
+
+all: $(MODULE)
+
+deps:
+	@scripts/deps.sh build
+
+$(MODULE): mod_statsd.c $(CORE_SRC) $(CORE_HDR)
+	@command -v $(APXS) >/dev/null 2>&1 || scripts/deps.sh build
+	$(APXS) -c -Wc,-std=gnu99 $(addprefix -Wc,,$(WARN)) -o mod_statsd.so mod_statsd.c $(CORE_SRC)
+
+# ---- unit tests (Check), no httpd needed ---------------------------------
+UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
+UNIT_TESTS = t/unit/test_name t/unit/test_lines t/unit/test_client
+
+t/unit/test_%: t/unit/test_%.c $(CORE_SRC) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs check) $(EXTRA_LDFLAGS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_FORK=yes ./$$t; done
+
+# ---- integration tests (pytest + real apache2) ---------------------------
+integration: $(MODULE)
+	$(PYTHON) -m pytest -q t/integration
+
+test:
+	@scripts/deps.sh test
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo:
+	@scripts/deps.sh demo
+	$(MAKE) all
+	$(PYTHON) demo/demo.py
+
+install: $(MODULE)
+	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$$($(APXS) -q LIBEXECDIR)" -n statsd mod_statsd.la
+
+clean:
+	rm -rf .libs *.o *.lo *.la *.slo $(UNIT_TESTS) t/unit/*.o build
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -f config.mk config.log config.status configure
+	rm -rf autom4te.cache t/.npm

@@ -1,0 +1,161 @@
+/*
+ * statsd_client.h - a small, portable statsd client.
+ *
+ * C99 + POSIX sockets. No httpd or APR types, no printing, no global state.
+ * One client = one destination (UDP over IPv4/IPv6, or a unix datagram
+ * socket) with its own non-blocking, unconnected socket.
+ *
+ * Life cycle: statsd_client_create() parses the target; statsd_client_resolve()
+ * turns a host name into an address (do it at start-up, never per request);
+ * statsd_client_open() makes the socket (per process, e.g. in a child);
+ * statsd_client_send*() never block; statsd_client_destroy() frees all.
+ *
+ * Every function returning int returns 0 on success or a negative errno
+ * value (-EINVAL, -ENOMEM, -EAGAIN, ...).
+ *
+ * Thread safety: sends and counters may be used from many threads at once;
+ * create/resolve/open/close/destroy must not race with anything else.
+ */
+#ifndef STATSD_CLIENT_H
+#define STATSD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STATSD_DEFAULT_HOST "localhost"
+#define STATSD_DEFAULT_PORT 8125
+#define STATSD_DEFAULT_MAX_PACKET 1432
+#define STATSD_MIN_PACKET 512
+#define STATSD_MAX_PACKET 65000
+#define STATSD_HOST_MAX 255
+#define STATSD_PATH_MAX 107   /* sun_path less its NUL */
+
+typedef enum {
+    STATSD_TARGET_UDP = 0,
+    STATSD_TARGET_UNIX = 1
+} statsd_target_kind;
+
+/* A destination as written in the configuration, before resolution. */
+typedef struct {
+    statsd_target_kind kind;
+    char host[STATSD_HOST_MAX + 1];   /* UDP: name or literal, no brackets */
+    unsigned port;                    /* UDP: 1..65535 */
+    char path[STATSD_PATH_MAX + 1];   /* UNIX: socket path */
+} statsd_target;
+
+/* Fill *t from a host (NULL or "" = localhost) and a port (0 = 8125).
+ * A host written "[::1]" loses its brackets. -EINVAL for a bad host. */
+int statsd_target_from_host_port(statsd_target *t, const char *host,
+                                 unsigned port);
+
+/* Fill *t from "udp://host:port", "udp://[v6]:port", "udp://host" (port
+ * 8125) or "unix:/absolute/path". -EINVAL for anything else. */
+int statsd_target_parse(statsd_target *t, const char *spec);
+
+/* Parse a decimal port 1..65535; -EINVAL otherwise. */
+int statsd_port_parse(const char *s, unsigned *port);
+
+/* Write "udp://host:port" / "udp://[v6]:port" / "unix:/path" into buf.
+ * Returns the length, or -ENOSPC if it does not fit. */
+int statsd_target_format(const statsd_target *t, char *buf, size_t cap);
+
+/* Same destination? */
+int statsd_target_equal(const statsd_target *a, const statsd_target *b);
+
+/* Why a datagram (and its lines) were dropped. */
+typedef enum {
+    STATSD_DROP_WOULDBLOCK = 0, /* EAGAIN/EWOULDBLOCK: socket buffer full */
+    STATSD_DROP_REFUSED,        /* ECONNREFUSED: nothing listening */
+    STATSD_DROP_NOBUFS,         /* ENOBUFS/ENOMEM in the kernel */
+    STATSD_DROP_NOENT,          /* ENOENT/ECONNREFUSED on a unix path */
+    STATSD_DROP_UNRESOLVED,     /* no address (yet) or no socket */
+    STATSD_DROP_TOOBIG,         /* one line longer than the packet size */
+    STATSD_DROP_OTHER,          /* any other send error */
+    STATSD_DROP_REASONS
+} statsd_drop_reason;
+
+/* Name of a drop reason, e.g. "refused"; never NULL. */
+const char *statsd_drop_reason_name(statsd_drop_reason why);
+
+typedef struct {
+    uint64_t lines;                        /* lines sent */
+    uint64_t datagrams;                    /* datagrams sent */
+    uint64_t bytes;                        /* payload bytes sent */
+    uint64_t dropped_lines;                /* lines dropped, any reason */
+    uint64_t drops[STATSD_DROP_REASONS];   /* datagrams dropped, by reason */
+} statsd_stats;
+
+typedef struct statsd_client statsd_client;
+
+/* The seams for tests: how a datagram leaves, and how a name resolves.
+ * send_fn returns bytes sent or -1 with errno set, like sendto(2).
+ * resolve_fn fills *addr/*len with one address (IPv4 preferred) for
+ * host/port and returns 0, or a negative errno (-ENOENT: no such name). */
+typedef ssize_t (*statsd_send_fn)(int fd, const void *buf, size_t len,
+                                  const struct sockaddr *to, socklen_t tolen,
+                                  void *baton);
+typedef int (*statsd_resolve_fn)(const char *host, unsigned port,
+                                 struct sockaddr_storage *addr,
+                                 socklen_t *len, void *baton);
+
+/* Create a client for target t; max_packet in [STATSD_MIN_PACKET,
+ * STATSD_MAX_PACKET]. Neither resolves nor opens anything. */
+int statsd_client_create(statsd_client **out, const statsd_target *t,
+                         size_t max_packet);
+void statsd_client_destroy(statsd_client *c);
+
+void statsd_client_set_send_fn(statsd_client *c, statsd_send_fn fn,
+                               void *baton);
+void statsd_client_set_resolve_fn(statsd_client *c, statsd_resolve_fn fn,
+                                  void *baton);
+
+/* Resolve the target's host (blocking: start-up or a background task
+ * only). A unix target needs no resolution and returns 0. On failure the
+ * client keeps its previous address, if any. Prefers IPv4. */
+int statsd_client_resolve(statsd_client *c);
+/* Has the client an address to send to? */
+int statsd_client_is_resolved(const statsd_client *c);
+
+/* Open the non-blocking, close-on-exec, unconnected datagram socket of the
+ * resolved address family. Idempotent. */
+int statsd_client_open(statsd_client *c);
+/* Close the socket (the client can be opened again). Safe to call from a
+ * signal handler. */
+void statsd_client_close(statsd_client *c);
+
+size_t statsd_client_max_packet(const statsd_client *c);
+const statsd_target *statsd_client_target(const statsd_client *c);
+
+/* Send one datagram holding n_lines lines; len <= max packet. On failure
+ * the datagram is dropped, counted, and a negative errno returned. */
+int statsd_client_send(statsd_client *c, const char *buf, size_t len,
+                       unsigned n_lines);
+
+/* Send a block of lines joined by '\n' (no trailing '\n' needed) in as few
+ * datagrams as fit the max packet, splitting only between lines. A single
+ * line longer than the packet is dropped and counted. Returns the number
+ * of bytes sent (>= 0) when every datagram went out, else the negative
+ * errno of the first failure (other datagrams are still tried). */
+long statsd_client_send_lines(statsd_client *c, const char *buf, size_t len);
+
+/* Counters since creation (atomically read, each on its own). */
+void statsd_client_stats(const statsd_client *c, statsd_stats *out);
+
+/* errno of the most recent failed send (0 if none) and how many failures
+ * happened since the last call; for rate-limited logging by the caller. */
+int statsd_client_take_errors(statsd_client *c, uint64_t *count);
+
+/* Count lines dropped before reaching the client (e.g. by a full buffer). */
+void statsd_client_count_drop(statsd_client *c, statsd_drop_reason why,
+                              unsigned n_lines);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STATSD_CLIENT_H */

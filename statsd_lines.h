@@ -1,0 +1,74 @@
+/*
+ * statsd_lines.h - the statsd lines of one measured request (SPEC §2).
+ *
+ * Turns what was measured (names, method, status, duration) into the
+ * '\n'-joined lines of the Etsy statsd protocol, plus the `statsd` note.
+ * No httpd types, no allocation, no printing: numbers are formatted by
+ * hand because this runs on every request.
+ */
+#ifndef STATSD_LINES_H
+#define STATSD_LINES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "statsd_name.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    STATSD_UNIT_MS = 0,     /* milliseconds (default) */
+    STATSD_UNIT_US = 1,     /* microseconds */
+    STATSD_UNIT_S = 2       /* seconds */
+} statsd_time_unit;
+
+#define STATSD_NUM_MAX 32   /* room for any formatted number */
+
+/* Decimal digits of v; returns the length (no NUL). */
+size_t statsd_format_uint(char *dst, uint64_t v);
+
+/* A duration of usec microseconds in unit, with microsecond resolution
+ * and no trailing zeros: "12.345", "0.052", "3". 0 is printed as the
+ * smallest step (1 us), as a timer is never 0. Returns the length. */
+size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit);
+
+/* One request, as the glue saw it. Strings need not be NUL-terminated. */
+typedef struct {
+    const char *prefix; size_t prefix_len;     /* clean */
+    const char *suffix; size_t suffix_len;     /* clean */
+    const char *name; size_t name_len;         /* clean, non-empty */
+    const char *aggregate; size_t aggregate_len; /* clean; 0 = none */
+    const char *method; size_t method_len;     /* raw; sanitised here */
+    int status;
+    uint64_t usec;                             /* measured duration */
+    statsd_time_unit unit;
+    size_t max_name_len;
+    int legacy;                                /* K:1|c lines */
+    int service;                               /* P.responses.* lines */
+} statsd_request;
+
+#define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + 48) + 4 * (STATSD_AFFIX_MAX + 48))
+
+typedef struct {
+    char key[STATSD_NAME_MAX + 1];  size_t key_len;
+    char agg[STATSD_NAME_MAX + 1];  size_t agg_len;   /* 0: none */
+    char duration[STATSD_NUM_MAX];  size_t duration_len;
+    char lines[STATSD_LINES_CAP];   size_t lines_len; /* '\n'-joined */
+    unsigned n_lines;
+} statsd_measurement;
+
+/* Fill *m from *req. Returns 0, or -1 if a part is unusable (lines_len is
+ * then 0). */
+int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
+
+/* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
+ * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
+ * length; dst is NUL-terminated. */
+size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
+                         int legacy);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STATSD_LINES_H */
