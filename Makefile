@@ -10,6 +10,7 @@ APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || e
 CC ?= gcc
 PYTHON ?= /usr/bin/python3
 WARN = -Wall -Wextra -Werror
+comma := ,
 CORE_SRC = statsd_client.c statsd_name.c statsd_lines.c
 CORE_HDR = statsd_client.h statsd_name.h statsd_lines.h
 MODULE = .libs/mod_statsd.so
@@ -23,7 +24,7 @@ deps:
 
 $(MODULE): mod_statsd.c $(CORE_SRC) $(CORE_HDR)
 	@command -v $(APXS) >/dev/null 2>&1 || scripts/deps.sh build
-	$(APXS) -c -Wc,-std=gnu99 $(addprefix -Wc,,$(WARN)) -o mod_statsd.so mod_statsd.c $(CORE_SRC)
+	$(APXS) -c -Wc,-std=gnu99 $(addprefix -Wc$(comma),$(WARN)) -o mod_statsd.so mod_statsd.c $(CORE_SRC)
 
 # ---- unit tests (Check), no httpd needed ---------------------------------
 UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
@@ -58,5 +59,5 @@ clean:
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -f config.mk config.log config.status configure
+	rm -f config.mk config.log config.status
 	rm -rf autom4te.cache t/.npm

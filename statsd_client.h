@@ -95,7 +95,7 @@ typedef struct statsd_client statsd_client;
 
 /* The seams for tests: how a datagram leaves, and how a name resolves.
  * send_fn returns bytes sent or -1 with errno set, like sendto(2).
- * resolve_fn fills *addr/*len with one address (IPv4 preferred) for
+ * resolve_fn fills *addr and *len with one address (IPv4 preferred) for
  * host/port and returns 0, or a negative errno (-ENOENT: no such name). */
 typedef ssize_t (*statsd_send_fn)(int fd, const void *buf, size_t len,
                                   const struct sockaddr *to, socklen_t tolen,

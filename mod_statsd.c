@@ -1,0 +1,789 @@
+/*
+ * mod_statsd.c - httpd glue: configuration, hooks, and the hand-over of
+ * each finished request to the name builder, the line formatter and the
+ * statsd client (statsd_name.c, statsd_lines.c, statsd_client.c).
+ *
+ * Destinations are read with the configuration, resolved in post_config
+ * and get one socket per child in child_init; the request path only
+ * formats into stack buffers and calls sendto() on a non-blocking socket.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_regex.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_network_io.h"
+
+#include "statsd_client.h"
+#include "statsd_lines.h"
+#include "statsd_name.h"
+
+APLOG_USE_MODULE(statsd);
+
+#define UNSET (-1)
+#define NOTE_STAT "statsd.stat"
+#define NOTE_HEADER "statsd.header"     /* StatsdStatHeader value, moved */
+#define NOTE_RESULT "statsd"
+#define NOTE_AGGREGATE "statsd.aggregate"
+#define ENV_SKIP "no-statsd"
+#define DEFAULT_STAT_HEADER "X-Statsd-Stat"
+#define ERROR_LOG_INTERVAL apr_time_from_sec(60)
+
+/* One distinct destination with its client; shared by every section that
+ * names the same target. last_log limits send-error logging per child. */
+typedef struct {
+    statsd_client *client;
+    apr_time_t last_log;
+} statsd_sink;
+
+/* The destination one config section defines (whole, as in the original:
+ * StatsdHost alone means port 8125, StatsdPort alone means localhost). */
+typedef struct {
+    const char *host;        /* as given, NULL: default */
+    unsigned port;           /* 0: default */
+    statsd_target target;
+    statsd_sink *sink;       /* set in post_config */
+} statsd_dest;
+
+/* What this configuration cycle knows: rebuilt in pre_config. */
+typedef struct {
+    apr_array_header_t *dests;   /* statsd_dest * */
+    apr_array_header_t *sinks;   /* statsd_sink * */
+    statsd_dest *fallback;       /* localhost:8125 */
+} statsd_registry;
+
+static statsd_registry *registry;
+
+typedef struct {
+    size_t max_packet;           /* 0: unset */
+} statsd_server_conf;
+
+typedef struct {
+    int enabled;
+    statsd_dest *dest;           /* NULL: inherit */
+    const char *prefix;          /* clean; NULL: inherit */
+    size_t prefix_len;
+    const char *suffix;
+    size_t suffix_len;
+    const char *stat;            /* StatsdStat, clean */
+    size_t stat_len;
+    const char *aggregate;
+    size_t aggregate_len;
+    const char *stat_header;     /* "" = Off; NULL: inherit */
+    apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
+    int verbs_set;
+    apr_uint64_t verbs;          /* bit per known method number */
+    apr_array_header_t *verb_names;  /* for registered extension methods */
+    int unit;
+    int legacy;
+    int service;
+    int max_name_len;
+} statsd_dir_conf;
+
+/* ---------------------------------------------------------------------- */
+/* configuration                                                          */
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    statsd_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+    (void)dir;
+    c->enabled = UNSET;
+    c->unit = UNSET;
+    c->legacy = UNSET;
+    c->service = UNSET;
+    c->max_name_len = UNSET;
+    return c;
+}
+
+#define PICK(field) (add->field != UNSET ? add->field : base->field)
+#define PICK_PTR(field) (add->field ? add->field : base->field)
+
+/* Runs on every request a <Location> matches: plain copies, no work
+ * unless both levels carry exclude lists. */
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const statsd_dir_conf *base = basev, *add = addv;
+    statsd_dir_conf *c = apr_palloc(p, sizeof(*c));
+
+    c->enabled = PICK(enabled);
+    c->dest = PICK_PTR(dest);
+    if (add->prefix) {
+        c->prefix = add->prefix;
+        c->prefix_len = add->prefix_len;
+    } else {
+        c->prefix = base->prefix;
+        c->prefix_len = base->prefix_len;
+    }
+    if (add->suffix) {
+        c->suffix = add->suffix;
+        c->suffix_len = add->suffix_len;
+    } else {
+        c->suffix = base->suffix;
+        c->suffix_len = base->suffix_len;
+    }
+    if (add->stat) {
+        c->stat = add->stat;
+        c->stat_len = add->stat_len;
+    } else {
+        c->stat = base->stat;
+        c->stat_len = base->stat_len;
+    }
+    if (add->aggregate) {
+        c->aggregate = add->aggregate;
+        c->aggregate_len = add->aggregate_len;
+    } else {
+        c->aggregate = base->aggregate;
+        c->aggregate_len = base->aggregate_len;
+    }
+    c->stat_header = PICK_PTR(stat_header);
+    if (add->excludes && base->excludes)
+        c->excludes = apr_array_append(p, base->excludes, add->excludes);
+    else
+        c->excludes = PICK_PTR(excludes);
+    if (add->verbs_set) {
+        c->verbs_set = 1;
+        c->verbs = add->verbs;
+        c->verb_names = add->verb_names;
+    } else {
+        c->verbs_set = base->verbs_set;
+        c->verbs = base->verbs;
+        c->verb_names = base->verb_names;
+    }
+    c->unit = PICK(unit);
+    c->legacy = PICK(legacy);
+    c->service = PICK(service);
+    c->max_name_len = PICK(max_name_len);
+    return c;
+}
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(statsd_server_conf));
+}
+
+static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: invalid value '%s': %s",
+                        cmd->cmd->name, arg, why);
+}
+
+/* Statsd, StatsdLegacyMode, StatsdServiceStats: cmd->info is the offset */
+static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    *(int *)((char *)dconf + (size_t)cmd->info) = on ? 1 : 0;
+    return NULL;
+}
+
+enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
+
+/* StatsdPrefix, StatsdSuffix, StatsdStat, StatsdAggregateStat */
+static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    int which = (int)(intptr_t)cmd->info;
+    const char *src = arg;
+    size_t cap = which == NAME_PREFIX || which == NAME_SUFFIX
+                     ? STATSD_AFFIX_MAX : STATSD_NAME_MAX;
+    size_t len;
+    char *clean;
+
+    if (which == NAME_PREFIX || which == NAME_SUFFIX) {
+        /* {hostname}: the machine's short name, read once at start-up */
+        if (ap_strstr_c(arg, "{hostname}")) {
+            char host[APRMAXHOSTLEN + 1], shorthost[APRMAXHOSTLEN + 1];
+            size_t room = strlen(arg) + sizeof(shorthost);
+            char *out = apr_palloc(cmd->pool, room);
+            if (apr_gethostname(host, sizeof(host), cmd->pool) != APR_SUCCESS)
+                return apr_psprintf(cmd->pool, "%s: cannot read the host "
+                                    "name for '%s'", cmd->cmd->name, arg);
+            statsd_name_short_host(shorthost, sizeof(shorthost), host);
+            if (statsd_name_expand(out, room, arg, shorthost) == (size_t)-1)
+                return bad_value(cmd, arg, "too long");
+            src = out;
+        }
+    }
+    if (strlen(src) > cap)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "longer than %" APR_SIZE_T_FMT " bytes", cap));
+    clean = apr_palloc(cmd->pool, strlen(src) + 1);
+    len = statsd_name_clean(clean, cap, src, strlen(src));
+    clean[len] = '\0';
+    if (len == 0 && (which == NAME_STAT || which == NAME_AGGREGATE))
+        return bad_value(cmd, arg, "no usable name in it");
+    switch (which) {
+    case NAME_PREFIX: c->prefix = clean; c->prefix_len = len; break;
+    case NAME_SUFFIX: c->suffix = clean; c->suffix_len = len; break;
+    case NAME_STAT: c->stat = clean; c->stat_len = len; break;
+    default: c->aggregate = clean; c->aggregate_len = len; break;
+    }
+    return NULL;
+}
+
+enum { DEST_HOST, DEST_PORT, DEST_SERVER };
+
+/* The section's own destination, created on its first destination
+ * directive and registered so post_config can resolve it. */
+static statsd_dest *section_dest(cmd_parms *cmd, statsd_dir_conf *c)
+{
+    if (!c->dest) {
+        c->dest = apr_pcalloc(cmd->pool, sizeof(*c->dest));
+        APR_ARRAY_PUSH(registry->dests, statsd_dest *) = c->dest;
+    }
+    return c->dest;
+}
+
+/* StatsdHost, StatsdPort, StatsdServer */
+static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_dest *d = section_dest(cmd, c);
+    statsd_target t;
+
+    switch ((int)(intptr_t)cmd->info) {
+    case DEST_HOST:
+        if (statsd_target_from_host_port(&t, arg, d->port) != 0)
+            return bad_value(cmd, arg, "not a host name or address");
+        d->host = arg;
+        break;
+    case DEST_PORT:
+        if (statsd_port_parse(arg, &d->port) != 0)
+            return bad_value(cmd, arg, "not a port number (1-65535)");
+        if (statsd_target_from_host_port(&t, d->host, d->port) != 0)
+            return bad_value(cmd, arg, "not a valid destination");
+        break;
+    default:
+        if (statsd_target_parse(&t, arg) != 0)
+            return bad_value(cmd, arg, "expected udp://host:port, "
+                             "udp://[ipv6]:port or unix:/path");
+        d->host = NULL;
+        d->port = 0;
+        break;
+    }
+    d->target = t;
+    return NULL;
+}
+
+static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    ap_regex_t *re = ap_pregcomp(cmd->pool, arg, AP_REG_ICASE | AP_REG_NOSUB);
+
+    if (!re)
+        return bad_value(cmd, arg, "not a valid regular expression");
+    if (!c->excludes)
+        c->excludes = apr_array_make(cmd->pool, 4, sizeof(ap_regex_t *));
+    APR_ARRAY_PUSH(c->excludes, ap_regex_t *) = re;
+    return NULL;
+}
+
+static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    int m = ap_method_number_of(arg);
+
+    if (!*arg)
+        return bad_value(cmd, arg, "empty method");
+    c->verbs_set = 1;
+    if (m != M_INVALID && m < 64) {
+        c->verbs |= AP_METHOD_BIT << m;
+        return NULL;
+    }
+    /* not known yet: maybe registered later by another module */
+    if (!c->verb_names)
+        c->verb_names = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(c->verb_names, const char *) = arg;
+    return NULL;
+}
+
+static const char *set_unit(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "milliseconds") || !strcasecmp(arg, "ms"))
+        c->unit = STATSD_UNIT_MS;
+    else if (!strcasecmp(arg, "microseconds") || !strcasecmp(arg, "us"))
+        c->unit = STATSD_UNIT_US;
+    else if (!strcasecmp(arg, "seconds") || !strcasecmp(arg, "s"))
+        c->unit = STATSD_UNIT_S;
+    else
+        return bad_value(cmd, arg,
+                         "expected milliseconds, microseconds or seconds");
+    return NULL;
+}
+
+static const char *set_stat_header(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    const char *p;
+
+    if (!strcasecmp(arg, "Off")) {
+        c->stat_header = "";
+        return NULL;
+    }
+    for (p = arg; *p; p++)
+        if (!apr_isalnum(*p) && *p != '-' && *p != '_')
+            return bad_value(cmd, arg, "not a header name");
+    if (!*arg)
+        return bad_value(cmd, arg, "not a header name");
+    c->stat_header = arg;
+    return NULL;
+}
+
+/* Parse a decimal in [lo, hi]; strict, for configuration values. */
+static int parse_range(const char *arg, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    if (!apr_isdigit(*arg))
+        return -1;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    long v;
+
+    if (parse_range(arg, STATSD_NAME_MIN, STATSD_NAME_MAX, &v) != 0)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected a length from %d to %d",
+                         STATSD_NAME_MIN, STATSD_NAME_MAX));
+    c->max_name_len = (int)v;
+    return NULL;
+}
+
+static const char *set_max_packet(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    long v;
+
+    (void)dconf;
+    if (err)
+        return err;
+    if (parse_range(arg, STATSD_MIN_PACKET, STATSD_MAX_PACKET, &v) != 0)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected a size from %d to %d bytes",
+                         STATSD_MIN_PACKET, STATSD_MAX_PACKET));
+    sc->max_packet = (size_t)v;
+    return NULL;
+}
+
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+/* Never in .htaccess: a user's file must not choose where metrics go. */
+#define DEST_CONF (RSRC_CONF | ACCESS_CONF)
+#define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
+
+static const command_rec statsd_cmds[] = {
+    AP_INIT_FLAG("Statsd", set_flag, OFFSET(enabled), DIR_CONF,
+                 "On to measure requests here (default Off)"),
+    AP_INIT_TAKE1("StatsdHost", set_dest, (void *)DEST_HOST, DEST_CONF,
+                  "statsd host name or address (default localhost)"),
+    AP_INIT_TAKE1("StatsdPort", set_dest, (void *)DEST_PORT, DEST_CONF,
+                  "statsd UDP port (default 8125)"),
+    AP_INIT_TAKE1("StatsdServer", set_dest, (void *)DEST_SERVER, DEST_CONF,
+                  "udp://host:port, udp://[ipv6]:port or unix:/path"),
+    AP_INIT_TAKE1("StatsdPrefix", set_name, (void *)NAME_PREFIX, DIR_CONF,
+                  "prefix of every metric name ({hostname} allowed)"),
+    AP_INIT_TAKE1("StatsdSuffix", set_name, (void *)NAME_SUFFIX, DIR_CONF,
+                  "suffix of every request metric name"),
+    AP_INIT_TAKE1("StatsdStat", set_name, (void *)NAME_STAT, DIR_CONF,
+                  "fixed name for requests here instead of the path"),
+    AP_INIT_TAKE1("StatsdAggregateStat", set_name, (void *)NAME_AGGREGATE,
+                  DIR_CONF, "extra name every request here is counted under"),
+    AP_INIT_TAKE1("StatsdStatHeader", set_stat_header, NULL, DIR_CONF,
+                  "response header that may name a request, or Off"),
+    AP_INIT_ITERATE("StatsdExclude", set_exclude, NULL, DIR_CONF,
+                    "regexes of path segments left out of names"),
+    AP_INIT_ITERATE("StatsdHTTPVerbs", set_verb, NULL, DIR_CONF,
+                    "methods named as such; others become OtherVerbs"),
+    AP_INIT_TAKE1("StatsdTimeUnit", set_unit, NULL, DIR_CONF,
+                  "milliseconds (default), microseconds or seconds"),
+    AP_INIT_FLAG("StatsdLegacyMode", set_flag, OFFSET(legacy), DIR_CONF,
+                 "also send a counter line per request (default On)"),
+    AP_INIT_FLAG("StatsdServiceStats", set_flag, OFFSET(service), DIR_CONF,
+                 "send PREFIX.responses.* lines (default On)"),
+    AP_INIT_TAKE1("StatsdMaxNameLength", set_max_name_len, NULL, DIR_CONF,
+                  "longest metric name in bytes (default 250)"),
+    AP_INIT_TAKE1("StatsdMaxPacketSize", set_max_packet, NULL, RSRC_CONF,
+                  "largest datagram in bytes (default 1432)"),
+    {NULL}
+};
+
+/* ---------------------------------------------------------------------- */
+/* start-up: resolve destinations, one socket per child                   */
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    registry = apr_pcalloc(pconf, sizeof(*registry));
+    registry->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
+    registry->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
+    registry->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
+    statsd_target_from_host_port(&registry->fallback->target, NULL, 0);
+    return OK;
+}
+
+static apr_status_t destroy_sinks(void *data)
+{
+    apr_array_header_t *sinks = data;
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++)
+        statsd_client_destroy(APR_ARRAY_IDX(sinks, i, statsd_sink *)->client);
+    apr_array_clear(sinks);
+    return APR_SUCCESS;
+}
+
+static const char *target_text(apr_pool_t *p, const statsd_target *t)
+{
+    char buf[STATSD_HOST_MAX + STATSD_PATH_MAX + 32];
+    if (statsd_target_format(t, buf, sizeof(buf)) < 0)
+        return "(unprintable)";
+    return apr_pstrdup(p, buf);
+}
+
+/* The sink for a target: an existing one for the same target, or a new
+ * client resolved now. A name that does not resolve is not fatal: its
+ * lines are dropped and counted until it does. */
+static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
+                             const statsd_target *t, size_t max_packet)
+{
+    statsd_sink *sink;
+    int i, rv;
+
+    for (i = 0; i < registry->sinks->nelts; i++) {
+        sink = APR_ARRAY_IDX(registry->sinks, i, statsd_sink *);
+        if (statsd_target_equal(statsd_client_target(sink->client), t))
+            return sink;
+    }
+    sink = apr_pcalloc(p, sizeof(*sink));
+    rv = statsd_client_create(&sink->client, t, max_packet);
+    if (rv != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                     "statsd: cannot set up destination %s",
+                     target_text(p, t));
+        return NULL;
+    }
+    rv = statsd_client_resolve(sink->client);
+    if (rv != 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, -rv, s,
+                     "statsd: destination %s does not resolve; its "
+                     "metrics are dropped and counted", target_text(p, t));
+    APR_ARRAY_PUSH(registry->sinks, statsd_sink *) = sink;
+    return sink;
+}
+
+/* Is the fallback destination (localhost:8125) anyone's? Only where a
+ * server's base section names none: <Location>s below inherit from it. */
+static int fallback_used(server_rec *s)
+{
+    for (; s; s = s->next) {
+        const statsd_dir_conf *c =
+            ap_get_module_config(s->lookup_defaults, &statsd_module);
+        if (!c->dest)
+            return 1;
+    }
+    return 0;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                       apr_pool_t *ptemp, server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+    size_t max_packet = sc->max_packet ? sc->max_packet
+                                       : STATSD_DEFAULT_MAX_PACKET;
+    int i;
+
+    (void)plog;
+    (void)ptemp;
+    /* the first of the two start-up passes only checks the config */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    apr_pool_cleanup_register(pconf, registry->sinks, destroy_sinks,
+                              apr_pool_cleanup_null);
+    for (i = 0; i < registry->dests->nelts; i++) {
+        statsd_dest *d = APR_ARRAY_IDX(registry->dests, i, statsd_dest *);
+        d->sink = sink_for(pconf, s, &d->target, max_packet);
+    }
+    if (fallback_used(s))
+        registry->fallback->sink = sink_for(pconf, s,
+                                            &registry->fallback->target,
+                                            max_packet);
+    return OK;
+}
+
+static apr_status_t close_sockets(void *data)
+{
+    apr_array_header_t *sinks = data;
+    int i;
+
+    /* prefork may run this from a signal handler: close() only */
+    for (i = 0; i < sinks->nelts; i++)
+        statsd_client_close(APR_ARRAY_IDX(sinks, i, statsd_sink *)->client);
+    return APR_SUCCESS;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int i;
+
+    for (i = 0; i < registry->sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(registry->sinks, i, statsd_sink *);
+        int rv = statsd_client_open(sink->client);
+        if (rv != 0 && statsd_client_is_resolved(sink->client))
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                         "statsd: cannot open a socket for %s",
+                         target_text(pchild,
+                                     statsd_client_target(sink->client)));
+    }
+    apr_pool_cleanup_register(pchild, registry->sinks, close_sockets,
+                              apr_pool_cleanup_null);
+}
+
+/* ---------------------------------------------------------------------- */
+/* StatsdStatHeader: the header names the request, the client never sees */
+
+static ap_filter_rec_t *stat_header_filter;
+
+static apr_status_t stat_header_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *name = f->ctx;
+    const char *v = apr_table_get(r->err_headers_out, name);
+
+    if (!v)
+        v = apr_table_get(r->headers_out, name);
+    if (v) {
+        apr_table_setn(r->notes, NOTE_HEADER, v);
+        apr_table_unset(r->headers_out, name);
+        apr_table_unset(r->err_headers_out, name);
+    }
+    /* headers go out with the first brigade: one look is enough */
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void insert_stat_header_filter(request_rec *r)
+{
+    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                    &statsd_module);
+    const char *name = c->stat_header ? c->stat_header : DEFAULT_STAT_HEADER;
+
+    if (c->enabled == 1 && *name)
+        ap_add_output_filter_handle(stat_header_filter, (void *)name, r,
+                                    r->connection);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the request path                                                       */
+
+static int exclude_segment(const char *seg, size_t len, void *baton)
+{
+    const apr_array_header_t *ex = baton;
+    int i;
+
+    for (i = 0; i < ex->nelts; i++)
+        if (ap_regexec_len(APR_ARRAY_IDX(ex, i, ap_regex_t *), seg, len,
+                           0, NULL, 0) == 0)
+            return 1;
+    return 0;
+}
+
+/* The name a note or header gives, looked for from the last request of
+ * the internal-redirect chain back to the first. */
+static const char *chosen_name(request_rec *last, const char *header)
+{
+    request_rec *rr;
+    const char *v;
+
+    for (rr = last; rr; rr = rr->prev)
+        if ((v = apr_table_get(rr->notes, NOTE_STAT)) != NULL)
+            return v;
+    if (!*header)
+        return NULL;
+    for (rr = last; rr; rr = rr->prev) {
+        if ((v = apr_table_get(rr->notes, NOTE_HEADER)) != NULL
+            || (v = apr_table_get(rr->headers_out, header)) != NULL
+            || (v = apr_table_get(rr->err_headers_out, header)) != NULL)
+            return v;
+    }
+    return NULL;
+}
+
+static int verb_allowed(const statsd_dir_conf *c, const request_rec *r)
+{
+    int i;
+
+    if (r->method_number < 64 && r->method_number != M_INVALID
+        && (c->verbs & (AP_METHOD_BIT << r->method_number)))
+        return 1;
+    if (c->verb_names)
+        for (i = 0; i < c->verb_names->nelts; i++)
+            if (!strcmp(APR_ARRAY_IDX(c->verb_names, i, const char *),
+                        r->method))
+                return 1;
+    return 0;
+}
+
+/* Log a destination's send errors at most once a minute per child. */
+static void report_send_errors(request_rec *r, statsd_sink *sink)
+{
+    apr_time_t now = r->request_time, last = sink->last_log;
+    uint64_t count;
+    int err;
+
+    if (now - last < ERROR_LOG_INTERVAL
+        || !__atomic_compare_exchange_n(&sink->last_log, &last, now, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    err = statsd_client_take_errors(sink->client, &count);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r,
+                  "statsd: %" APR_UINT64_T_FMT " datagram(s) to %s dropped "
+                  "since the last report (this is logged once a minute)",
+                  count, target_text(r->pool,
+                                     statsd_client_target(sink->client)));
+}
+
+static int log_transaction(request_rec *r)
+{
+    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                    &statsd_module);
+    const statsd_dest *dest;
+    statsd_measurement m;
+    statsd_request req;
+    request_rec *last;
+    char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note;
+    apr_time_t usec;
+    long sent;
+
+    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
+        return DECLINED;
+    usec = apr_time_now() - r->request_time;
+    if (usec <= 0)
+        usec = 1; /* the clock stepped back: still a real request */
+    for (last = r; last->next; last = last->next)
+        ;
+
+    memset(&req, 0, sizeof(req));
+    req.prefix = c->prefix;
+    req.prefix_len = c->prefix_len;
+    req.suffix = c->suffix;
+    req.suffix_len = c->suffix_len;
+    req.aggregate = c->aggregate;
+    req.aggregate_len = c->aggregate_len;
+    if (c->stat) {
+        req.name = c->stat;
+        req.name_len = c->stat_len;
+    } else {
+        const char *v = chosen_name(last, c->stat_header ? c->stat_header
+                                                         : DEFAULT_STAT_HEADER);
+        if (v) {
+            req.name = name_buf;
+            req.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX, v,
+                                             strlen(v));
+        }
+        if (req.name_len == 0) {
+            const char *uri = r->unparsed_uri ? r->unparsed_uri : "";
+            size_t len = strlen(uri);
+            char *buf = path_buf;
+            if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
+                buf = apr_palloc(r->pool, STATSD_PATH_SCRATCH(len));
+            req.name = buf;
+            req.name_len = statsd_name_from_path(
+                buf, STATSD_PATH_SCRATCH(len), uri, len,
+                c->excludes ? exclude_segment : NULL, c->excludes);
+        }
+    }
+    if (!r->method || r->method_number == M_INVALID
+        || (c->verbs_set && !verb_allowed(c, r))) {
+        req.method = STATSD_OTHER_VERBS;
+        req.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
+    } else {
+        req.method = r->method;
+        req.method_len = strlen(r->method);
+    }
+    req.status = last->status;
+    req.usec = (uint64_t)usec;
+    req.unit = c->unit == UNSET ? STATSD_UNIT_MS : (statsd_time_unit)c->unit;
+    req.max_name_len = c->max_name_len == UNSET ? STATSD_NAME_DEFAULT_MAX
+                                                : (size_t)c->max_name_len;
+    req.legacy = c->legacy != 0;   /* UNSET means On */
+    req.service = c->service != 0;
+    if (statsd_lines_build(&req, &m) != 0)
+        return DECLINED;
+
+    dest = c->dest ? c->dest : registry->fallback;
+    if (dest->sink) {
+        sent = statsd_client_send_lines(dest->sink->client, m.lines,
+                                        m.lines_len);
+        if (sent < 0)
+            report_send_errors(r, dest->sink);
+    } else {
+        sent = -1;
+    }
+
+    note = apr_palloc(r->pool, m.key_len + 64);
+    statsd_lines_note(note, &m, sent < 0 ? -1 : sent, req.legacy);
+    apr_table_setn(r->notes, NOTE_RESULT, note);
+    if (m.agg_len)
+        apr_table_setn(r->notes, NOTE_AGGREGATE,
+                       apr_pstrmemdup(r->pool, m.agg, m.agg_len));
+    if (last != r) {
+        /* mod_log_config reads %{...}n from the final request */
+        apr_table_setn(last->notes, NOTE_RESULT, note);
+        if (m.agg_len)
+            apr_table_setn(last->notes, NOTE_AGGREGATE,
+                           apr_table_get(r->notes, NOTE_AGGREGATE));
+    }
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* before mod_log_config, so %{statsd}n sees our note */
+    static const char *const log_after[] = {"mod_log_config.c", NULL};
+
+    (void)p;
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(insert_stat_header_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(insert_stat_header_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(log_transaction, NULL, log_after,
+                            APR_HOOK_FIRST);
+    stat_header_filter = ap_register_output_filter(
+        "STATSD_STAT_HEADER", stat_header_out, NULL, AP_FTYPE_CONTENT_SET);
+}
+
+module AP_MODULE_DECLARE_DATA statsd_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    NULL,
+    statsd_cmds,
+    register_hooks
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    , AP_MODULE_FLAG_NONE
+#endif
+};

@@ -1,0 +1,294 @@
+/*
+ * statsd_name.c - metric names from request parts (SPEC §2).
+ *
+ * Runs on every request, so it works in single passes over the input
+ * with a byte table instead of ctype calls (which depend on the locale).
+ */
+#include <string.h>
+
+#include "statsd_name.h"
+
+/* 1 for the bytes a name segment may carry as they are: [A-Za-z0-9_-]. */
+static const unsigned char seg_ok[256] = {
+    ['-'] = 1, ['_'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+static unsigned char seg_byte(unsigned char c)
+{
+    return seg_ok[c] ? c : '_';
+}
+
+size_t statsd_name_segment(char *dst, const char *src, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        dst[i] = (char)seg_byte((unsigned char)src[i]);
+    return len;
+}
+
+size_t statsd_name_clean(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t out = 0, i;
+    int pending_dot = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == '.') {
+            /* a separator only counts once a segment follows it */
+            pending_dot = out > 0;
+            continue;
+        }
+        if (out + pending_dot + 1 > cap)
+            break;
+        if (pending_dot) {
+            dst[out++] = '.';
+            pending_dot = 0;
+        }
+        dst[out++] = (char)seg_byte(c);
+    }
+    return out;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Drop the last segment of the name being built: the dst bytes from the
+ * last separator on (separators only ever sit in front of segments). */
+static size_t pop_segment(const char *dst, size_t out)
+{
+    while (out > 0 && dst[out - 1] != '.')
+        out--;
+    return out > 0 ? out - 1 : 0;
+}
+
+/* Remove the empty segments that excluded segments left behind. */
+static size_t squeeze(char *dst, size_t out)
+{
+    size_t r, w = 0;
+    for (r = 0; r < out; r++) {
+        if (dst[r] == '.' && (w == 0 || dst[w - 1] == '.'))
+            continue;
+        dst[w++] = dst[r];
+    }
+    if (w > 0 && dst[w - 1] == '.')
+        w--;
+    return w;
+}
+
+size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
+                             size_t len, statsd_exclude_fn exclude,
+                             void *baton)
+{
+    const char *p = uri, *end = uri + len;
+    size_t out = 0;
+    int holes = 0;
+
+    (void)cap; /* the contract guarantees room: output <= len + 1 bytes */
+
+    if (len == 1 && *p == '*') /* OPTIONS * */
+        p = end;
+
+    /* absolute-form: skip "scheme://authority" */
+    if (p < end && *p != '/') {
+        const char *s = memchr(p, ':', (size_t)(end - p));
+        if (s && end - s >= 3 && s[1] == '/' && s[2] == '/') {
+            p = memchr(s + 3, '/', (size_t)(end - (s + 3)));
+            if (!p)
+                p = end;
+        }
+    }
+    while (p < end) {
+        size_t start, seglen;
+        int dots = 1;
+
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        if (*p == '?' || *p == '#')
+            break;
+        /* one segment: decode into dst behind a separator */
+        dst[out] = '.';
+        start = out + 1;
+        seglen = 0;
+        while (p < end && *p != '/' && *p != '?' && *p != '#') {
+            unsigned char c = (unsigned char)*p++;
+            if (c == '%' && end - p >= 2) {
+                int hi = hexval((unsigned char)p[0]);
+                int lo = hexval((unsigned char)p[1]);
+                if (hi >= 0 && lo >= 0) {
+                    c = (unsigned char)(hi << 4 | lo);
+                    p += 2;
+                }
+            }
+            if (c != '.')
+                dots = 0;
+            dst[start + seglen++] = (char)c;
+        }
+        if (dots && seglen <= 2) {
+            if (seglen == 2)
+                out = pop_segment(dst, out);
+            continue;
+        }
+        if (exclude && exclude(dst + start, seglen, baton)) {
+            /* keep an empty segment so a later ".." removes this one */
+            out = start;
+            holes = 1;
+            continue;
+        }
+        statsd_name_segment(dst + start, dst + start, seglen);
+        out = start + seglen;
+    }
+    if (out > 0)
+        out = holes ? squeeze(dst + 1, out - 1) : out - 1;
+    if (out == 0) {
+        memcpy(dst, STATSD_ROOT_NAME, sizeof(STATSD_ROOT_NAME) - 1);
+        return sizeof(STATSD_ROOT_NAME) - 1;
+    }
+    memmove(dst, dst + 1, out);
+    return out;
+}
+
+static size_t put(char *dst, size_t out, const char *s, size_t n)
+{
+    memcpy(dst + out, s, n);
+    return out + n;
+}
+
+/* Longest prefix of name[0..len) of at most budget bytes, cut after a whole
+ * segment when one fits, never ending in a dot. */
+static size_t cut_name(const char *name, size_t len, size_t budget)
+{
+    size_t n;
+    if (len <= budget)
+        return len;
+    n = budget;
+    if (name[n] != '.') {
+        size_t k = n;
+        while (k > 0 && name[k - 1] != '.')
+            k--;
+        if (k > 1)
+            n = k - 1;   /* before the dot that starts the cut segment */
+    }
+    while (n > 0 && name[n - 1] == '.')
+        n--;
+    return n;
+}
+
+size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
+{
+    char status[8];
+    size_t status_len = 0, method_len, fixed = 0, parts = 0, out = 0;
+    size_t max = p->max_len, name_len = p->name_len;
+
+    if (cap == 0)
+        return 0;
+    if (max > cap - 1)
+        max = cap - 1;
+    method_len = p->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
+                                                   : p->method_len;
+    if (p->status >= 0) {
+        unsigned s = p->status > 999 ? 999u : (unsigned)p->status;
+        if (s >= 100)
+            status[status_len++] = (char)('0' + s / 100);
+        if (s >= 10)
+            status[status_len++] = (char)('0' + s / 10 % 10);
+        status[status_len++] = (char)('0' + s % 10);
+    }
+    /* everything but NAME, with one dot for each part present */
+    if (p->prefix_len) { fixed += p->prefix_len; parts++; }
+    if (method_len) { fixed += method_len; parts++; }
+    if (status_len) { fixed += status_len; parts++; }
+    if (p->suffix_len) { fixed += p->suffix_len; parts++; }
+    if (name_len) {
+        size_t around = fixed + parts; /* parts dots once NAME is in */
+        if (around >= max)
+            name_len = 0;
+        else
+            name_len = cut_name(p->name, name_len, max - around);
+    }
+
+    if (p->prefix_len)
+        out = put(dst, out, p->prefix, p->prefix_len);
+    if (name_len) {
+        if (out) dst[out++] = '.';
+        out = put(dst, out, p->name, name_len);
+    }
+    if (method_len) {
+        if (out) dst[out++] = '.';
+        out += statsd_name_segment(dst + out, p->method, method_len);
+    }
+    if (status_len) {
+        if (out) dst[out++] = '.';
+        out = put(dst, out, status, status_len);
+    }
+    if (p->suffix_len) {
+        if (out) dst[out++] = '.';
+        out = put(dst, out, p->suffix, p->suffix_len);
+    }
+    /* a prefix and suffix longer than the cap: cut the whole, cleanly */
+    if (out > max) {
+        out = max;
+        while (out > 0 && dst[out - 1] == '.')
+            out--;
+    }
+    dst[out] = '\0';
+    return out;
+}
+
+size_t statsd_name_expand(char *dst, size_t cap, const char *src,
+                          const char *host)
+{
+    static const char tag[] = "{hostname}";
+    size_t out = 0, hlen = strlen(host);
+
+    while (*src) {
+        if (strncmp(src, tag, sizeof(tag) - 1) == 0) {
+            if (out + hlen >= cap)
+                return (size_t)-1;
+            out = put(dst, out, host, hlen);
+            src += sizeof(tag) - 1;
+            continue;
+        }
+        if (out + 1 >= cap)
+            return (size_t)-1;
+        dst[out++] = *src++;
+    }
+    if (out >= cap)
+        return (size_t)-1;
+    dst[out] = '\0';
+    return out;
+}
+
+size_t statsd_name_short_host(char *dst, size_t cap, const char *fqdn)
+{
+    const char *dot = strchr(fqdn, '.');
+    size_t len = dot ? (size_t)(dot - fqdn) : strlen(fqdn);
+
+    if (cap == 0)
+        return 0;
+    if (len > cap - 1)
+        len = cap - 1;
+    statsd_name_segment(dst, fqdn, len);
+    dst[len] = '\0';
+    return len;
+}
