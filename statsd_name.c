@@ -50,8 +50,17 @@ size_t statsd_name_clean(char *dst, size_t cap, const char *src, size_t len)
             pending_dot = out > 0;
             continue;
         }
-        if (out + pending_dot + 1 > cap)
+        if (out + pending_dot + 1 > cap) {
+            /* full: end at the last whole segment, if there is one */
+            if (!pending_dot) {
+                size_t k = out;
+                while (k > 0 && dst[k - 1] != '.')
+                    k--;
+                if (k > 0)
+                    out = k - 1;
+            }
             break;
+        }
         if (pending_dot) {
             dst[out++] = '.';
             pending_dot = 0;
@@ -111,9 +120,10 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
     if (p < end && *p != '/') {
         const char *s = memchr(p, ':', (size_t)(end - p));
         if (s && end - s >= 3 && s[1] == '/' && s[2] == '/') {
-            p = memchr(s + 3, '/', (size_t)(end - (s + 3)));
-            if (!p)
-                p = end;
+            /* the authority ends at the path, query or fragment */
+            p = s + 3;
+            while (p < end && *p != '/' && *p != '?' && *p != '#')
+                p++;
         }
     }
     while (p < end) {
@@ -194,18 +204,23 @@ static size_t cut_name(const char *name, size_t len, size_t budget)
     return n;
 }
 
+/* Room left for a part once `used` bytes (and a dot) are taken. */
+static size_t room(size_t max, size_t used)
+{
+    return used + 1 >= max ? 0 : max - used - 1;
+}
+
 size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
 {
     char status[8];
-    size_t status_len = 0, method_len, fixed = 0, parts = 0, out = 0;
+    size_t status_len = 0, method_len, out = 0, core;
     size_t max = p->max_len, name_len = p->name_len;
+    size_t prefix_len = p->prefix_len, suffix_len = p->suffix_len;
 
     if (cap == 0)
         return 0;
     if (max > cap - 1)
         max = cap - 1;
-    method_len = p->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
-                                                   : p->method_len;
     if (p->status >= 0) {
         unsigned s = p->status > 999 ? 999u : (unsigned)p->status;
         if (s >= 100)
@@ -214,21 +229,25 @@ size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
             status[status_len++] = (char)('0' + s / 10 % 10);
         status[status_len++] = (char)('0' + s % 10);
     }
-    /* everything but NAME, with one dot for each part present */
-    if (p->prefix_len) { fixed += p->prefix_len; parts++; }
-    if (method_len) { fixed += method_len; parts++; }
-    if (status_len) { fixed += status_len; parts++; }
-    if (p->suffix_len) { fixed += p->suffix_len; parts++; }
-    if (name_len) {
-        size_t around = fixed + parts; /* parts dots once NAME is in */
-        if (around >= max)
-            name_len = 0;
-        else
-            name_len = cut_name(p->name, name_len, max - around);
-    }
+    /* METHOD.STATUS stay whole: everything else gives way to them */
+    method_len = p->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
+                                                   : p->method_len;
+    core = status_len;
+    if (method_len + status_len + 1 > max)  /* only with absurd caps */
+        method_len = max > status_len + 1 ? max - status_len - 1 : 0;
+    if (method_len)
+        core += method_len + (status_len ? 1 : 0);
+    /* then the prefix, then the suffix, then NAME, each cut as needed */
+    prefix_len = cut_name(p->prefix, prefix_len, room(max, core));
+    if (prefix_len)
+        core += prefix_len + 1;
+    suffix_len = cut_name(p->suffix, suffix_len, room(max, core));
+    if (suffix_len)
+        core += suffix_len + 1;
+    name_len = cut_name(p->name, name_len, room(max, core));
 
-    if (p->prefix_len)
-        out = put(dst, out, p->prefix, p->prefix_len);
+    if (prefix_len)
+        out = put(dst, out, p->prefix, prefix_len);
     if (name_len) {
         if (out) dst[out++] = '.';
         out = put(dst, out, p->name, name_len);
@@ -241,15 +260,9 @@ size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
         if (out) dst[out++] = '.';
         out = put(dst, out, status, status_len);
     }
-    if (p->suffix_len) {
+    if (suffix_len) {
         if (out) dst[out++] = '.';
-        out = put(dst, out, p->suffix, p->suffix_len);
-    }
-    /* a prefix and suffix longer than the cap: cut the whole, cleanly */
-    if (out > max) {
-        out = max;
-        while (out > 0 && dst[out - 1] == '.')
-            out--;
+        out = put(dst, out, p->suffix, suffix_len);
     }
     dst[out] = '\0';
     return out;

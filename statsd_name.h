@@ -38,7 +38,7 @@ size_t statsd_name_clean(char *dst, size_t cap, const char *src, size_t len);
 typedef int (*statsd_exclude_fn)(const char *seg, size_t len, void *baton);
 
 /* The bytes needed in dst by statsd_name_from_path for a uri of len bytes. */
-#define STATSD_PATH_SCRATCH(len) ((len) + 2)
+#define STATSD_PATH_SCRATCH(len) ((len) + 2 < 5 ? 5 : (len) + 2)
 
 /* Derive NAME from a request URI as the client sent it (path, then
  * optional "?query"; absolute-form "scheme://host/path" accepted; "*" is
