@@ -11,11 +11,11 @@ CC ?= gcc
 PYTHON ?= /usr/bin/python3
 WARN = -Wall -Wextra -Werror
 comma := ,
-CORE_SRC = statsd_client.c statsd_name.c statsd_lines.c
-CORE_HDR = statsd_client.h statsd_name.h statsd_lines.h
+CORE_SRC = statsd_client.c statsd_batch.c statsd_name.c statsd_lines.c
+CORE_HDR = statsd_client.h statsd_batch.h statsd_name.h statsd_lines.h
 MODULE = .libs/mod_statsd.so
 
-.PHONY: all deps test unit integration demo install clean distclean asan-test
+.PHONY: all deps test unit integration demo install clean distclean
 
 all: $(MODULE)
 
@@ -31,7 +31,7 @@ UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
 UNIT_TESTS = t/unit/test_name t/unit/test_lines t/unit/test_client
 
 t/unit/test_%: t/unit/test_%.c $(CORE_SRC) $(CORE_HDR)
-	$(CC) $(UNIT_CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs check) $(EXTRA_LDFLAGS)
+	$(CC) $(UNIT_CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs check) -lpthread $(EXTRA_LDFLAGS)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_FORK=yes ./$$t; done
@@ -61,3 +61,6 @@ clean:
 distclean: clean
 	rm -f config.mk config.log config.status
 	rm -rf autom4te.cache t/.npm
+
+# more targets (bench, fuzz, package, ...) live in mk/, one file each
+include $(wildcard mk/*.mk)

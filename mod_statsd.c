@@ -17,7 +17,10 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "apr_network_io.h"
+#include "apr_optional.h"
+#include "mod_watchdog.h"
 
+#include "statsd_batch.h"
 #include "statsd_client.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
@@ -32,11 +35,15 @@ APLOG_USE_MODULE(statsd);
 #define ENV_SKIP "no-statsd"
 #define DEFAULT_STAT_HEADER "X-Statsd-Stat"
 #define ERROR_LOG_INTERVAL apr_time_from_sec(60)
+#define DEFAULT_FLUSH_MS 1000
+#define MAX_FLUSH_MS 60000
+#define WATCHDOG_NAME "_statsd_flush_"
 
 /* One distinct destination with its client; shared by every section that
  * names the same target. last_log limits send-error logging per child. */
 typedef struct {
     statsd_client *client;
+    statsd_batch *batch;         /* NULL: one datagram per request */
     apr_time_t last_log;
 } statsd_sink;
 
@@ -60,6 +67,7 @@ static statsd_registry *registry;
 
 typedef struct {
     size_t max_packet;           /* 0: unset */
+    int flush_ms;                /* UNSET: DEFAULT_FLUSH_MS; 0: no batching */
 } statsd_server_conf;
 
 typedef struct {
@@ -162,8 +170,10 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
+    statsd_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     (void)s;
-    return apr_pcalloc(p, sizeof(statsd_server_conf));
+    sc->flush_ms = UNSET;
+    return sc;
 }
 
 static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
@@ -384,6 +394,25 @@ static const char *set_max_packet(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_flush_interval(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    long v;
+
+    (void)dconf;
+    if (err)
+        return err;
+    if (parse_range(arg, 0, MAX_FLUSH_MS, &v) != 0)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected milliseconds from 0 (no batching) to %d",
+                         MAX_FLUSH_MS));
+    sc->flush_ms = (int)v;
+    return NULL;
+}
+
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 /* Never in .htaccess: a user's file must not choose where metrics go. */
 #define DEST_CONF (RSRC_CONF | ACCESS_CONF)
@@ -422,6 +451,9 @@ static const command_rec statsd_cmds[] = {
                   "longest metric name in bytes (default 250)"),
     AP_INIT_TAKE1("StatsdMaxPacketSize", set_max_packet, NULL, RSRC_CONF,
                   "largest datagram in bytes (default 1432)"),
+    AP_INIT_TAKE1("StatsdFlushInterval", set_flush_interval, NULL, RSRC_CONF,
+                  "longest wait in ms before batched lines are sent "
+                  "(default 1000; 0 sends each request's lines at once)"),
     {NULL}
 };
 
@@ -445,8 +477,11 @@ static apr_status_t destroy_sinks(void *data)
     apr_array_header_t *sinks = data;
     int i;
 
-    for (i = 0; i < sinks->nelts; i++)
-        statsd_client_destroy(APR_ARRAY_IDX(sinks, i, statsd_sink *)->client);
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        statsd_batch_destroy(sink->batch);
+        statsd_client_destroy(sink->client);
+    }
     apr_array_clear(sinks);
     return APR_SUCCESS;
 }
@@ -463,7 +498,8 @@ static const char *target_text(apr_pool_t *p, const statsd_target *t)
  * client resolved now. A name that does not resolve is not fatal: its
  * lines are dropped and counted until it does. */
 static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
-                             const statsd_target *t, size_t max_packet)
+                             const statsd_target *t, size_t max_packet,
+                             int batching)
 {
     statsd_sink *sink;
     int i, rv;
@@ -479,6 +515,14 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
                      "statsd: cannot set up destination %s",
                      target_text(p, t));
+        return NULL;
+    }
+    if (batching && (rv = statsd_batch_create(&sink->batch,
+                                              sink->client)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                     "statsd: cannot set up batching for %s",
+                     target_text(p, t));
+        statsd_client_destroy(sink->client);
         return NULL;
     }
     rv = statsd_client_resolve(sink->client);
@@ -503,6 +547,52 @@ static int fallback_used(server_rec *s)
     return 0;
 }
 
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
+
+/* Sends what the batches hold, so lines of an idle child are never held
+ * back longer than the flush interval. Runs in each child's watchdog
+ * thread, off the request path. */
+static apr_status_t flush_batches(int state, void *data, apr_pool_t *pool)
+{
+    apr_array_header_t *sinks = data;
+    int i;
+
+    (void)state;
+    (void)pool;
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        if (sink->batch)
+            statsd_batch_flush(sink->batch);
+    }
+    return APR_SUCCESS;
+}
+
+/* A watchdog in every child (not a singleton) calls flush_batches. */
+static int start_flush_timer(apr_pool_t *pconf, server_rec *s, int flush_ms)
+{
+    ap_watchdog_t *wd;
+    apr_status_t rv;
+
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!wd_get_instance || !wd_register) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: batching "
+                     "(StatsdFlushInterval > 0) needs mod_watchdog");
+        return !OK;
+    }
+    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
+    if (rv == APR_SUCCESS)
+        rv = wd_register(wd, apr_time_from_msec(flush_ms), registry->sinks,
+                         flush_batches);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "statsd: cannot start the flush timer");
+        return !OK;
+    }
+    return OK;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s)
 {
@@ -510,6 +600,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                         &statsd_module);
     size_t max_packet = sc->max_packet ? sc->max_packet
                                        : STATSD_DEFAULT_MAX_PACKET;
+    int flush_ms = sc->flush_ms == UNSET ? DEFAULT_FLUSH_MS : sc->flush_ms;
     int i;
 
     (void)plog;
@@ -521,12 +612,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_cleanup_null);
     for (i = 0; i < registry->dests->nelts; i++) {
         statsd_dest *d = APR_ARRAY_IDX(registry->dests, i, statsd_dest *);
-        d->sink = sink_for(pconf, s, &d->target, max_packet);
+        d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0);
     }
     if (fallback_used(s))
         registry->fallback->sink = sink_for(pconf, s,
                                             &registry->fallback->target,
-                                            max_packet);
+                                            max_packet, flush_ms > 0);
+    if (flush_ms > 0 && registry->sinks->nelts > 0)
+        return start_flush_timer(pconf, s, flush_ms);
     return OK;
 }
 
@@ -535,9 +628,14 @@ static apr_status_t close_sockets(void *data)
     apr_array_header_t *sinks = data;
     int i;
 
-    /* prefork may run this from a signal handler: close() only */
-    for (i = 0; i < sinks->nelts; i++)
-        statsd_client_close(APR_ARRAY_IDX(sinks, i, statsd_sink *)->client);
+    /* prefork may run this from a signal handler: never wait for a lock
+     * (a request interrupted while adding lines keeps its batch) */
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        if (sink->batch)
+            statsd_batch_flush_nowait(sink->batch);
+        statsd_client_close(sink->client);
+    }
     return APR_SUCCESS;
 }
 
@@ -732,8 +830,12 @@ static int log_transaction(request_rec *r)
 
     dest = c->dest ? c->dest : registry->fallback;
     if (dest->sink) {
-        sent = statsd_client_send_lines(dest->sink->client, m.lines,
-                                        m.lines_len);
+        if (dest->sink->batch)
+            sent = statsd_batch_add(dest->sink->batch, m.lines, m.lines_len,
+                                    m.n_lines);
+        else
+            sent = statsd_client_send_lines(dest->sink->client, m.lines,
+                                            m.lines_len);
         if (sent < 0)
             report_send_errors(r, dest->sink);
     } else {

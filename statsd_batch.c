@@ -1,0 +1,143 @@
+/*
+ * statsd_batch.c - lines of many requests in full datagrams.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_batch.h"
+
+struct statsd_batch {
+    statsd_client *client;
+    pthread_mutex_t lock;
+    size_t max;          /* the client's packet size */
+    size_t len;          /* bytes buffered */
+    unsigned n_lines;    /* lines buffered */
+    char *buf;           /* max bytes */
+};
+
+int statsd_batch_create(statsd_batch **out, statsd_client *c)
+{
+    statsd_batch *b;
+
+    if (!out || !c)
+        return -EINVAL;
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->client = c;
+    b->max = statsd_client_max_packet(c);
+    b->buf = malloc(b->max);
+    if (!b->buf || pthread_mutex_init(&b->lock, NULL) != 0) {
+        free(b->buf);
+        free(b);
+        return -ENOMEM;
+    }
+    *out = b;
+    return 0;
+}
+
+void statsd_batch_destroy(statsd_batch *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_destroy(&b->lock);
+    free(b->buf);
+    free(b);
+}
+
+/* Under the lock: move the buffered datagram into out, empty the buffer. */
+static size_t take(statsd_batch *b, char *out, unsigned *n_lines)
+{
+    size_t len = b->len;
+
+    memcpy(out, b->buf, len);
+    *n_lines = b->n_lines;
+    b->len = 0;
+    b->n_lines = 0;
+    return len;
+}
+
+/* Sends a datagram taken out of the buffer; kept out of line so its
+ * packet-sized stack frame is only paid for when a datagram is full. */
+static __attribute__((noinline)) int send_taken(statsd_batch *b,
+                                                const char *lines,
+                                                size_t len, unsigned n_lines,
+                                                int add_after)
+{
+    char out[STATSD_MAX_PACKET];
+    unsigned out_lines = 0;
+    size_t out_len;
+    int rv = 0;
+
+    /* called with the lock held; releases it */
+    out_len = take(b, out, &out_lines);
+    if (add_after) {
+        memcpy(b->buf, lines, len);
+        b->len = len;
+        b->n_lines = n_lines;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (out_len)
+        rv = statsd_client_send(b->client, out, out_len, out_lines);
+    return rv;
+}
+
+long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
+                      unsigned n_lines)
+{
+    if (len == 0)
+        return 0;
+    if (len > b->max) {
+        /* a block larger than a packet: flush what is queued first so
+         * the order of lines is kept, then split the block itself */
+        int rv = statsd_batch_flush(b);
+        (void)rv; /* counted by the client; this block is still tried */
+        return statsd_client_send_lines(b->client, lines, len);
+    }
+    pthread_mutex_lock(&b->lock);
+    if (b->len && b->len + 1 + len > b->max) {
+        /* full: this block starts the next datagram */
+        send_taken(b, lines, len, n_lines, 1);
+        return (long)len;
+    }
+    if (b->len)
+        b->buf[b->len++] = '\n';
+    memcpy(b->buf + b->len, lines, len);
+    b->len += len;
+    b->n_lines += n_lines;
+    pthread_mutex_unlock(&b->lock);
+    return (long)len;
+}
+
+int statsd_batch_flush(statsd_batch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->len == 0) {
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+    }
+    return send_taken(b, NULL, 0, 0, 0);
+}
+
+int statsd_batch_flush_nowait(statsd_batch *b)
+{
+    if (pthread_mutex_trylock(&b->lock) != 0)
+        return -EBUSY;
+    if (b->len == 0) {
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+    }
+    return send_taken(b, NULL, 0, 0, 0);
+}
+
+size_t statsd_batch_pending(statsd_batch *b)
+{
+    size_t len;
+
+    pthread_mutex_lock(&b->lock);
+    len = b->len;
+    pthread_mutex_unlock(&b->lock);
+    return len;
+}
