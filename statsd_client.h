@@ -122,11 +122,20 @@ int statsd_client_resolve(statsd_client *c);
 /* Has the client an address to send to? */
 int statsd_client_is_resolved(const statsd_client *c);
 
+/* Resolve again while other threads may be sending (one refresher at a
+ * time; blocking, so never on a request path). A socket for a new address
+ * family is opened first; no socket is closed. Returns 1 if the address
+ * changed, 0 if it did not, or a negative errno (the old address stays). */
+int statsd_client_refresh(statsd_client *c);
+
+/* Has the client a socket? */
+int statsd_client_is_open(const statsd_client *c);
+
 /* Open the non-blocking, close-on-exec, unconnected datagram socket of the
  * resolved address family. Idempotent. */
 int statsd_client_open(statsd_client *c);
-/* Close the socket (the client can be opened again). Safe to call from a
- * signal handler. */
+/* Close the sockets (the client can be opened again). Safe to call from a
+ * signal handler; must not race with sends. */
 void statsd_client_close(statsd_client *c);
 
 size_t statsd_client_max_packet(const statsd_client *c);

@@ -1,0 +1,796 @@
+/*
+ * statsd_client.c - a small, portable statsd client (see statsd_client.h).
+ *
+ * C99 + POSIX sockets (plus a few Linux socket options, each optional).
+ * No httpd/APR, no printing, no global mutable state: everything a client
+ * needs lives in its own struct.
+ *
+ * Reporting of lost datagrams (measured on Linux 6.x, loopback):
+ *  - UDP: an unconnected socket never learns of an ICMP "port unreachable"
+ *    unless IP_RECVERR / IPV6_RECVERR is on. With it, the ICMP sets the
+ *    socket's pending error and the *next* sendto() fails with ECONNREFUSED
+ *    without sending its own datagram. So with nothing listening the sends
+ *    alternate ok / ECONNREFUSED: every refused one is a real, counted loss,
+ *    and the counters stay a lower bound (as SPEC §4 allows). The ICMP
+ *    reports also pile up in the socket's error queue, which nobody reads;
+ *    it is bounded by SO_RCVBUF, so we shrink that (the socket never
+ *    receives anything else).
+ *  - A full UDP receive buffer on loopback drops silently (no error).
+ *  - Unix datagram: a missing path gives ENOENT, a path with no reader
+ *    ECONNREFUSED, a receiver whose queue is full EAGAIN.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_NOSIGNAL */
+#endif
+
+#include "statsd_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Receive buffer asked for: only ICMP error reports land there (the kernel
+ * doubles it and enforces its own minimum). */
+#define STATSD_ERRQUEUE_RCVBUF 4096
+
+/* An address senders may be reading while statsd_client_refresh() fills
+ * the other slot: refresh only ever writes the slot not in use, then
+ * switches `cur` (release/acquire), so a send sees a whole address. */
+typedef struct {
+    struct sockaddr_storage addr;
+    socklen_t len;
+} addr_slot;
+
+enum { FD_INET, FD_INET6, FD_UNIX, FD_KINDS };
+
+struct statsd_client {
+    statsd_target target;
+    size_t max_packet;
+    int fds[FD_KINDS];                  /* one socket per family, -1: none;
+                                         * never closed while in use */
+    int resolved;                       /* slot[cur] is valid (atomic) */
+    int cur;                            /* the slot senders use (atomic) */
+    addr_slot slot[2];
+    statsd_send_fn send_fn;
+    void *send_baton;
+    statsd_resolve_fn resolve_fn;
+    void *resolve_baton;
+    /* Updated with relaxed __atomic builtins: sends run in many threads. */
+    uint64_t lines;
+    uint64_t datagrams;
+    uint64_t bytes;
+    uint64_t dropped_lines;
+    uint64_t drops[STATSD_DROP_REASONS];
+    uint64_t error_count;               /* failures since the last take */
+    int last_errno;
+};
+
+/* ---- targets ------------------------------------------------------------ */
+
+/* Bytes a host name or address literal may hold: letters, digits, the name
+ * punctuation, ':' for IPv6 and '%' for a zone. Anything else (spaces,
+ * control bytes, '/', '@', brackets...) cannot be a host. */
+static int host_char_ok(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+        || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_'
+        || ch == ':' || ch == '%';
+}
+
+/* Fill t (UDP) from host[0..len) without brackets; port already valid. */
+static int fill_udp(statsd_target *t, const char *host, size_t len,
+                    unsigned port)
+{
+    size_t i;
+
+    if (len == 0 || len > STATSD_HOST_MAX)
+        return -EINVAL;
+    for (i = 0; i < len; i++)
+        if (!host_char_ok((unsigned char)host[i]))
+            return -EINVAL;
+    memset(t, 0, sizeof(*t));
+    t->kind = STATSD_TARGET_UDP;
+    memcpy(t->host, host, len);
+    t->host[len] = '\0';
+    t->port = port;
+    return 0;
+}
+
+/* "[v6]" -> inner span. Only IPv6 literals are bracketed, so the inside
+ * must hold a ':'. */
+static int unbracket(const char *s, size_t len, const char **in,
+                     size_t *in_len)
+{
+    if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+        return -EINVAL;
+    if (memchr(s + 1, ':', len - 2) == NULL)
+        return -EINVAL;
+    *in = s + 1;
+    *in_len = len - 2;
+    return 0;
+}
+
+/* Host as written by a user: "[v6]" loses its brackets, stray brackets
+ * are refused by fill_udp's character check. */
+static int fill_udp_host(statsd_target *t, const char *host, size_t len,
+                         unsigned port)
+{
+    const char *in = host;
+    size_t in_len = len;
+
+    if (len > 0 && host[0] == '[' && unbracket(host, len, &in, &in_len) != 0)
+        return -EINVAL;
+    return fill_udp(t, in, in_len, port);
+}
+
+int statsd_port_parse(const char *s, unsigned *port)
+{
+    unsigned long v = 0;
+    const char *p;
+
+    if (s == NULL || port == NULL || *s == '\0')
+        return -EINVAL;
+    for (p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > 65535)               /* also stops any overflow */
+            return -EINVAL;
+    }
+    if (v == 0)
+        return -EINVAL;
+    *port = (unsigned)v;
+    return 0;
+}
+
+int statsd_target_from_host_port(statsd_target *t, const char *host,
+                                 unsigned port)
+{
+    statsd_target tmp;
+    int rc;
+
+    if (t == NULL || port > 65535)
+        return -EINVAL;
+    if (host == NULL || *host == '\0')
+        host = STATSD_DEFAULT_HOST;
+    if (port == 0)
+        port = STATSD_DEFAULT_PORT;
+    rc = fill_udp_host(&tmp, host, strlen(host), port);
+    if (rc == 0)
+        *t = tmp;
+    return rc;
+}
+
+/* The part after "udp://": "host", "host:port", "[v6]" or "[v6]:port". */
+static int parse_udp_authority(statsd_target *t, const char *s)
+{
+    const char *host_end;
+    const char *colon;
+    unsigned port = STATSD_DEFAULT_PORT;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (close == NULL)
+            return -EINVAL;
+        host_end = close + 1;
+        if (*host_end != '\0' && *host_end != ':')
+            return -EINVAL;
+        colon = *host_end == ':' ? host_end : NULL;
+    } else {
+        /* An unbracketed host has no ':', so the first one starts the port
+         * ("udp://::1:8125" is refused: its host would be empty). */
+        colon = strchr(s, ':');
+        host_end = colon != NULL ? colon : s + strlen(s);
+    }
+    if (colon != NULL && statsd_port_parse(colon + 1, &port) != 0)
+        return -EINVAL;
+    if (host_end == s)
+        return -EINVAL;             /* udp:// needs a host */
+    return fill_udp_host(t, s, (size_t)(host_end - s), port);
+}
+
+/* The part after "unix:": an absolute path that fits sun_path. Control
+ * bytes are refused: such a path is a configuration mistake. */
+static int parse_unix_path(statsd_target *t, const char *path)
+{
+    size_t len = strlen(path);
+    size_t i;
+
+    if (len == 0 || path[0] != '/' || len > STATSD_PATH_MAX)
+        return -EINVAL;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+            return -EINVAL;
+    memset(t, 0, sizeof(*t));
+    t->kind = STATSD_TARGET_UNIX;
+    memcpy(t->path, path, len + 1);
+    return 0;
+}
+
+int statsd_target_parse(statsd_target *t, const char *spec)
+{
+    static const char udp[] = "udp://";
+    static const char unx[] = "unix:";
+    statsd_target tmp;
+    int rc;
+
+    if (t == NULL || spec == NULL)
+        return -EINVAL;
+    /* URL schemes are case-insensitive. */
+    if (strncasecmp(spec, udp, sizeof(udp) - 1) == 0)
+        rc = parse_udp_authority(&tmp, spec + sizeof(udp) - 1);
+    else if (strncasecmp(spec, unx, sizeof(unx) - 1) == 0)
+        rc = parse_unix_path(&tmp, spec + sizeof(unx) - 1);
+    else
+        rc = -EINVAL;
+    if (rc == 0)
+        *t = tmp;
+    return rc;
+}
+
+int statsd_target_format(const statsd_target *t, char *buf, size_t cap)
+{
+    int n;
+
+    if (t == NULL || buf == NULL)
+        return -EINVAL;
+    if (t->kind == STATSD_TARGET_UNIX)
+        n = snprintf(buf, cap, "unix:%s", t->path);
+    else if (t->kind == STATSD_TARGET_UDP && strchr(t->host, ':') != NULL)
+        n = snprintf(buf, cap, "udp://[%s]:%u", t->host, t->port);
+    else if (t->kind == STATSD_TARGET_UDP)
+        n = snprintf(buf, cap, "udp://%s:%u", t->host, t->port);
+    else
+        return -EINVAL;
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n >= cap)
+        return -ENOSPC;
+    return n;
+}
+
+int statsd_target_equal(const statsd_target *a, const statsd_target *b)
+{
+    if (a == NULL || b == NULL || a->kind != b->kind)
+        return 0;
+    if (a->kind == STATSD_TARGET_UNIX)
+        return strcmp(a->path, b->path) == 0;
+    /* Host names are case-insensitive (so are IPv6 hex digits). */
+    return a->port == b->port && strcasecmp(a->host, b->host) == 0;
+}
+
+/* A target built by hand (not by the parsers) must still be sane. */
+static int target_valid(const statsd_target *t)
+{
+    statsd_target tmp;
+
+    if (t->kind == STATSD_TARGET_UDP)
+        return t->port >= 1 && t->port <= 65535
+            && memchr(t->host, '\0', sizeof(t->host)) != NULL
+            && fill_udp(&tmp, t->host, strlen(t->host), t->port) == 0;
+    if (t->kind == STATSD_TARGET_UNIX)
+        return memchr(t->path, '\0', sizeof(t->path)) != NULL
+            && parse_unix_path(&tmp, t->path) == 0;
+    return 0;
+}
+
+/* ---- drop reasons ------------------------------------------------------- */
+
+const char *statsd_drop_reason_name(statsd_drop_reason why)
+{
+    static const char *const names[STATSD_DROP_REASONS] = {
+        "wouldblock", "refused", "nobufs", "noent", "unresolved", "toobig",
+        "other"
+    };
+
+    if ((unsigned)why >= STATSD_DROP_REASONS)
+        return "unknown";
+    return names[why];
+}
+
+/* ---- default seams ------------------------------------------------------ */
+
+static ssize_t default_send(int fd, const void *buf, size_t len,
+                            const struct sockaddr *to, socklen_t tolen,
+                            void *baton)
+{
+    ssize_t n;
+
+    (void)baton;
+    /* Never block, never SIGPIPE; a signal is no reason to lose a line. */
+    do {
+        n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, tolen);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static int gai_to_errno(int rc)
+{
+    switch (rc) {
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_FAIL:
+        return -EIO;
+    case EAI_SYSTEM:
+        return errno != 0 ? -errno : -EIO;
+    default:                        /* EAI_NONAME, EAI_NODATA, ... */
+        return -ENOENT;
+    }
+}
+
+/* First IPv4 address, else first IPv6: Etsy statsd listens on IPv4 while
+ * "localhost" often lists ::1 first (SPEC §4). */
+static const struct addrinfo *pick_address(const struct addrinfo *list)
+{
+    const struct addrinfo *ai;
+    const struct addrinfo *v6 = NULL;
+
+    for (ai = list; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET)
+            return ai;
+        if (ai->ai_family == AF_INET6 && v6 == NULL)
+            v6 = ai;
+    }
+    return v6;
+}
+
+static int default_resolve(const char *host, unsigned port,
+                           struct sockaddr_storage *addr, socklen_t *len,
+                           void *baton)
+{
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    const struct addrinfo *ai;
+    char serv[8];
+    int rc;
+
+    (void)baton;
+    rc = snprintf(serv, sizeof(serv), "%u", port);
+    if (rc < 0 || (size_t)rc >= sizeof(serv))
+        return -EINVAL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    /* No AI_ADDRCONFIG: on a host with only loopback it hides localhost. */
+    hints.ai_flags = AI_NUMERICSERV;
+    errno = 0;
+    rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc != 0)
+        return gai_to_errno(rc);
+    ai = pick_address(res);
+    rc = -ENOENT;
+    if (ai != NULL && ai->ai_addrlen <= sizeof(*addr)) {
+        memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+        *len = ai->ai_addrlen;
+        rc = 0;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+/* A unix target's address is known without any lookup. */
+static void set_unix_address(statsd_client *c)
+{
+    struct sockaddr_un *su = (struct sockaddr_un *)&c->slot[0].addr;
+    size_t len = strlen(c->target.path);
+
+    memset(&c->slot[0].addr, 0, sizeof(c->slot[0].addr));
+    su->sun_family = AF_UNIX;
+    memcpy(su->sun_path, c->target.path, len + 1);
+    c->slot[0].len = (socklen_t)(offsetof(struct sockaddr_un, sun_path)
+                                 + len + 1);
+    c->cur = 0;
+    c->resolved = 1;
+}
+
+int statsd_client_create(statsd_client **out, const statsd_target *t,
+                         size_t max_packet)
+{
+    statsd_client *c;
+
+    if (out == NULL || t == NULL || !target_valid(t)
+        || max_packet < STATSD_MIN_PACKET || max_packet > STATSD_MAX_PACKET)
+        return -EINVAL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -ENOMEM;
+    c->target = *t;
+    c->max_packet = max_packet;
+    c->fds[FD_INET] = c->fds[FD_INET6] = c->fds[FD_UNIX] = -1;
+    c->send_fn = default_send;
+    c->resolve_fn = default_resolve;
+    if (t->kind == STATSD_TARGET_UNIX)
+        set_unix_address(c);
+    *out = c;
+    return 0;
+}
+
+void statsd_client_destroy(statsd_client *c)
+{
+    if (c == NULL)
+        return;
+    statsd_client_close(c);
+    free(c);
+}
+
+void statsd_client_set_send_fn(statsd_client *c, statsd_send_fn fn,
+                               void *baton)
+{
+    if (c == NULL)
+        return;
+    c->send_fn = fn != NULL ? fn : default_send;
+    c->send_baton = fn != NULL ? baton : NULL;
+}
+
+void statsd_client_set_resolve_fn(statsd_client *c, statsd_resolve_fn fn,
+                                  void *baton)
+{
+    if (c == NULL)
+        return;
+    c->resolve_fn = fn != NULL ? fn : default_resolve;
+    c->resolve_baton = fn != NULL ? baton : NULL;
+}
+
+/* Ask for ICMP errors (see the top of the file) and keep their queue
+ * small. Both are optional: without them the socket still sends, it only
+ * reports fewer losses, so a failure here is deliberately ignored. */
+static void enable_error_reports(int fd, int family)
+{
+    int on = 1;
+    int rcvbuf = STATSD_ERRQUEUE_RCVBUF;
+
+    if (family == AF_INET)
+        (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+    else if (family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+    else
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+}
+
+/* A fresh unconnected datagram socket: sendto() each datagram, so a unix
+ * socket created late or a receiver that restarts just works. */
+static int open_socket(int family)
+{
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return errno != 0 ? -errno : -EIO;
+    enable_error_reports(fd, family);
+    return fd;
+}
+
+/* The resolver's answer must be an IP address that fits. */
+static int check_resolved(const struct sockaddr_storage *a, socklen_t len)
+{
+    if (a->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)
+        && len <= sizeof(*a))
+        return 0;
+    if (a->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)
+        && len <= sizeof(*a))
+        return 0;
+    return -EAFNOSUPPORT;
+}
+
+static int fd_kind(int family)
+{
+    return family == AF_INET ? FD_INET
+         : family == AF_INET6 ? FD_INET6 : FD_UNIX;
+}
+
+/* The socket for addresses of this family, opened if need be. */
+static int ensure_socket(statsd_client *c, int family)
+{
+    int k = fd_kind(family), fd;
+
+    if (__atomic_load_n(&c->fds[k], __ATOMIC_ACQUIRE) >= 0)
+        return 0;
+    fd = open_socket(family);
+    if (fd < 0)
+        return fd;
+    __atomic_store_n(&c->fds[k], fd, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static int same_address(const addr_slot *a, const struct sockaddr_storage *b,
+                        socklen_t len)
+{
+    return a->len == len && memcmp(&a->addr, b, len) == 0;
+}
+
+/* Look the name up; install the answer in the spare slot and switch to it.
+ * With open_too, a socket of a new family is opened first (a name that
+ * moved from IPv4 to IPv6), so a send never meets an address without one.
+ * Returns 1 if the address changed, 0 if not, or a negative errno. */
+static int lookup(statsd_client *c, int open_too)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = 0;
+    int rc, cur, next;
+
+    if (c == NULL)
+        return -EINVAL;
+    if (c->target.kind == STATSD_TARGET_UNIX)
+        return 0;
+    memset(&addr, 0, sizeof(addr));
+    rc = c->resolve_fn(c->target.host, c->target.port, &addr, &len,
+                       c->resolve_baton);
+    if (rc > 0)
+        rc = -EIO;                  /* a resolver that broke its contract */
+    if (rc == 0)
+        rc = check_resolved(&addr, len);
+    if (rc != 0)
+        return rc;                  /* the previous address stays */
+    cur = __atomic_load_n(&c->cur, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE)
+        && same_address(&c->slot[cur], &addr, len))
+        return 0;
+    if (open_too && (rc = ensure_socket(c, addr.ss_family)) != 0)
+        return rc;
+    next = !cur;
+    c->slot[next].addr = addr;
+    c->slot[next].len = len;
+    __atomic_store_n(&c->cur, next, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->resolved, 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+int statsd_client_resolve(statsd_client *c)
+{
+    int rc = lookup(c, c != NULL && statsd_client_is_open(c));
+    return rc < 0 ? rc : 0;
+}
+
+int statsd_client_refresh(statsd_client *c)
+{
+    return lookup(c, 1);
+}
+
+int statsd_client_is_resolved(const statsd_client *c)
+{
+    return c != NULL && __atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE);
+}
+
+int statsd_client_is_open(const statsd_client *c)
+{
+    int k;
+
+    if (c == NULL)
+        return 0;
+    for (k = 0; k < FD_KINDS; k++)
+        if (__atomic_load_n(&c->fds[k], __ATOMIC_ACQUIRE) >= 0)
+            return 1;
+    return 0;
+}
+
+int statsd_client_open(statsd_client *c)
+{
+    if (c == NULL)
+        return -EINVAL;
+    if (!statsd_client_is_resolved(c))
+        return -EDESTADDRREQ;
+    return ensure_socket(c, c->slot[__atomic_load_n(&c->cur,
+                                                    __ATOMIC_ACQUIRE)]
+                                .addr.ss_family);
+}
+
+void statsd_client_close(statsd_client *c)
+{
+    int k;
+
+    if (c == NULL)
+        return;
+    /* Only close(): this runs in signal handlers. Its result is ignored on
+     * purpose: Linux frees the descriptor even when close() fails, so a
+     * retry could close someone else's. */
+    for (k = 0; k < FD_KINDS; k++) {
+        if (c->fds[k] >= 0)
+            (void)close(c->fds[k]);
+        c->fds[k] = -1;
+    }
+}
+
+size_t statsd_client_max_packet(const statsd_client *c)
+{
+    return c != NULL ? c->max_packet : 0;
+}
+
+const statsd_target *statsd_client_target(const statsd_client *c)
+{
+    return c != NULL ? &c->target : NULL;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void count_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t count_get(const uint64_t *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* Map a send error to why its datagram was lost. A unix socket says
+ * ECONNREFUSED when the path exists but nobody reads it: that is the
+ * same "no receiver" as a missing path. */
+static statsd_drop_reason classify(const statsd_client *c, int err)
+{
+    if (err == EAGAIN)
+        return STATSD_DROP_WOULDBLOCK;
+#if EWOULDBLOCK != EAGAIN
+    if (err == EWOULDBLOCK)
+        return STATSD_DROP_WOULDBLOCK;
+#endif
+    if (err == ENOBUFS || err == ENOMEM)
+        return STATSD_DROP_NOBUFS;
+    if (err == ENOENT)
+        return STATSD_DROP_NOENT;
+    if (err == ECONNREFUSED)
+        return c->target.kind == STATSD_TARGET_UNIX ? STATSD_DROP_NOENT
+                                                    : STATSD_DROP_REFUSED;
+    return STATSD_DROP_OTHER;
+}
+
+/* Count a lost datagram, remember err for take_errors, return -err. */
+static int fail(statsd_client *c, statsd_drop_reason why, int err,
+                unsigned n_lines)
+{
+    statsd_client_count_drop(c, why, n_lines);
+    __atomic_store_n(&c->last_errno, err, __ATOMIC_RELAXED);
+    count_add(&c->error_count, 1);
+    return -err;
+}
+
+int statsd_client_send(statsd_client *c, const char *buf, size_t len,
+                       unsigned n_lines)
+{
+    const addr_slot *to;
+    ssize_t n;
+    int err, fd;
+
+    if (c == NULL || (buf == NULL && len > 0))
+        return -EINVAL;
+    if (len == 0)
+        return 0;                   /* nothing to say, nothing lost */
+    if (len > c->max_packet)
+        return fail(c, STATSD_DROP_TOOBIG, EMSGSIZE, n_lines);
+    if (!__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE))
+        return fail(c, STATSD_DROP_UNRESOLVED, EDESTADDRREQ, n_lines);
+    to = &c->slot[__atomic_load_n(&c->cur, __ATOMIC_ACQUIRE)];
+    fd = __atomic_load_n(&c->fds[fd_kind(to->addr.ss_family)],
+                         __ATOMIC_ACQUIRE);
+    if (fd < 0)
+        return fail(c, STATSD_DROP_UNRESOLVED, EBADF, n_lines);
+    errno = 0;
+    n = c->send_fn(fd, buf, len, (const struct sockaddr *)&to->addr,
+                   to->len, c->send_baton);
+    if (n < 0) {
+        err = errno != 0 ? errno : EIO;
+        return fail(c, classify(c, err), err, n_lines);
+    }
+    if ((size_t)n != len)           /* a datagram goes whole or not at all */
+        return fail(c, STATSD_DROP_OTHER, EIO, n_lines);
+    count_add(&c->lines, n_lines);
+    count_add(&c->datagrams, 1);
+    count_add(&c->bytes, len);
+    return 0;
+}
+
+/* Length of the line starting at buf[pos], without its '\n'. */
+static size_t line_length(const char *buf, size_t len, size_t pos)
+{
+    const char *nl = memchr(buf + pos, '\n', len - pos);
+
+    return nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+}
+
+/* From a non-empty line at start that fits, extend over the following
+ * lines while the run still fits max. An empty line ends the run: it must
+ * not reach the wire. Returns the run's end (exclusive, no '\n'). */
+static size_t run_end(const char *buf, size_t len, size_t start, size_t max,
+                      unsigned *n_lines)
+{
+    size_t end = start + line_length(buf, len, start);
+
+    *n_lines = 1;
+    /* Here buf[end] is '\n' whenever end < len. */
+    while (end + 1 < len && buf[end + 1] != '\n') {
+        size_t next = end + 1 + line_length(buf, len, end + 1);
+
+        if (next - start > max)
+            break;
+        end = next;
+        (*n_lines)++;
+    }
+    return end;
+}
+
+long statsd_client_send_lines(statsd_client *c, const char *buf, size_t len)
+{
+    long sent = 0;
+    int first_err = 0;
+    size_t pos = 0;
+
+    if (c == NULL || (buf == NULL && len > 0))
+        return -EINVAL;
+    while (pos < len) {
+        size_t line = line_length(buf, len, pos);
+        size_t end;
+        unsigned n;
+        int rc;
+
+        if (line == 0) {            /* empty line or trailing '\n' */
+            pos++;
+            continue;
+        }
+        if (line > c->max_packet) {
+            rc = fail(c, STATSD_DROP_TOOBIG, EMSGSIZE, 1);
+            end = pos + line;
+        } else {
+            /* Whole lines are contiguous in buf: send them in place. */
+            end = run_end(buf, len, pos, c->max_packet, &n);
+            rc = statsd_client_send(c, buf + pos, end - pos, n);
+            if (rc == 0)
+                sent += (long)(end - pos);
+        }
+        if (rc != 0 && first_err == 0)
+            first_err = rc;
+        pos = end;
+    }
+    return first_err != 0 ? first_err : sent;
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+void statsd_client_stats(const statsd_client *c, statsd_stats *out)
+{
+    int i;
+
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (c == NULL)
+        return;
+    out->lines = count_get(&c->lines);
+    out->datagrams = count_get(&c->datagrams);
+    out->bytes = count_get(&c->bytes);
+    out->dropped_lines = count_get(&c->dropped_lines);
+    for (i = 0; i < STATSD_DROP_REASONS; i++)
+        out->drops[i] = count_get(&c->drops[i]);
+}
+
+/* The errno returned is the most recent failure ever (0 if none), so a
+ * caller logging "n failures, last: ..." always has a reason to print. */
+int statsd_client_take_errors(statsd_client *c, uint64_t *count)
+{
+    uint64_t n = 0;
+
+    if (c != NULL)
+        n = __atomic_exchange_n(&c->error_count, 0, __ATOMIC_RELAXED);
+    if (count != NULL)
+        *count = n;
+    return c != NULL ? __atomic_load_n(&c->last_errno, __ATOMIC_RELAXED) : 0;
+}
+
+void statsd_client_count_drop(statsd_client *c, statsd_drop_reason why,
+                              unsigned n_lines)
+{
+    if (c == NULL || (unsigned)why >= STATSD_DROP_REASONS)
+        return;
+    count_add(&c->drops[why], 1);
+    count_add(&c->dropped_lines, n_lines);
+}
