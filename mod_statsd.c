@@ -11,6 +11,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_regex.h"
@@ -22,6 +23,7 @@
 
 #include "statsd_batch.h"
 #include "statsd_client.h"
+#include "statsd_guard.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
 
@@ -37,7 +39,10 @@ APLOG_USE_MODULE(statsd);
 #define ERROR_LOG_INTERVAL apr_time_from_sec(60)
 #define DEFAULT_FLUSH_MS 1000
 #define MAX_FLUSH_MS 60000
-#define WATCHDOG_NAME "_statsd_flush_"
+#define WATCHDOG_NAME "_statsd_"
+#define TICK_MS 1000                               /* without batching */
+#define RESOLVE_RETRY apr_time_from_sec(2)         /* name not found yet */
+#define RESOLVE_REFRESH apr_time_from_sec(60)      /* follow DNS changes */
 
 /* One distinct destination with its client; shared by every section that
  * names the same target. last_log limits send-error logging per child. */
@@ -45,6 +50,7 @@ typedef struct {
     statsd_client *client;
     statsd_batch *batch;         /* NULL: one datagram per request */
     apr_time_t last_log;
+    apr_time_t next_resolve;     /* watchdog thread only */
 } statsd_sink;
 
 /* The destination one config section defines (whole, as in the original:
@@ -61,6 +67,8 @@ typedef struct {
     apr_array_header_t *dests;   /* statsd_dest * */
     apr_array_header_t *sinks;   /* statsd_sink * */
     statsd_dest *fallback;       /* localhost:8125 */
+    size_t max_names;            /* StatsdMaxNames; 0: no limit */
+    statsd_name_set *names;      /* per child: names seen so far */
 } statsd_registry;
 
 static statsd_registry *registry;
@@ -68,6 +76,7 @@ static statsd_registry *registry;
 typedef struct {
     size_t max_packet;           /* 0: unset */
     int flush_ms;                /* UNSET: DEFAULT_FLUSH_MS; 0: no batching */
+    long max_names;              /* UNSET: default; 0: no limit */
 } statsd_server_conf;
 
 typedef struct {
@@ -90,6 +99,7 @@ typedef struct {
     int legacy;
     int service;
     int max_name_len;
+    int collapse_ids;
 } statsd_dir_conf;
 
 /* ---------------------------------------------------------------------- */
@@ -104,6 +114,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     c->legacy = UNSET;
     c->service = UNSET;
     c->max_name_len = UNSET;
+    c->collapse_ids = UNSET;
     return c;
 }
 
@@ -165,6 +176,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->legacy = PICK(legacy);
     c->service = PICK(service);
     c->max_name_len = PICK(max_name_len);
+    c->collapse_ids = PICK(collapse_ids);
     return c;
 }
 
@@ -173,6 +185,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     statsd_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     (void)s;
     sc->flush_ms = UNSET;
+    sc->max_names = UNSET;
     return sc;
 }
 
@@ -413,6 +426,23 @@ static const char *set_flush_interval(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_max_names(cmd_parms *cmd, void *dconf,
+                                 const char *arg)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dconf;
+    if (err)
+        return err;
+    if (parse_range(arg, 0, STATSD_MAX_NAMES_LIMIT, &sc->max_names) != 0)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected a count from 0 (no limit) to %d",
+                         STATSD_MAX_NAMES_LIMIT));
+    return NULL;
+}
+
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 /* Never in .htaccess: a user's file must not choose where metrics go. */
 #define DEST_CONF (RSRC_CONF | ACCESS_CONF)
@@ -449,6 +479,12 @@ static const command_rec statsd_cmds[] = {
                  "send PREFIX.responses.* lines (default On)"),
     AP_INIT_TAKE1("StatsdMaxNameLength", set_max_name_len, NULL, DIR_CONF,
                   "longest metric name in bytes (default 250)"),
+    AP_INIT_FLAG("StatsdCollapseIds", set_flag, OFFSET(collapse_ids),
+                 DIR_CONF, "name numbers, UUIDs, hex and token path "
+                 "segments _id_ (default Off)"),
+    AP_INIT_TAKE1("StatsdMaxNames", set_max_names, NULL, RSRC_CONF,
+                  "distinct names per child before new ones become _other "
+                  "(default 10000; 0: no limit)"),
     AP_INIT_TAKE1("StatsdMaxPacketSize", set_max_packet, NULL, RSRC_CONF,
                   "largest datagram in bytes (default 1432)"),
     AP_INIT_TAKE1("StatsdFlushInterval", set_flush_interval, NULL, RSRC_CONF,
@@ -526,6 +562,8 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
         return NULL;
     }
     rv = statsd_client_resolve(sink->client);
+    sink->next_resolve = apr_time_now()
+                         + (rv != 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
     if (rv != 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, -rv, s,
                      "statsd: destination %s does not resolve; its "
@@ -550,26 +588,44 @@ static int fallback_used(server_rec *s)
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
 
-/* Sends what the batches hold, so lines of an idle child are never held
- * back longer than the flush interval. Runs in each child's watchdog
- * thread, off the request path. */
-static apr_status_t flush_batches(int state, void *data, apr_pool_t *pool)
+/* Look a destination's name up again: soon while it does not resolve,
+ * then once a minute so a DNS change is followed without a restart. */
+static void refresh_sink(statsd_sink *sink, apr_time_t now, apr_pool_t *p)
+{
+    int was = statsd_client_is_resolved(sink->client), rv;
+
+    if (now < sink->next_resolve)
+        return;
+    rv = statsd_client_refresh(sink->client);
+    sink->next_resolve = now + (rv < 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
+    if (rv > 0)
+        ap_log_error(APLOG_MARK, was ? APLOG_INFO : APLOG_NOTICE, 0,
+                     ap_server_conf, "statsd: destination %s %s",
+                     target_text(p, statsd_client_target(sink->client)),
+                     was ? "has a new address" : "resolves now");
+}
+
+/* Each child's watchdog thread, off the request path: sends what the
+ * batches hold (so an idle child never holds lines back longer than the
+ * flush interval) and keeps destination addresses fresh. */
+static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 {
     apr_array_header_t *sinks = data;
+    apr_time_t now = apr_time_now();
     int i;
 
-    (void)state;
-    (void)pool;
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
         if (sink->batch)
             statsd_batch_flush(sink->batch);
+        if (state == AP_WATCHDOG_STATE_RUNNING)
+            refresh_sink(sink, now, pool);
     }
     return APR_SUCCESS;
 }
 
-/* A watchdog in every child (not a singleton) calls flush_batches. */
-static int start_flush_timer(apr_pool_t *pconf, server_rec *s, int flush_ms)
+/* A watchdog in every child (not a singleton) calls on_tick. */
+static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
 {
     ap_watchdog_t *wd;
     apr_status_t rv;
@@ -577,17 +633,17 @@ static int start_flush_timer(apr_pool_t *pconf, server_rec *s, int flush_ms)
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: batching "
-                     "(StatsdFlushInterval > 0) needs mod_watchdog");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: mod_watchdog "
+                     "is needed (for batching and re-resolution)");
         return !OK;
     }
     rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
     if (rv == APR_SUCCESS)
-        rv = wd_register(wd, apr_time_from_msec(flush_ms), registry->sinks,
-                         flush_batches);
+        rv = wd_register(wd, apr_time_from_msec(tick_ms), registry->sinks,
+                         on_tick);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "statsd: cannot start the flush timer");
+                     "statsd: cannot start the child watchdog");
         return !OK;
     }
     return OK;
@@ -602,6 +658,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                        : STATSD_DEFAULT_MAX_PACKET;
     int flush_ms = sc->flush_ms == UNSET ? DEFAULT_FLUSH_MS : sc->flush_ms;
     int i;
+
+    registry->max_names = sc->max_names == UNSET
+                              ? STATSD_DEFAULT_MAX_NAMES
+                              : (size_t)sc->max_names;
 
     (void)plog;
     (void)ptemp;
@@ -618,8 +678,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         registry->fallback->sink = sink_for(pconf, s,
                                             &registry->fallback->target,
                                             max_packet, flush_ms > 0);
-    if (flush_ms > 0 && registry->sinks->nelts > 0)
-        return start_flush_timer(pconf, s, flush_ms);
+    if (registry->sinks->nelts > 0)
+        return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
     return OK;
 }
 
@@ -639,9 +699,28 @@ static apr_status_t close_sockets(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t destroy_names(void *data)
+{
+    (void)data;
+    statsd_name_set_destroy(registry->names);
+    registry->names = NULL;
+    return APR_SUCCESS;
+}
+
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     int i;
+
+    if (registry->max_names) {
+        int rv = statsd_name_set_create(&registry->names,
+                                        registry->max_names);
+        if (rv != 0)
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, "statsd: no memory "
+                         "for StatsdMaxNames; names are not limited");
+        else
+            apr_pool_cleanup_register(pchild, NULL, destroy_names,
+                                      apr_pool_cleanup_null);
+    }
 
     for (i = 0; i < registry->sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(registry->sinks, i, statsd_sink *);
@@ -769,6 +848,7 @@ static int log_transaction(request_rec *r)
     statsd_request req;
     request_rec *last;
     char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note;
+    char guard_buf[STATSD_NAME_MAX + 1];
     apr_time_t usec;
     long sent;
 
@@ -808,6 +888,17 @@ static int log_transaction(request_rec *r)
             req.name_len = statsd_name_from_path(
                 buf, STATSD_PATH_SCRATCH(len), uri, len,
                 c->excludes ? exclude_segment : NULL, c->excludes);
+        }
+        /* names from requests are guarded; StatsdStat is the admin's */
+        if (c->collapse_ids == 1) {
+            req.name_len = statsd_guard_collapse(guard_buf, STATSD_NAME_MAX,
+                                                 req.name, req.name_len);
+            req.name = guard_buf;
+        }
+        if (registry->names && !statsd_name_set_admit(registry->names,
+                                                      req.name, req.name_len)) {
+            req.name = STATSD_OTHER_NAME;
+            req.name_len = sizeof(STATSD_OTHER_NAME) - 1;
         }
     }
     if (!r->method || r->method_number == M_INVALID
