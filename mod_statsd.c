@@ -67,11 +67,19 @@ typedef struct {
     apr_array_header_t *dests;   /* statsd_dest * */
     apr_array_header_t *sinks;   /* statsd_sink * */
     statsd_dest *fallback;       /* localhost:8125 */
+    apr_array_header_t *prefixed; /* prefixed_section: for reload markers */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
     statsd_name_set *names;      /* per child: names seen so far */
 } statsd_registry;
 
 static statsd_registry *registry;
+
+/* A section that sets StatsdPrefix, and the server it belongs to. */
+typedef struct statsd_dir_conf statsd_dir_conf;
+typedef struct {
+    const statsd_dir_conf *conf;
+    server_rec *server;
+} prefixed_section;
 
 typedef struct {
     size_t max_packet;           /* 0: unset */
@@ -79,7 +87,7 @@ typedef struct {
     long max_names;              /* UNSET: default; 0: no limit */
 } statsd_server_conf;
 
-typedef struct {
+struct statsd_dir_conf {
     int enabled;
     statsd_dest *dest;           /* NULL: inherit */
     const char *prefix;          /* clean; NULL: inherit */
@@ -100,7 +108,7 @@ typedef struct {
     int service;
     int max_name_len;
     int collapse_ids;
-} statsd_dir_conf;
+};
 
 /* ---------------------------------------------------------------------- */
 /* configuration                                                          */
@@ -238,6 +246,11 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
     clean[len] = '\0';
     if (len == 0 && (which == NAME_STAT || which == NAME_AGGREGATE))
         return bad_value(cmd, arg, "no usable name in it");
+    if (which == NAME_PREFIX) {
+        prefixed_section *ps = apr_array_push(registry->prefixed);
+        ps->conf = c;
+        ps->server = cmd->server;
+    }
     switch (which) {
     case NAME_PREFIX: c->prefix = clean; c->prefix_len = len; break;
     case NAME_SUFFIX: c->suffix = clean; c->suffix_len = len; break;
@@ -503,6 +516,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     registry = apr_pcalloc(pconf, sizeof(*registry));
     registry->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
     registry->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
+    registry->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
     registry->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
     statsd_target_from_host_port(&registry->fallback->target, NULL, 0);
     return OK;
@@ -649,6 +663,76 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
     return OK;
 }
 
+/* A (prefix, destination) pair that gets a reload marker. */
+typedef struct {
+    const char *prefix;
+    size_t prefix_len;
+    statsd_sink *sink;
+} marker;
+
+static void add_marker(apr_array_header_t *markers, const statsd_dir_conf *c,
+                       const statsd_dir_conf *base)
+{
+    const statsd_dest *d = c->dest ? c->dest
+                         : base->dest ? base->dest : registry->fallback;
+    const char *prefix = c->prefix ? c->prefix : base->prefix;
+    size_t len = c->prefix ? c->prefix_len : base->prefix_len;
+    int enabled = c->enabled != UNSET ? c->enabled : base->enabled;
+    marker *m;
+    int i;
+
+    if (enabled != 1 || !d->sink)
+        return;
+    if (!prefix)
+        prefix = "";
+    for (i = 0; i < markers->nelts; i++) {
+        m = &APR_ARRAY_IDX(markers, i, marker);
+        if (m->sink == d->sink && m->prefix_len == len
+            && !memcmp(m->prefix, prefix, len))
+            return;
+    }
+    m = apr_array_push(markers);
+    m->prefix = prefix;
+    m->prefix_len = len;
+    m->sink = d->sink;
+}
+
+/* P.httpd.reloads:1|c once per distinct prefix (and destination) at every
+ * start and graceful restart, so dashboards can mark config changes.
+ * Runs in the parent, which opens its sockets only for this. */
+static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
+{
+    apr_array_header_t *markers = apr_array_make(ptemp, 8, sizeof(marker));
+    server_rec *s;
+    int i;
+
+    for (s = main_s; s; s = s->next) {
+        const statsd_dir_conf *c =
+            ap_get_module_config(s->lookup_defaults, &statsd_module);
+        add_marker(markers, c, c);
+    }
+    for (i = 0; i < registry->prefixed->nelts; i++) {
+        prefixed_section *ps = &APR_ARRAY_IDX(registry->prefixed, i,
+                                              prefixed_section);
+        add_marker(markers, ps->conf,
+                   ap_get_module_config(ps->server->lookup_defaults,
+                                        &statsd_module));
+    }
+    for (i = 0; i < markers->nelts; i++) {
+        marker *m = &APR_ARRAY_IDX(markers, i, marker);
+        char *line = apr_pstrcat(ptemp, apr_pstrmemdup(ptemp, m->prefix,
+                                                       m->prefix_len),
+                                 m->prefix_len ? "." : "",
+                                 "httpd.reloads:1|c", NULL);
+        if (statsd_client_open(m->sink->client) == 0)
+            statsd_client_send(m->sink->client, line, strlen(line), 1);
+    }
+    /* children open their own sockets */
+    for (i = 0; i < registry->sinks->nelts; i++)
+        statsd_client_close(APR_ARRAY_IDX(registry->sinks, i,
+                                          statsd_sink *)->client);
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s)
 {
@@ -664,7 +748,6 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               : (size_t)sc->max_names;
 
     (void)plog;
-    (void)ptemp;
     /* the first of the two start-up passes only checks the config */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
@@ -678,9 +761,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         registry->fallback->sink = sink_for(pconf, s,
                                             &registry->fallback->target,
                                             max_packet, flush_ms > 0);
-    if (registry->sinks->nelts > 0)
-        return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
-    return OK;
+    if (registry->sinks->nelts == 0)
+        return OK;
+    send_reload_markers(ptemp, s);
+    return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
 }
 
 static apr_status_t close_sockets(void *data)
