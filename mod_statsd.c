@@ -916,6 +916,8 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     err = statsd_client_take_errors(sink->client, &count);
+    if (count == 0)
+        return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r,
                   "statsd: %" APR_UINT64_T_FMT " datagram(s) to %s dropped "
                   "since the last report (this is logged once a minute)",
@@ -1011,7 +1013,8 @@ static int log_transaction(request_rec *r)
         else
             sent = statsd_client_send_lines(dest->sink->client, m.lines,
                                             m.lines_len);
-        if (sent < 0)
+        /* batched sends fail later, or in the watchdog: look at the count */
+        if (statsd_client_errors_pending(dest->sink->client))
             report_send_errors(r, dest->sink);
     } else {
         sent = -1;

@@ -786,6 +786,11 @@ int statsd_client_take_errors(statsd_client *c, uint64_t *count)
     return c != NULL ? __atomic_load_n(&c->last_errno, __ATOMIC_RELAXED) : 0;
 }
 
+uint64_t statsd_client_errors_pending(const statsd_client *c)
+{
+    return c != NULL ? __atomic_load_n(&c->error_count, __ATOMIC_RELAXED) : 0;
+}
+
 void statsd_client_count_drop(statsd_client *c, statsd_drop_reason why,
                               unsigned n_lines)
 {

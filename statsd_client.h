@@ -160,6 +160,10 @@ void statsd_client_stats(const statsd_client *c, statsd_stats *out);
  * happened since the last call; for rate-limited logging by the caller. */
 int statsd_client_take_errors(statsd_client *c, uint64_t *count);
 
+/* Failures since the last statsd_client_take_errors (a cheap atomic load,
+ * for deciding on the request path whether there is anything to log). */
+uint64_t statsd_client_errors_pending(const statsd_client *c);
+
 /* Count lines dropped before reaching the client (e.g. by a full buffer). */
 void statsd_client_count_drop(statsd_client *c, statsd_drop_reason why,
                               unsigned n_lines);
