@@ -325,11 +325,12 @@ static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
     if (!*arg)
         return bad_value(cmd, arg, "empty method");
     c->verbs_set = 1;
-    if (m != M_INVALID && m < 64) {
+    /* httpd numbers HEAD as GET: HEAD is matched by name, GET by number */
+    if (m != M_INVALID && m < 64 && strcmp(arg, "HEAD") != 0) {
         c->verbs |= AP_METHOD_BIT << m;
         return NULL;
     }
-    /* not known yet: maybe registered later by another module */
+    /* HEAD, or not known yet (maybe registered later by another module) */
     if (!c->verb_names)
         c->verb_names = apr_array_make(cmd->pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(c->verb_names, const char *) = arg;
@@ -893,7 +894,9 @@ static int verb_allowed(const statsd_dir_conf *c, const request_rec *r)
 {
     int i;
 
-    if (r->method_number < 64 && r->method_number != M_INVALID
+    int head = r->header_only && r->method_number == M_GET;
+
+    if (!head && r->method_number < 64 && r->method_number != M_INVALID
         && (c->verbs & (AP_METHOD_BIT << r->method_number)))
         return 1;
     if (c->verb_names)
