@@ -51,8 +51,10 @@ demo:
 	$(MAKE) all
 	$(PYTHON) demo/demo.py
 
+# apxs -i only copies the module: it never edits httpd.conf (no -a/-A)
 install: $(MODULE)
-	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$$($(APXS) -q LIBEXECDIR)" -n statsd mod_statsd.la
+	dir="$(DESTDIR)$$($(APXS) -q LIBEXECDIR)" && mkdir -p "$$dir" && \
+	$(APXS) -i -S LIBEXECDIR="$$dir" -n statsd mod_statsd.la
 
 clean:
 	rm -rf .libs *.o *.lo *.la *.slo $(UNIT_TESTS) t/unit/*.o build
