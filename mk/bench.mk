@@ -1,0 +1,28 @@
+# make bench - SPEC §6 performance figures, with and without the module, in
+# one run: name+format microbenchmark, cachegrind instructions/request of
+# apache2 -X, datagrams/lines per request, paired wrk rounds. Prints a table
+# and writes build/bench/results.txt (see bench/bench.py).
+#   make bench                        the whole run (about 2-4 minutes)
+#   BENCH_ARGS=--quick make bench     smaller counts, to try it out
+#   BENCH_STRICT=1 make bench         exit 3 when a target is missed
+
+BENCH_OUT = build/bench
+# the cardinality guard is on log_transaction's path when it exists
+BENCH_GUARD_SRC = $(wildcard statsd_guard.c)
+BENCH_NAMES_SRC = bench/bench_names.c statsd_name.c statsd_lines.c $(BENCH_GUARD_SRC)
+BENCH_NAMES_HDR = statsd_name.h statsd_lines.h $(wildcard statsd_guard.h)
+# -O2 as apxs compiles the module (apxs -q CFLAGS: -pipe -g -O2 ...)
+BENCH_CFLAGS = -std=gnu99 -pipe -g -O2 -fstack-protector-strong $(WARN) -I. \
+	$(if $(BENCH_GUARD_SRC),-DBENCH_GUARD)
+
+.PHONY: bench
+
+$(BENCH_OUT)/bench_names: $(BENCH_NAMES_SRC) $(BENCH_NAMES_HDR) mk/bench.mk
+	@mkdir -p $(BENCH_OUT)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_NAMES_SRC) -pthread
+
+bench:
+	@scripts/deps.sh bench
+	$(MAKE) all
+	$(MAKE) $(BENCH_OUT)/bench_names
+	$(PYTHON) bench/bench.py $(BENCH_ARGS)
