@@ -31,7 +31,6 @@ APLOG_USE_MODULE(statsd);
 
 #define UNSET (-1)
 #define NOTE_STAT "statsd.stat"
-#define NOTE_HEADER "statsd.header"     /* StatsdStatHeader value, moved */
 #define NOTE_RESULT "statsd"
 #define NOTE_AGGREGATE "statsd.aggregate"
 #define ENV_SKIP "no-statsd"
@@ -62,11 +61,19 @@ typedef struct {
     statsd_sink *sink;       /* set in post_config */
 } statsd_dest;
 
+/* A prefix with its service lines, made once when the config is read. */
+typedef struct {
+    const char *name;
+    size_t len;
+    statsd_service service;
+} statsd_prefix;
+
 /* What this configuration cycle knows: rebuilt in pre_config. */
 typedef struct {
     apr_array_header_t *dests;   /* statsd_dest * */
     apr_array_header_t *sinks;   /* statsd_sink * */
     statsd_dest *fallback;       /* localhost:8125 */
+    const statsd_prefix *no_prefix;
     apr_array_header_t *prefixed; /* prefixed_section: for reload markers */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
     statsd_name_set *names;      /* per child: names seen so far */
@@ -90,8 +97,7 @@ typedef struct {
 struct statsd_dir_conf {
     int enabled;
     statsd_dest *dest;           /* NULL: inherit */
-    const char *prefix;          /* clean; NULL: inherit */
-    size_t prefix_len;
+    const statsd_prefix *prefix; /* NULL: inherit */
     const char *suffix;
     size_t suffix_len;
     const char *stat;            /* StatsdStat, clean */
@@ -138,13 +144,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     c->enabled = PICK(enabled);
     c->dest = PICK_PTR(dest);
-    if (add->prefix) {
-        c->prefix = add->prefix;
-        c->prefix_len = add->prefix_len;
-    } else {
-        c->prefix = base->prefix;
-        c->prefix_len = base->prefix_len;
-    }
+    c->prefix = PICK_PTR(prefix);
     if (add->suffix) {
         c->suffix = add->suffix;
         c->suffix_len = add->suffix_len;
@@ -212,6 +212,16 @@ static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
 
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
 
+static const statsd_prefix *make_prefix(apr_pool_t *p, const char *name,
+                                        size_t len)
+{
+    statsd_prefix *pf = apr_palloc(p, sizeof(*pf));
+    pf->name = name;
+    pf->len = len;
+    statsd_service_init(&pf->service, name, len);
+    return pf;
+}
+
 /* StatsdPrefix, StatsdSuffix, StatsdStat, StatsdAggregateStat */
 static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -252,7 +262,7 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
         ps->server = cmd->server;
     }
     switch (which) {
-    case NAME_PREFIX: c->prefix = clean; c->prefix_len = len; break;
+    case NAME_PREFIX: c->prefix = make_prefix(cmd->pool, clean, len); break;
     case NAME_SUFFIX: c->suffix = clean; c->suffix_len = len; break;
     case NAME_STAT: c->stat = clean; c->stat_len = len; break;
     default: c->aggregate = clean; c->aggregate_len = len; break;
@@ -518,6 +528,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     registry->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
     registry->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
     registry->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
+    registry->no_prefix = make_prefix(pconf, "", 0);
     registry->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
     statsd_target_from_host_port(&registry->fallback->target, NULL, 0);
     return OK;
@@ -676,16 +687,15 @@ static void add_marker(apr_array_header_t *markers, const statsd_dir_conf *c,
 {
     const statsd_dest *d = c->dest ? c->dest
                          : base->dest ? base->dest : registry->fallback;
-    const char *prefix = c->prefix ? c->prefix : base->prefix;
-    size_t len = c->prefix ? c->prefix_len : base->prefix_len;
+    const statsd_prefix *pf = c->prefix ? c->prefix : base->prefix;
+    const char *prefix = pf ? pf->name : "";
+    size_t len = pf ? pf->len : 0;
     int enabled = c->enabled != UNSET ? c->enabled : base->enabled;
     marker *m;
     int i;
 
     if (enabled != 1 || !d->sink)
         return;
-    if (!prefix)
-        prefix = "";
     for (i = 0; i < markers->nelts; i++) {
         m = &APR_ARRAY_IDX(markers, i, marker);
         if (m->sink == d->sink && m->prefix_len == len
@@ -834,7 +844,8 @@ static apr_status_t stat_header_out(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!v)
         v = apr_table_get(r->headers_out, name);
     if (v) {
-        apr_table_setn(r->notes, NOTE_HEADER, v);
+        /* the log hook reads it from here: cheaper than a table */
+        ap_set_module_config(r->request_config, &statsd_module, (void *)v);
         apr_table_unset(r->headers_out, name);
         apr_table_unset(r->err_headers_out, name);
     }
@@ -843,13 +854,16 @@ static apr_status_t stat_header_out(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Only responses made by a handler (CGI, proxy, FastCGI, mod_lua, PHP...)
+ * can carry the header: httpd's static file delivery (no handler set)
+ * never does, and it is spared the filter. */
 static void insert_stat_header_filter(request_rec *r)
 {
     const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
                                                     &statsd_module);
     const char *name = c->stat_header ? c->stat_header : DEFAULT_STAT_HEADER;
 
-    if (c->enabled == 1 && *name)
+    if (c->enabled == 1 && *name && r->handler)
         ap_add_output_filter_handle(stat_header_filter, (void *)name, r,
                                     r->connection);
 }
@@ -870,8 +884,9 @@ static int exclude_segment(const char *seg, size_t len, void *baton)
 }
 
 /* The name a note or header gives, looked for from the last request of
- * the internal-redirect chain back to the first. */
-static const char *chosen_name(request_rec *last, const char *header)
+ * the internal-redirect chain back to the first. The header was taken out
+ * of the response by stat_header_out, which kept its value. */
+static const char *chosen_name(request_rec *last)
 {
     request_rec *rr;
     const char *v;
@@ -879,14 +894,9 @@ static const char *chosen_name(request_rec *last, const char *header)
     for (rr = last; rr; rr = rr->prev)
         if ((v = apr_table_get(rr->notes, NOTE_STAT)) != NULL)
             return v;
-    if (!*header)
-        return NULL;
-    for (rr = last; rr; rr = rr->prev) {
-        if ((v = apr_table_get(rr->notes, NOTE_HEADER)) != NULL
-            || (v = apr_table_get(rr->headers_out, header)) != NULL
-            || (v = apr_table_get(rr->err_headers_out, header)) != NULL)
+    for (rr = last; rr; rr = rr->prev)
+        if ((v = ap_get_module_config(rr->request_config, &statsd_module)))
             return v;
-    }
     return NULL;
 }
 
@@ -935,6 +945,7 @@ static int log_transaction(request_rec *r)
     const statsd_dest *dest;
     statsd_measurement m;
     statsd_request req;
+    const statsd_prefix *pf;
     request_rec *last;
     char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note;
     char guard_buf[STATSD_NAME_MAX + 1];
@@ -949,19 +960,19 @@ static int log_transaction(request_rec *r)
     for (last = r; last->next; last = last->next)
         ;
 
-    memset(&req, 0, sizeof(req));
-    req.prefix = c->prefix;
-    req.prefix_len = c->prefix_len;
+    pf = c->prefix ? c->prefix : registry->no_prefix;
+    req.prefix = pf->name;
+    req.prefix_len = pf->len;
     req.suffix = c->suffix;
     req.suffix_len = c->suffix_len;
     req.aggregate = c->aggregate;
     req.aggregate_len = c->aggregate_len;
+    req.name_len = 0;
     if (c->stat) {
         req.name = c->stat;
         req.name_len = c->stat_len;
     } else {
-        const char *v = chosen_name(last, c->stat_header ? c->stat_header
-                                                         : DEFAULT_STAT_HEADER);
+        const char *v = chosen_name(last);
         if (v) {
             req.name = name_buf;
             req.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX, v,
@@ -994,9 +1005,12 @@ static int log_transaction(request_rec *r)
         || (c->verbs_set && !verb_allowed(c, r))) {
         req.method = STATSD_OTHER_VERBS;
         req.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
+        req.method_clean = 1;
     } else {
         req.method = r->method;
         req.method_len = strlen(r->method);
+        /* httpd's own methods are plain words; registered ones may not be */
+        req.method_clean = r->method_number < M_INVALID;
     }
     req.status = last->status;
     req.usec = (uint64_t)usec;
@@ -1004,7 +1018,7 @@ static int log_transaction(request_rec *r)
     req.max_name_len = c->max_name_len == UNSET ? STATSD_NAME_DEFAULT_MAX
                                                 : (size_t)c->max_name_len;
     req.legacy = c->legacy != 0;   /* UNSET means On */
-    req.service = c->service != 0;
+    req.service = c->service != 0 ? &pf->service : NULL;
     if (statsd_lines_build(&req, &m) != 0)
         return DECLINED;
 
@@ -1025,9 +1039,10 @@ static int log_transaction(request_rec *r)
 
     note = apr_palloc(r->pool, m.key_len + 64);
     statsd_lines_note(note, &m, sent < 0 ? -1 : sent, req.legacy);
-    apr_table_setn(r->notes, NOTE_RESULT, note);
+    /* addn: nothing else sets these notes, and setn would scan them */
+    apr_table_addn(r->notes, NOTE_RESULT, note);
     if (m.agg_len)
-        apr_table_setn(r->notes, NOTE_AGGREGATE,
+        apr_table_addn(r->notes, NOTE_AGGREGATE,
                        apr_pstrmemdup(r->pool, m.agg, m.agg_len));
     if (last != r) {
         /* mod_log_config reads %{...}n from the final request */
@@ -1047,7 +1062,12 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_watchdog's child_init: cleanups run in reverse order, so
+     * the watchdog thread (which may be sending a batch) is stopped
+     * before close_sockets runs */
+    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
+
+    ap_hook_child_init(child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_stat_header_filter, NULL, NULL,
                           APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(insert_stat_header_filter, NULL, NULL,

@@ -77,8 +77,15 @@ size_t statsd_guard_collapse(char *dst, size_t cap, const char *src,
             seg_len = sizeof(id) - 1;
         }
         add = seg_len + (n ? 1 : 0);
-        if (n + add > cap)
-            break;      /* whole segments only */
+        if (n + add > cap) {
+            /* whole segments only, but never nothing: a first segment
+             * longer than cap is cut, as statsd_name_clean does */
+            if (n == 0) {
+                memcpy(dst, seg, cap);
+                n = cap;
+            }
+            break;
+        }
         if (n)
             dst[n++] = '.';
         memcpy(dst + n, seg, seg_len);
@@ -125,16 +132,28 @@ void statsd_name_set_destroy(statsd_name_set *s)
     free(s);
 }
 
-/* FNV-1a, 64 bit: short names, so a simple byte loop is fast enough */
+/* A 64-bit hash eight bytes at a time (multiply and xor-shift mixing):
+ * names are short, and this runs on every request. */
 static uint64_t hash(const char *p, size_t len)
 {
-    uint64_t h = 14695981039346656037ULL;
-    size_t i;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
 
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        p += 8;
+        len -= 8;
     }
+    if (len) {
+        w = 0;
+        while (len--)
+            w = w << 8 | (unsigned char)p[len];
+        h = (h ^ w) * 0x94d049bb133111ebULL;
+        h ^= h >> 29;
+    }
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
     return h ? h : 1;
 }
 

@@ -8,39 +8,81 @@
 
 #include "statsd_lines.h"
 
+/* "000".."999": three digits at a time instead of one division each */
+static const char digits3[1000][3] = {
+#define D1(a, b) {a, b, '0'}, {a, b, '1'}, {a, b, '2'}, {a, b, '3'}, \
+    {a, b, '4'}, {a, b, '5'}, {a, b, '6'}, {a, b, '7'}, {a, b, '8'}, {a, b, '9'}
+#define D2(a) D1(a, '0'), D1(a, '1'), D1(a, '2'), D1(a, '3'), D1(a, '4'), \
+    D1(a, '5'), D1(a, '6'), D1(a, '7'), D1(a, '8'), D1(a, '9')
+    D2('0'), D2('1'), D2('2'), D2('3'), D2('4'),
+    D2('5'), D2('6'), D2('7'), D2('8'), D2('9')
+#undef D2
+#undef D1
+};
+
+/* v < 1000 without leading zeros; returns the length */
+static size_t small_uint(char *dst, unsigned v)
+{
+    const char *d = digits3[v];
+    if (v >= 100) {
+        dst[0] = d[0];
+        dst[1] = d[1];
+        dst[2] = d[2];
+        return 3;
+    }
+    if (v >= 10) {
+        dst[0] = d[1];
+        dst[1] = d[2];
+        return 2;
+    }
+    dst[0] = d[2];
+    return 1;
+}
+
 size_t statsd_format_uint(char *dst, uint64_t v)
 {
     char tmp[24];
-    size_t n = 0, i;
+    size_t n = 0, lead, i;
 
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    if (v < 1000)
+        return small_uint(dst, (unsigned)v);
+    /* groups of three from the right, then the leading group trimmed */
+    while (v >= 1000) {
+        n += 3;
+        memcpy(tmp + sizeof(tmp) - n, digits3[v % 1000], 3);
+        v /= 1000;
+    }
+    lead = small_uint(dst, (unsigned)v);
     for (i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
-    return n;
+        dst[lead + i] = tmp[sizeof(tmp) - n + i];
+    return lead + n;
 }
 
-/* whole.frac with `digits` fraction digits, trailing zeros dropped */
-static size_t format_fixed(char *dst, uint64_t whole, uint64_t frac,
+/* whole.frac with `digits` (3 or 6) fraction digits, no trailing zeros */
+static size_t format_fixed(char *dst, uint64_t whole, uint32_t frac,
                            unsigned digits)
 {
     size_t n = statsd_format_uint(dst, whole);
-    unsigned i;
+    char f[6];
+    unsigned len, i;
 
     if (frac == 0)
         return n;
-    while (frac % 10 == 0) {
-        frac /= 10;
-        digits--;
+    if (digits == 3) {
+        f[0] = digits3[frac][0];
+        f[1] = digits3[frac][1];
+        f[2] = digits3[frac][2];
+    } else {
+        memcpy(f, digits3[frac / 1000], 3);
+        memcpy(f + 3, digits3[frac % 1000], 3);
     }
+    len = digits;
+    while (f[len - 1] == '0')
+        len--;
     dst[n++] = '.';
-    for (i = digits; i > 0; i--) {
-        dst[n + i - 1] = (char)('0' + frac % 10);
-        frac /= 10;
-    }
-    return n + digits;
+    for (i = 0; i < len; i++)
+        dst[n + i] = f[i];
+    return n + len;
 }
 
 size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
@@ -51,102 +93,82 @@ size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
     case STATSD_UNIT_US:
         return statsd_format_uint(dst, usec);
     case STATSD_UNIT_S:
-        return format_fixed(dst, usec / 1000000, usec % 1000000, 6);
+        return format_fixed(dst, usec / 1000000, (uint32_t)(usec % 1000000),
+                            6);
     case STATSD_UNIT_MS:
     default:
-        return format_fixed(dst, usec / 1000, usec % 1000, 3);
+        return format_fixed(dst, usec / 1000, (uint32_t)(usec % 1000), 3);
     }
 }
 
-/* Appends to a fixed buffer; the cap in statsd_lines.h fits the worst
- * case, so the check only guards against a broken caller. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    unsigned n;
-    int full;
-} line_buf;
-
-static void add(line_buf *b, const char *name, size_t name_len,
-                const char *value, size_t value_len, const char *type,
-                size_t type_len)
+static char *put(char *p, const char *s, size_t n)
 {
-    size_t need = (b->len ? 1 : 0) + name_len + 1 + value_len + 1 + type_len;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* "name:<duration>|ms" */
+static char *timer(char *p, const char *name, size_t len,
+                   const statsd_measurement *m)
+{
+    p = put(p, name, len);
+    *p++ = ':';
+    p = put(p, m->duration, m->duration_len);
+    return put(p, "|ms", 3);
+}
+
+/* "name:1|c" */
+static char *counter(char *p, const char *name, size_t len)
+{
+    p = put(p, name, len);
+    return put(p, ":1|c", 4);
+}
+
+/* "P.responses." then what, into dst; returns the end */
+static char *service_name(char *dst, const char *prefix, size_t len,
+                          const char *what)
+{
+    char *p = dst;
+    if (len) {
+        p = put(p, prefix, len);
+        *p++ = '.';
+    }
+    p = put(p, "responses.", 10);
+    return put(p, what, strlen(what));
+}
+
+void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
+{
     char *p;
 
-    if (b->len + need > b->cap) {
-        b->full = 1;
-        return;
-    }
-    p = b->buf + b->len;
-    if (b->len)
-        *p++ = '\n';
-    memcpy(p, name, name_len);
-    p += name_len;
+    if (len > STATSD_AFFIX_MAX)
+        len = STATSD_AFFIX_MAX;
+    p = service_name(svc->good, prefix, len, "good");
+    p = put(p, ":1|c", 4);
+    svc->good_len = (size_t)(p - svc->good);
+
+    p = service_name(svc->bad4, prefix, len, "bad");
+    p = put(p, ":1|c\n", 5);
+    p = service_name(p, prefix, len, "4xx");
+    p = put(p, ":1|c", 4);
+    svc->bad4_len = (size_t)(p - svc->bad4);
+
+    p = service_name(svc->bad5, prefix, len, "bad");
+    p = put(p, ":1|c\n", 5);
+    p = service_name(p, prefix, len, "5xx");
+    p = put(p, ":1|c", 4);
+    svc->bad5_len = (size_t)(p - svc->bad5);
+
+    p = service_name(svc->time, prefix, len, "time");
     *p++ = ':';
-    memcpy(p, value, value_len);
-    p += value_len;
-    *p++ = '|';
-    memcpy(p, type, type_len);
-    b->len += need;
-    b->n++;
-}
-
-#define LIT(s) s, (sizeof(s) - 1)
-
-static void timer(line_buf *b, const char *name, size_t len,
-                  const statsd_measurement *m)
-{
-    add(b, name, len, m->duration, m->duration_len, LIT("ms"));
-}
-
-static void counter(line_buf *b, const char *name, size_t len)
-{
-    add(b, name, len, LIT("1"), LIT("c"));
-}
-
-/* "P.responses.<what>" in dst; the prefix is at most STATSD_AFFIX_MAX. */
-static size_t service_name(char *dst, const statsd_request *req,
-                           const char *what, size_t what_len)
-{
-    size_t n = 0;
-    if (req->prefix_len) {
-        memcpy(dst, req->prefix, req->prefix_len);
-        n = req->prefix_len;
-        dst[n++] = '.';
-    }
-    memcpy(dst + n, "responses.", 10);
-    n += 10;
-    memcpy(dst + n, what, what_len);
-    return n + what_len;
-}
-
-static void service_lines(line_buf *b, const statsd_request *req,
-                          const statsd_measurement *m)
-{
-    char name[STATSD_AFFIX_MAX + 32];
-    size_t n;
-
-    if (req->status < 400) {
-        n = service_name(name, req, LIT("good"));
-        counter(b, name, n);
-    } else {
-        n = service_name(name, req, LIT("bad"));
-        counter(b, name, n);
-        if (req->status < 500)
-            n = service_name(name, req, LIT("4xx"));
-        else
-            n = service_name(name, req, LIT("5xx"));
-        counter(b, name, n);
-    }
-    n = service_name(name, req, LIT("time"));
-    timer(b, name, n, m);
+    svc->time_len = (size_t)(p - svc->time);
 }
 
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
 {
     statsd_key_parts parts;
-    line_buf b;
+    char *p;
+    unsigned n;
 
     m->lines_len = 0;
     m->n_lines = 0;
@@ -161,6 +183,7 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     parts.name_len = req->name_len;
     parts.method = req->method;
     parts.method_len = req->method_len;
+    parts.method_clean = req->method_clean;
     parts.status = req->status;
     parts.suffix = req->suffix;
     parts.suffix_len = req->suffix_len;
@@ -175,25 +198,46 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     m->duration_len = statsd_format_duration(m->duration, req->usec,
                                              req->unit);
 
-    b.buf = m->lines;
-    b.len = 0;
-    b.cap = sizeof(m->lines);
-    b.n = 0;
-    b.full = 0;
-    timer(&b, m->key, m->key_len, m);
-    if (req->legacy)
-        counter(&b, m->key, m->key_len);
-    if (m->agg_len) {
-        timer(&b, m->agg, m->agg_len, m);
-        if (req->legacy)
-            counter(&b, m->agg, m->agg_len);
+    /* STATSD_LINES_CAP holds the longest keys and service lines there can
+     * be, so the writes below need no checks of their own */
+    p = timer(m->lines, m->key, m->key_len, m);
+    n = 1;
+    if (req->legacy) {
+        *p++ = '\n';
+        p = counter(p, m->key, m->key_len);
+        n++;
     }
-    if (req->service)
-        service_lines(&b, req, m);
-    if (b.full)
-        return -1;
-    m->lines_len = b.len;
-    m->n_lines = b.n;
+    if (m->agg_len) {
+        *p++ = '\n';
+        p = timer(p, m->agg, m->agg_len, m);
+        n++;
+        if (req->legacy) {
+            *p++ = '\n';
+            p = counter(p, m->agg, m->agg_len);
+            n++;
+        }
+    }
+    if (req->service) {
+        const statsd_service *svc = req->service;
+        *p++ = '\n';
+        if (req->status < 400) {
+            p = put(p, svc->good, svc->good_len);
+            n++;
+        } else if (req->status < 500) {
+            p = put(p, svc->bad4, svc->bad4_len);
+            n += 2;
+        } else {
+            p = put(p, svc->bad5, svc->bad5_len);
+            n += 2;
+        }
+        *p++ = '\n';
+        p = put(p, svc->time, svc->time_len);
+        p = put(p, m->duration, m->duration_len);
+        p = put(p, "|ms", 3);
+        n++;
+    }
+    m->lines_len = (size_t)(p - m->lines);
+    m->n_lines = n;
     return 0;
 }
 

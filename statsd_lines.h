@@ -33,22 +33,39 @@ size_t statsd_format_uint(char *dst, uint64_t v);
  * smallest step (1 us), as a timer is never 0. Returns the length. */
 size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit);
 
+/* The service lines of one prefix, made once at start-up so a request
+ * only copies them: "P.responses.good:1|c", "P.responses.bad:1|c\n
+ * P.responses.4xx:1|c", the 5xx twin, and "P.responses.time:". */
+#define STATSD_SERVICE_MAX (2 * (STATSD_AFFIX_MAX + 24))
+typedef struct {
+    char good[STATSD_SERVICE_MAX];  size_t good_len;
+    char bad4[STATSD_SERVICE_MAX];  size_t bad4_len;
+    char bad5[STATSD_SERVICE_MAX];  size_t bad5_len;
+    char time[STATSD_SERVICE_MAX];  size_t time_len;
+} statsd_service;
+
+/* Fill *svc for a clean prefix of at most STATSD_AFFIX_MAX bytes. */
+void statsd_service_init(statsd_service *svc, const char *prefix, size_t len);
+
 /* One request, as the glue saw it. Strings need not be NUL-terminated. */
 typedef struct {
     const char *prefix; size_t prefix_len;     /* clean */
     const char *suffix; size_t suffix_len;     /* clean */
     const char *name; size_t name_len;         /* clean, non-empty */
     const char *aggregate; size_t aggregate_len; /* clean; 0 = none */
-    const char *method; size_t method_len;     /* raw; sanitised here */
+    const char *method; size_t method_len;     /* sanitised here ... */
+    int method_clean;                          /* ... unless known clean */
     int status;
     uint64_t usec;                             /* measured duration */
     statsd_time_unit unit;
     size_t max_name_len;
     int legacy;                                /* K:1|c lines */
-    int service;                               /* P.responses.* lines */
+    const statsd_service *service;             /* NULL: no service lines */
 } statsd_request;
 
-#define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + 48) + 4 * (STATSD_AFFIX_MAX + 48))
+/* two keys with a timer and a counter each, and the service lines */
+#define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
+                          + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8)
 
 typedef struct {
     char key[STATSD_NAME_MAX + 1];  size_t key_len;

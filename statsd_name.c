@@ -80,6 +80,98 @@ static int hexval(unsigned char c)
     return -1;
 }
 
+/* Byte classes of a path: what the segment loop does with each byte. */
+enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_STOP };
+
+static const unsigned char path_class[256] = {
+#define M8 PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP
+    /* 0x00-0x2f: controls, space, punctuation */
+    M8, M8, M8, M8,
+    PB_MAP, PB_MAP, PB_MAP, PB_STOP /* # */, PB_MAP, PB_PCT /* % */,
+    PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP,
+    PB_KEEP /* - */, PB_DOT /* . */, PB_STOP /* / */,
+    /* 0x30-0x3f: digits, then : ; < = > ? */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_STOP /* ? */,
+    /* 0x40-0x5f: @, A-Z, [ \ ] ^ _ */
+    PB_MAP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_KEEP /* _ */,
+    /* 0x60-0x7f: `, a-z, { | } ~ DEL */
+    PB_MAP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP,
+    /* 0x80-0xff */
+    M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8, M8,
+#undef M8
+};
+
+/* A "%XX" at p (before end) as a byte, or -1. */
+static int pct_decode(const char *p, const char *end)
+{
+    int hi, lo;
+    if (end - p < 3)
+        return -1;
+    hi = hexval((unsigned char)p[1]);
+    lo = hexval((unsigned char)p[2]);
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
+/* Decode and sanitise one segment from *pp into out, in one pass: the
+ * common path (plain bytes) is a table look-up and a store. Counts the
+ * decoded dots in *dots, to tell "." and ".." apart. */
+static size_t clean_segment(char *out, const char **pp, const char *end,
+                            size_t *dots)
+{
+    const char *p = *pp;
+    size_t n = 0, d = 0;
+
+    while (p < end) {
+        unsigned char c = (unsigned char)*p, k = path_class[c];
+        if (__builtin_expect(k == PB_KEEP, 1)) {
+            out[n++] = (char)c;
+            p++;
+            continue;
+        }
+        if (k == PB_STOP)
+            break;
+        if (k == PB_PCT) {
+            int v = pct_decode(p, end);
+            if (v >= 0) {
+                p += 3;
+                d += v == '.';
+                out[n++] = (char)seg_byte((unsigned char)v);
+                continue;
+            }
+        }
+        d += k == PB_DOT;
+        out[n++] = '_';
+        p++;
+    }
+    *pp = p;
+    *dots = d;
+    return n;
+}
+
+/* The same, decoding only: excludes match the segment as decoded. */
+static size_t raw_segment(char *out, const char **pp, const char *end,
+                          size_t *dots)
+{
+    const char *p = *pp;
+    size_t n = 0, d = 0;
+
+    while (p < end && path_class[(unsigned char)*p] != PB_STOP) {
+        int v = *p == '%' ? pct_decode(p, end) : -1;
+        unsigned char c = v >= 0 ? (unsigned char)v : (unsigned char)*p;
+        p += v >= 0 ? 3 : 1;
+        d += c == '.';
+        out[n++] = (char)c;
+    }
+    *pp = p;
+    *dots = d;
+    return n;
+}
+
 /* Drop the last segment of the name being built: the dst bytes from the
  * last separator on (separators only ever sit in front of segments). */
 static size_t pop_segment(const char *dst, size_t out)
@@ -116,10 +208,16 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
     if (len == 1 && *p == '*') /* OPTIONS * */
         p = end;
 
-    /* absolute-form: skip "scheme://authority" */
+    /* absolute-form: skip "scheme://authority" (RFC 3986 scheme:
+     * a letter, then letters, digits, '+', '-' or '.') */
     if (p < end && *p != '/') {
-        const char *s = memchr(p, ':', (size_t)(end - p));
-        if (s && end - s >= 3 && s[1] == '/' && s[2] == '/') {
+        const char *s = p;
+        if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')
+            while (s < end && (seg_ok[(unsigned char)*s] || *s == '+'
+                               || *s == '.') && *s != '_')
+                s++;
+        if (s > p && s < end && *s == ':' && end - s >= 3 && s[1] == '/'
+            && s[2] == '/') {
             /* the authority ends at the path, query or fragment */
             p = s + 3;
             while (p < end && *p != '/' && *p != '?' && *p != '#')
@@ -127,8 +225,7 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
         }
     }
     while (p < end) {
-        size_t start, seglen;
-        int dots = 1;
+        size_t start, seglen, dots;
 
         if (*p == '/') {
             p++;
@@ -139,33 +236,22 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
         /* one segment: decode into dst behind a separator */
         dst[out] = '.';
         start = out + 1;
-        seglen = 0;
-        while (p < end && *p != '/' && *p != '?' && *p != '#') {
-            unsigned char c = (unsigned char)*p++;
-            if (c == '%' && end - p >= 2) {
-                int hi = hexval((unsigned char)p[0]);
-                int lo = hexval((unsigned char)p[1]);
-                if (hi >= 0 && lo >= 0) {
-                    c = (unsigned char)(hi << 4 | lo);
-                    p += 2;
-                }
-            }
-            if (c != '.')
-                dots = 0;
-            dst[start + seglen++] = (char)c;
-        }
-        if (dots && seglen <= 2) {
+        seglen = exclude ? raw_segment(dst + start, &p, end, &dots)
+                         : clean_segment(dst + start, &p, end, &dots);
+        if (dots == seglen && seglen <= 2) {
             if (seglen == 2)
                 out = pop_segment(dst, out);
             continue;
         }
-        if (exclude && exclude(dst + start, seglen, baton)) {
-            /* keep an empty segment so a later ".." removes this one */
-            out = start;
-            holes = 1;
-            continue;
+        if (exclude) {
+            if (exclude(dst + start, seglen, baton)) {
+                /* keep an empty segment so a later ".." removes this one */
+                out = start;
+                holes = 1;
+                continue;
+            }
+            statsd_name_segment(dst + start, dst + start, seglen);
         }
-        statsd_name_segment(dst + start, dst + start, seglen);
         out = start + seglen;
     }
     if (out > 0)
@@ -204,6 +290,35 @@ static size_t cut_name(const char *name, size_t len, size_t budget)
     return n;
 }
 
+/* The common key, everything present and short enough: plain copies.
+ * (P.NAME.METHOD.SSS plus ".S" when there is a suffix.) */
+static size_t key_fast(char *dst, const statsd_key_parts *p)
+{
+    char *o = dst;
+    unsigned s = (unsigned)p->status;
+
+    memcpy(o, p->prefix, p->prefix_len);
+    o += p->prefix_len;
+    *o++ = '.';
+    memcpy(o, p->name, p->name_len);
+    o += p->name_len;
+    *o++ = '.';
+    memcpy(o, p->method, p->method_len);
+    o += p->method_len;
+    o[0] = '.';
+    o[1] = (char)('0' + s / 100);
+    o[2] = (char)('0' + s / 10 % 10);
+    o[3] = (char)('0' + s % 10);
+    o += 4;
+    if (p->suffix_len) {
+        *o++ = '.';
+        memcpy(o, p->suffix, p->suffix_len);
+        o += p->suffix_len;
+    }
+    *o = '\0';
+    return (size_t)(o - dst);
+}
+
 /* Room left for a part once `used` bytes (and a dot) are taken. */
 static size_t room(size_t max, size_t used)
 {
@@ -221,6 +336,12 @@ size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
         return 0;
     if (max > cap - 1)
         max = cap - 1;
+    if (p->status >= 100 && p->status <= 999 && p->method_clean
+        && p->method_len <= STATSD_METHOD_MAX && p->prefix_len
+        && p->name_len && p->method_len
+        && p->prefix_len + p->name_len + p->method_len + p->suffix_len + 8
+               <= max)
+        return key_fast(dst, p);
     if (p->status >= 0) {
         unsigned s = p->status > 999 ? 999u : (unsigned)p->status;
         if (s >= 100)
@@ -254,7 +375,12 @@ size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
     }
     if (method_len) {
         if (out) dst[out++] = '.';
-        out += statsd_name_segment(dst + out, p->method, method_len);
+        if (p->method_clean) {
+            memcpy(dst + out, p->method, method_len);
+            out += method_len;
+        } else {
+            out += statsd_name_segment(dst + out, p->method, method_len);
+        }
     }
     if (status_len) {
         if (out) dst[out++] = '.';

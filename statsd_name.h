@@ -58,6 +58,7 @@ typedef struct {
     const char *prefix; size_t prefix_len;
     const char *name;   size_t name_len;
     const char *method; size_t method_len;
+    int method_clean;                /* known [A-Za-z0-9_-] only: copy */
     int status;                      /* < 0: no status part */
     const char *suffix; size_t suffix_len;
     size_t max_len;                  /* cap on the whole key */

@@ -138,6 +138,7 @@ typedef struct {
     const char *prefix, *suffix;     /* as written in the config */
     char pclean[STATSD_AFFIX_MAX + 1], sclean[STATSD_AFFIX_MAX + 1];
     size_t plen, slen;
+    statsd_service svc;              /* made once, as at start-up */
 } affix_entry;
 
 static affix_entry affixes[] = {
@@ -261,12 +262,13 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
 #endif
     req.method = e->method;
     req.method_len = strlen(e->method);
+    req.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */
     req.status = e->status;
     req.usec = e->usec;
     req.unit = STATSD_UNIT_MS;
     req.max_name_len = STATSD_NAME_DEFAULT_MAX;
     req.legacy = 1;
-    req.service = 1;
+    req.service = &a->svc;
     if (statsd_lines_build(&req, m) != 0) {
         fprintf(stderr, "bench_names: statsd_lines_build failed for %s\n",
                 uri);
@@ -383,6 +385,7 @@ int main(int argc, char **argv)
                                     strlen(a->prefix));
         a->slen = statsd_name_clean(a->sclean, STATSD_AFFIX_MAX, a->suffix,
                                     strlen(a->suffix));
+        statsd_service_init(&a->svc, a->pclean, a->plen);
     }
     build_round();
 #ifdef BENCH_GUARD

@@ -264,7 +264,9 @@ static int build(const req_spec *rs, statsd_measurement **out)
     req.unit = rs->unit;
     req.max_name_len = rs->max;
     req.legacy = rs->legacy;
-    req.service = rs->service;
+    static statsd_service svc;
+    statsd_service_init(&svc, p, pl);
+    req.service = rs->service ? &svc : NULL;
     statsd_measurement *ms = malloc(sizeof *ms);
     ck_assert_ptr_nonnull(ms);
     memset(ms, 0x5A, sizeof *ms);
