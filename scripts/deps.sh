@@ -29,7 +29,8 @@ for what in "$@"; do
                command -v npm >/dev/null 2>&1 || want="$want npm" ;;
         bench) need valgrind valgrind; need wrk wrk; need apache2 /usr/sbin/apache2
                need apache2-dev apxs; need python3 python3 ;;
-        fuzz)  need clang clang; need libfuzzer-14-dev /usr/lib/llvm-14/lib/libFuzzer.a ;;
+        fuzz)  need clang clang; need libfuzzer-14-dev /usr/lib/llvm-14/lib/libFuzzer.a
+               need libclang-rt-14-dev ;;
         *) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
     esac
 done

@@ -1,0 +1,1281 @@
+/*
+ * fuzz_names.c - libFuzzer target for the name builder and the line
+ * formatter (SPEC §2, §5).
+ *
+ * Each input is one request, run through the core units the way
+ * mod_statsd.c's log_transaction chains them: prefix, suffix and
+ * aggregate cleaned as the config handlers clean them; NAME from a note
+ * (statsd_name_clean) or from the URI (statsd_name_from_path with an
+ * exclude callback); optional statsd_guard_collapse and name set; then
+ * statsd_lines_build and statsd_lines_note. Every output is checked
+ * against the metric contract and, where the contract pins the exact
+ * result, against a small independent reference written here. A failed
+ * check prints what it was looking at and aborts.
+ *
+ * Optional stages on the same input: the lines through statsd_client /
+ * statsd_batch with a recording send function (datagram size, splitting
+ * at line boundaries, nothing lost or reordered), and the destination
+ * parser (statsd_target_parse / _format / _from_host_port round trips).
+ *
+ * Input layout: HDR_LEN header bytes (missing ones read as 0), then
+ * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
+ * byte can also appear inside a field):
+ *     uri, note, method, prefix, suffix, aggregate, target, host
+ * Every field is handed over in a heap block of exactly its length and
+ * every output buffer is a heap block of exactly the size the contract
+ * gives, so AddressSanitizer traps a read or write past either.
+ *
+ * Findings not fixed yet can be let through with FUZZ_TOLERATE in the
+ * environment (a comma list), so that a run looks past them:
+ *   collapse  statsd_guard_collapse returns 0 for a NAME whose first
+ *             segment is longer than STATSD_NAME_MAX (the request is then
+ *             not measured at all; seed collapse-long-segment)
+ *   scheme    statsd_name_from_path takes any text before "://" as a
+ *             scheme ("x/y://z/w" is named "w"; seed absolute-badscheme)
+ *
+ * Build: see mk/fuzz.mk (`make fuzz`, `make fuzz-check`). The same file
+ * compiles without libFuzzer; fuzz/standalone.c then supplies main().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_batch.h"
+#include "statsd_client.h"
+#include "statsd_guard.h"
+#include "statsd_lines.h"
+#include "statsd_name.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- input layout -------------------------------------------------------- */
+
+/* hdr[0] */
+#define OPT_UNIT_MASK   0x03    /* 0 ms, 1 us, 2 s, 3 ms */
+#define OPT_LEGACY      0x04
+#define OPT_SERVICE     0x08
+#define OPT_COLLAPSE    0x10
+#define OPT_SEP_FF      0x20
+#define OPT_SRC_SHIFT   6       /* NAME from: 0 uri, 1 note, 2 StatsdStat, 3 uri */
+/* hdr[1] */
+#define OPT_EXCL_MASK   0x03    /* 0 none, 1 digit first, 2 odd bytes, 3 all */
+#define OPT_INPLACE     0x04    /* clean prefix/suffix with dst == src */
+#define OPT_TRANSPORT   0x08    /* send the lines through a client */
+#define OPT_BATCH       0x10    /* ... through a batch */
+#define OPT_NAMESET     0x20    /* StatsdMaxNames guard */
+#define OPT_HOSTNAME    0x40    /* expand {hostname} in prefix/suffix */
+#define OPT_AGGREGATE   0x80    /* StatsdAggregateStat from its field */
+/* hdr[2..3] max_name_len, hdr[4..5] status, hdr[6..13] usec,
+ * hdr[14..15] max packet, hdr[16] small counts */
+/* hdr[17] */
+#define OPT_METHOD_CLEAN 0x01   /* method known clean (httpd's own): copied */
+#define HDR_LEN 18
+
+enum { F_URI, F_NOTE, F_METHOD, F_PREFIX, F_SUFFIX, F_AGGREGATE, F_TARGET,
+       F_HOST, N_FIELDS };
+
+typedef struct {
+    const char *p;
+    size_t n;
+} span;
+
+/* ---- failure reporting --------------------------------------------------- */
+
+static const char *stage = "";
+static span ctx_fields[N_FIELDS];
+
+static void put_escaped(const char *label, const char *s, size_t n)
+{
+    size_t i, shown = n > 400 ? 400 : n;
+
+    fprintf(stderr, "  %s (%zu bytes): \"", label, n);
+    for (i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+    fprintf(stderr, "\"%s\n", shown < n ? "..." : "");
+}
+
+static void check_failed(int line, const char *what)
+{
+    static const char *const names[N_FIELDS] = {
+        "uri", "note", "method", "prefix", "suffix", "aggregate", "target",
+        "host"
+    };
+    int i;
+
+    fprintf(stderr, "fuzz_names.c:%d: check failed in %s: %s\n", line, stage,
+            what);
+    for (i = 0; i < N_FIELDS; i++)
+        if (ctx_fields[i].n)
+            put_escaped(names[i], ctx_fields[i].p, ctx_fields[i].n);
+    abort();
+}
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        if (!(cond))                                                          \
+            check_failed(__LINE__, #cond);                                    \
+    } while (0)
+
+/* A check that shows the two byte strings it compared. */
+#define CHECK_BYTES(got, got_len, expv, exp_len)                               \
+    do {                                                                      \
+        if ((got_len) != (exp_len) || memcmp((got), (expv), (exp_len)) != 0) { \
+            put_escaped("got", (got), (got_len));                             \
+            put_escaped("expected", (expv), (exp_len));                        \
+            check_failed(__LINE__, #got " == " #expv);                         \
+        }                                                                     \
+    } while (0)
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void *xmalloc(size_t n)
+{
+    /* malloc(0) is a zero-byte block for ASan: any access to it traps */
+    void *p = malloc(n);
+    if (p == NULL && n > 0)
+        abort();
+    return p;
+}
+
+/* A heap copy of exactly n bytes, no terminator. */
+static char *dup_exact(span s)
+{
+    char *p = xmalloc(s.n);
+    if (s.n)
+        memcpy(p, s.p, s.n);
+    return p;
+}
+
+/* A NUL-terminated heap copy (cut at the first NUL, as a C string is). */
+static char *dup_cstr(span s)
+{
+    char *p = xmalloc(s.n + 1);
+    if (s.n)
+        memcpy(p, s.p, s.n);
+    p[s.n] = '\0';
+    return p;
+}
+
+static unsigned get16(const uint8_t *h)
+{
+    return (unsigned)h[0] | (unsigned)h[1] << 8;
+}
+
+static uint64_t get64(const uint8_t *h)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--)
+        v = v << 8 | h[i];
+    return v;
+}
+
+/* [A-Za-z0-9_-]: the bytes a name segment keeps as they are */
+static int keep_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* ^[A-Za-z0-9_.-]+$, no "..", no dot at either end */
+static int name_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (s[i - 1] == '.')
+                return 0;
+        } else if (!keep_byte(c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* An empty string is a valid "nothing" for prefix, suffix, aggregate. */
+static int name_ok_or_empty(const char *s, size_t n)
+{
+    return n == 0 || name_ok(s, n);
+}
+
+static void sanitize_into(char *dst, const char *src, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        dst[i] = keep_byte((unsigned char)src[i]) ? src[i] : '_';
+}
+
+/* ---- references (what SPEC §2 and the headers say, written plainly) ------ */
+
+/* statsd_name_clean: segments split on '.', empty ones dropped, bytes
+ * outside [A-Za-z0-9_-] -> '_', joined by '.'; past cap it stops after
+ * the last whole segment that fits, or cuts the first one if none does. */
+static size_t ref_clean(char *out, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0, i = 0;
+
+    while (i < len) {
+        size_t s = i, sl;
+        while (i < len && src[i] != '.')
+            i++;
+        sl = i - s;
+        if (i < len)
+            i++;
+        if (sl == 0)
+            continue;
+        if (n + (n ? 1 : 0) + sl > cap) {
+            if (n == 0) {
+                sanitize_into(out, src + s, cap);
+                n = cap;
+            }
+            break;
+        }
+        if (n)
+            out[n++] = '.';
+        sanitize_into(out + n, src + s, sl);
+        n += sl;
+    }
+    return n;
+}
+
+static int hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+typedef struct {
+    int mode;                   /* OPT_EXCL_MASK value */
+    const char *lo, *hi;        /* the scratch buffer, when checking */
+    unsigned calls;
+} exclude_ctx;
+
+static int exclude_cb(const char *seg, size_t len, void *baton)
+{
+    exclude_ctx *x = baton;
+    size_t i;
+
+    x->calls++;
+    CHECK(len > 0);
+    if (x->lo) {
+        /* the decoded segment lives in the caller's scratch buffer */
+        CHECK(seg >= x->lo && seg <= x->hi && len <= (size_t)(x->hi - seg));
+    }
+    switch (x->mode) {
+    case 1:                     /* numeric-looking: starts with a digit */
+        return seg[0] >= '0' && seg[0] <= '9';
+    case 2:                     /* anything a name could not carry as is */
+        for (i = 0; i < len; i++)
+            if (!keep_byte((unsigned char)seg[i]))
+                return 1;
+        return 0;
+    case 3:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+/* Findings the run may be told to let pass (FUZZ_TOLERATE=a,b in the
+ * environment), so a known, reported bug does not hide the next one.
+ * Default: everything is checked. */
+enum {
+    TOL_COLLAPSE_EMPTY = 1,     /* collapse turns a long name into nothing */
+    TOL_SCHEME = 2              /* absolute-form without a valid scheme */
+};
+static unsigned tolerate;
+
+static void read_tolerate(void)
+{
+    static int done;
+    const char *t;
+
+    if (done)
+        return;
+    done = 1;
+    t = getenv("FUZZ_TOLERATE");
+    if (t == NULL)
+        return;
+    if (strstr(t, "collapse"))
+        tolerate |= TOL_COLLAPSE_EMPTY;
+    if (strstr(t, "scheme"))
+        tolerate |= TOL_SCHEME;
+}
+
+/* RFC 3986 scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+static int scheme_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return 0;
+    for (i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(keep_byte(c) && c != '_') && c != '+' && c != '.')
+            return 0;
+    }
+    return 1;
+}
+
+/* statsd_name_from_path per SPEC §2: the path (up to '?' or '#') of an
+ * origin-form or absolute-form target, split on raw '/', each segment
+ * percent-decoded; empty and "." segments dropped, ".." drops the one
+ * before (kept or excluded), excluded segments dropped, the rest
+ * sanitised and joined by '.'; nothing left (or "*"): ROOT.
+ * out must hold len + 4 bytes. Returns the length. */
+static size_t ref_from_path(char *out, const char *uri, size_t len,
+                            exclude_ctx *x, int strict_scheme)
+{
+    /* a LIFO of segments: their texts sit one after another in arena */
+    size_t *off = xmalloc((len + 1) * sizeof(*off));
+    size_t *sz = xmalloc((len + 1) * sizeof(*sz));
+    unsigned char *hole = xmalloc(len + 1);
+    char *arena = xmalloc(len + 1);
+    size_t depth = 0, used = 0, n = 0, p = 0, end, k;
+
+    if (len == 1 && uri[0] == '*')
+        p = len;
+    if (p < len && uri[0] != '/') {
+        const char *c = memchr(uri, ':', len);
+        if (c && (size_t)(uri + len - c) >= 3 && c[1] == '/' && c[2] == '/'
+            && (!strict_scheme || scheme_ok(uri, (size_t)(c - uri)))) {
+            p = (size_t)(c - uri) + 3;
+            while (p < len && uri[p] != '/' && uri[p] != '?' && uri[p] != '#')
+                p++;
+        }
+    }
+    end = p;
+    while (end < len && uri[end] != '?' && uri[end] != '#')
+        end++;
+
+    while (p < end) {
+        size_t sl = 0;
+        int all_dots = 1;
+        char *seg = arena + used;
+
+        if (uri[p] == '/') {
+            p++;
+            continue;
+        }
+        while (p < end && uri[p] != '/') {
+            unsigned char c = (unsigned char)uri[p++];
+            if (c == '%' && end - p >= 2 && hex_digit((unsigned char)uri[p]) >= 0
+                && hex_digit((unsigned char)uri[p + 1]) >= 0) {
+                c = (unsigned char)(hex_digit((unsigned char)uri[p]) << 4
+                                    | hex_digit((unsigned char)uri[p + 1]));
+                p += 2;
+            }
+            seg[sl++] = (char)c;
+            if (c != '.')
+                all_dots = 0;
+        }
+        if (all_dots && sl == 1)
+            continue;                           /* "." */
+        if (all_dots && sl == 2) {              /* ".." */
+            if (depth) {
+                depth--;
+                used = off[depth];
+            }
+            continue;
+        }
+        off[depth] = used;
+        if (x && exclude_cb(seg, sl, x)) {
+            hole[depth] = 1;
+            sz[depth++] = 0;
+            continue;
+        }
+        sanitize_into(seg, seg, sl);
+        hole[depth] = 0;
+        sz[depth++] = sl;
+        used += sl;
+    }
+    for (k = 0; k < depth; k++) {
+        if (hole[k])
+            continue;
+        if (n)
+            out[n++] = '.';
+        memcpy(out + n, arena + off[k], sz[k]);
+        n += sz[k];
+    }
+    if (n == 0) {
+        memcpy(out, "ROOT", 4);
+        n = 4;
+    }
+    free(off);
+    free(sz);
+    free(hole);
+    free(arena);
+    return n;
+}
+
+/* statsd_guard_collapse: every id segment -> "_id_", whole segments
+ * while they fit cap. */
+static size_t ref_collapse(char *out, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0, i = 0;
+
+    while (i <= len) {
+        size_t s = i, sl;
+        const char *seg;
+        while (i < len && src[i] != '.')
+            i++;
+        sl = i - s;
+        seg = src + s;
+        i++;
+        if (statsd_guard_is_id(seg, sl)) {
+            seg = STATSD_ID_NAME;
+            sl = sizeof(STATSD_ID_NAME) - 1;
+        }
+        if (n + (n ? 1 : 0) + sl > cap) {
+            if (n == 0) {           /* a first segment too long: cut */
+                memcpy(out, seg, cap);
+                n = cap;
+            }
+            break;
+        }
+        if (n)
+            out[n++] = '.';
+        memcpy(out + n, seg, sl);
+        n += sl;
+    }
+    return n;
+}
+
+/* NAME cut to budget inside a key: the longest run of whole segments that
+ * fits, or, when even the first does not, its first budget bytes. */
+static size_t ref_cut(const char *name, size_t len, size_t budget)
+{
+    size_t i, best = 0;
+
+    if (len <= budget)
+        return len;
+    for (i = 1; i <= budget; i++)
+        if (name[i] == '.')
+            best = i;
+    return best ? best : budget;
+}
+
+typedef struct {
+    char *buf;
+    size_t n;
+} strbuf;
+
+static void sb_part(strbuf *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->n)
+        b->buf[b->n++] = '.';
+    memcpy(b->buf + b->n, s, n);
+    b->n += n;
+}
+
+/* The duration as SPEC §2 prints it: microsecond resolution, no trailing
+ * zeros, never 0, never an exponent. out: STATSD_NUM_MAX bytes. */
+static size_t ref_duration(char *out, uint64_t usec, statsd_time_unit unit)
+{
+    uint64_t div = unit == STATSD_UNIT_US ? 1
+                 : unit == STATSD_UNIT_S ? 1000000 : 1000;
+    int digits = unit == STATSD_UNIT_S ? 6 : 3;
+    int n;
+
+    if (usec == 0)
+        usec = 1;
+    n = snprintf(out, STATSD_NUM_MAX, "%" PRIu64, usec / div);
+    if (usec % div) {
+        n += snprintf(out + n, STATSD_NUM_MAX - (size_t)n, ".%0*" PRIu64,
+                      digits, usec % div);
+        while (out[n - 1] == '0')
+            n--;
+    }
+    return (size_t)n;
+}
+
+/* ---- the expected key ---------------------------------------------------- */
+
+typedef struct {
+    const char *p; size_t p_len;        /* clean prefix */
+    const char *s; size_t s_len;        /* clean suffix */
+    char m[STATSD_METHOD_MAX]; size_t m_len;    /* sanitised, cut method */
+    char st[4]; size_t st_len;          /* status digits */
+    size_t max;                         /* effective cap */
+} key_frame;
+
+static void frame_init(key_frame *f, const statsd_request *req)
+{
+    unsigned s;
+
+    f->p = req->prefix;
+    f->p_len = req->prefix_len;
+    f->s = req->suffix;
+    f->s_len = req->suffix_len;
+    f->m_len = req->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
+                                                   : req->method_len;
+    sanitize_into(f->m, req->method, f->m_len);
+    s = req->status > 999 ? 999u : (unsigned)req->status;
+    f->st_len = (size_t)snprintf(f->st, sizeof(f->st), "%u", s);
+    f->max = req->max_name_len > STATSD_NAME_MAX ? STATSD_NAME_MAX
+                                                 : req->max_name_len;
+}
+
+/* Is needle a run of whole segments of key? */
+static int has_segments(const char *key, size_t n, const char *needle,
+                        size_t nl)
+{
+    size_t i;
+
+    for (i = 0; i + nl <= n; i++)
+        if (memcmp(key + i, needle, nl) == 0 && (i == 0 || key[i - 1] == '.')
+            && (i + nl == n || key[i + nl] == '.'))
+            return 1;
+    return 0;
+}
+
+/* Check a key (request key or aggregate key) built around name. */
+static void check_key(const char *key, size_t key_len, const key_frame *f,
+                      const char *name, size_t name_len)
+{
+    char *expv = xmalloc(f->p_len + name_len + f->m_len + f->st_len + f->s_len + 8);
+    strbuf b = { expv, 0 };
+    size_t fixed;
+
+    CHECK(name_ok(key, key_len));
+    CHECK(key_len <= f->max);
+    CHECK(key[key_len] == '\0');
+
+    /* P.M.ST.S alone, then what is left for NAME (and its dot) */
+    sb_part(&b, f->p, f->p_len);
+    sb_part(&b, f->m, f->m_len);
+    sb_part(&b, f->st, f->st_len);
+    sb_part(&b, f->s, f->s_len);
+    fixed = b.n;
+    if (fixed + 2 <= f->max) {
+        /* everything but NAME fits whole: NAME is cut, nothing else */
+        size_t budget = f->max - fixed - 1;
+        size_t cut = ref_cut(name, name_len, budget);
+        b.n = 0;
+        sb_part(&b, f->p, f->p_len);
+        sb_part(&b, name, cut);
+        sb_part(&b, f->m, f->m_len);
+        sb_part(&b, f->st, f->st_len);
+        sb_part(&b, f->s, f->s_len);
+        CHECK_BYTES(key, key_len, expv, b.n);
+    } else if (f->m_len + 1 + f->st_len <= f->max) {
+        /* tiny caps: METHOD.STATUS still whole */
+        char ms[STATSD_METHOD_MAX + 8];
+        memcpy(ms, f->m, f->m_len);
+        ms[f->m_len] = '.';
+        memcpy(ms + f->m_len + 1, f->st, f->st_len);
+        CHECK(has_segments(key, key_len, ms, f->m_len + 1 + f->st_len));
+    } else {
+        CHECK(has_segments(key, key_len, f->st, f->st_len));
+    }
+    free(expv);
+}
+
+/* ---- lines --------------------------------------------------------------- */
+
+typedef struct {
+    const char *name; size_t name_len;
+    int timer;                          /* 1: ms with the duration, 0: 1|c */
+} exp_line;
+
+/* Check m->lines line by line against the expected list. */
+static void check_lines(const statsd_measurement *m, const exp_line *expv,
+                        unsigned n_exp)
+{
+    const char *p = m->lines, *end = m->lines + m->lines_len;
+    unsigned i = 0;
+
+    CHECK(m->lines_len <= sizeof(m->lines));
+    CHECK(m->n_lines == n_exp);
+    CHECK(m->lines_len > 0);
+    while (p <= end && i < n_exp) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *colon = memchr(p, ':', (size_t)(le - p));
+        const char *bar;
+        size_t nlen, vlen;
+
+        CHECK(colon != NULL);
+        nlen = (size_t)(colon - p);
+        CHECK(name_ok(p, nlen));
+        CHECK_BYTES(p, nlen, expv[i].name, expv[i].name_len);
+        bar = memchr(colon, '|', (size_t)(le - colon));
+        CHECK(bar != NULL);
+        vlen = (size_t)(bar - colon - 1);
+        if (expv[i].timer) {
+            size_t k, dots = 0, nonzero = 0;
+            CHECK((size_t)(le - bar) == 3 && memcmp(bar, "|ms", 3) == 0);
+            CHECK_BYTES(colon + 1, vlen, m->duration, m->duration_len);
+            /* digits, at most one '.', not at either end, no exponent */
+            CHECK(vlen > 0 && colon[1] != '.' && bar[-1] != '.');
+            for (k = 0; k < vlen; k++) {
+                char c = colon[1 + k];
+                CHECK((c >= '0' && c <= '9') || c == '.');
+                dots += c == '.';
+                nonzero += c >= '1' && c <= '9';
+            }
+            CHECK(dots <= 1 && nonzero > 0);
+            if (dots)
+                CHECK(bar[-1] != '0');
+        } else {
+            CHECK((size_t)(le - bar) == 2 && memcmp(bar, "|c", 2) == 0);
+            CHECK(vlen == 1 && colon[1] == '1');
+        }
+        i++;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    CHECK(i == n_exp);
+    CHECK(p <= end && memchr(p, '\n', (size_t)(end - p)) == NULL);
+}
+
+/* ---- transport ----------------------------------------------------------- */
+
+typedef struct {
+    char *buf;                  /* every datagram, back to back */
+    size_t len, cap;
+    size_t *ends;               /* end offset of each datagram */
+    size_t n, ends_cap;
+    size_t max;                 /* the client's packet size */
+} recorder;
+
+static ssize_t record_send(int fd, const void *buf, size_t len,
+                           const struct sockaddr *to, socklen_t tolen,
+                           void *baton)
+{
+    recorder *r = baton;
+
+    (void)fd;
+    (void)to;
+    (void)tolen;
+    CHECK(len > 0 && len <= r->max);
+    if (r->len + len > r->cap) {
+        r->cap = (r->len + len) * 2;
+        r->buf = realloc(r->buf, r->cap);
+        CHECK(r->buf != NULL);
+    }
+    if (r->n == r->ends_cap) {
+        r->ends_cap = r->ends_cap ? r->ends_cap * 2 : 16;
+        r->ends = realloc(r->ends, r->ends_cap * sizeof(*r->ends));
+        CHECK(r->ends != NULL);
+    }
+    memcpy(r->buf + r->len, buf, len);
+    r->len += len;
+    r->ends[r->n++] = r->len;
+    return (ssize_t)len;
+}
+
+/* The lines of one request, `reps` times, through a client (or a batch in
+ * front of one) with packet size max: every datagram is whole lines, none
+ * empty, none over max; every line that fits a packet arrives once, in
+ * order; longer ones are dropped and counted. */
+static void run_transport(const statsd_measurement *m, size_t max,
+                          unsigned reps, int batched)
+{
+    statsd_target t;
+    statsd_client *c = NULL;
+    statsd_batch *b = NULL;
+    statsd_stats st;
+    recorder rec;
+    size_t i, pos, exp_len = 0, line_count = 0, dropped = 0, d;
+    unsigned r;
+    char *expv;
+
+    stage = batched ? "transport (batch)" : "transport (client)";
+    memset(&rec, 0, sizeof(rec));
+    rec.max = max;
+    CHECK(statsd_target_parse(&t, "unix:/nonexistent/mod_statsd-fuzz") == 0);
+    CHECK(statsd_client_create(&c, &t, max) == 0);
+    statsd_client_set_send_fn(c, record_send, &rec);
+    CHECK(statsd_client_open(c) == 0);
+    if (batched)
+        CHECK(statsd_batch_create(&b, c) == 0);
+
+    /* what should arrive: the lines that fit a packet, '\n'-joined */
+    expv = xmalloc((m->lines_len + 1) * reps + 1);
+    for (r = 0; r < reps; r++) {
+        for (pos = 0; pos <= m->lines_len;) {
+            const char *nl = memchr(m->lines + pos, '\n', m->lines_len - pos);
+            size_t l = nl ? (size_t)(nl - m->lines) - pos : m->lines_len - pos;
+            if (l > max) {
+                dropped++;
+            } else {
+                if (exp_len)
+                    expv[exp_len++] = '\n';
+                memcpy(expv + exp_len, m->lines + pos, l);
+                exp_len += l;
+                line_count++;
+            }
+            pos += l + 1;
+        }
+    }
+
+    /* the return value: bytes queued or sent for this block (a block
+     * split over datagrams loses its '\n's between them), or a negative
+     * errno when a line of it was dropped */
+    for (r = 0; r < reps; r++) {
+        size_t before = rec.len;
+        size_t pending = batched ? statsd_batch_pending(b) : 0;
+        long rc;
+        if (batched) {
+            rc = statsd_batch_add(b, m->lines, m->lines_len, m->n_lines);
+            if (m->lines_len <= max)
+                CHECK(rc == (long)m->lines_len);
+            else if (dropped)
+                CHECK(rc < 0);
+            else
+                CHECK(rc >= 0 && (size_t)rc == rec.len - before - pending);
+        } else {
+            rc = statsd_client_send_lines(c, m->lines, m->lines_len);
+            if (dropped)
+                CHECK(rc < 0);
+            else
+                CHECK(rc >= 0 && (size_t)rc == rec.len - before);
+        }
+    }
+    if (batched) {
+        CHECK(statsd_batch_flush(b) == 0);
+        CHECK(statsd_batch_pending(b) == 0);
+    }
+
+    /* datagrams: whole non-empty lines each; together, expv in order */
+    {
+        char *got = xmalloc(rec.len + rec.n + 1);
+        size_t got_len = 0, start = 0;
+        for (d = 0; d < rec.n; d++) {
+            const char *dg = rec.buf + start;
+            size_t dl = rec.ends[d] - start;
+            CHECK(dl > 0 && dl <= max);
+            CHECK(dg[0] != '\n' && dg[dl - 1] != '\n');
+            for (i = 1; i < dl; i++)
+                CHECK(!(dg[i] == '\n' && dg[i - 1] == '\n'));
+            if (got_len)
+                got[got_len++] = '\n';
+            memcpy(got + got_len, dg, dl);
+            got_len += dl;
+            start = rec.ends[d];
+        }
+        CHECK_BYTES(got, got_len, expv, exp_len);
+        free(got);
+    }
+    statsd_client_stats(c, &st);
+    CHECK(st.datagrams == rec.n);
+    CHECK(st.bytes == rec.len);
+    CHECK(st.lines == line_count);
+    CHECK(st.dropped_lines == dropped);
+    CHECK(st.drops[STATSD_DROP_TOOBIG] == dropped);
+
+    free(expv);
+    statsd_batch_destroy(b);
+    statsd_client_destroy(c);
+    free(rec.buf);
+    free(rec.ends);
+}
+
+/* ---- destinations -------------------------------------------------------- */
+
+static void check_target_sane(const statsd_target *t)
+{
+    size_t i, n;
+
+    if (t->kind == STATSD_TARGET_UDP) {
+        n = strnlen(t->host, sizeof(t->host));
+        CHECK(n > 0 && n <= STATSD_HOST_MAX);
+        for (i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)t->host[i];
+            CHECK(keep_byte(c) || c == '.' || c == ':' || c == '%');
+        }
+        CHECK(t->port >= 1 && t->port <= 65535);
+    } else {
+        CHECK(t->kind == STATSD_TARGET_UNIX);
+        n = strnlen(t->path, sizeof(t->path));
+        CHECK(n > 0 && n <= STATSD_PATH_MAX && t->path[0] == '/');
+        for (i = 0; i < n; i++)
+            CHECK((unsigned char)t->path[i] >= 0x20 && t->path[i] != 0x7f);
+    }
+}
+
+/* format then parse gives the same target back */
+static void round_trip(const statsd_target *t)
+{
+    char text[8 + STATSD_HOST_MAX + 8 + STATSD_PATH_MAX + 8];
+    statsd_target back;
+    int n;
+
+    check_target_sane(t);
+    n = statsd_target_format(t, text, sizeof(text));
+    CHECK(n > 0 && (size_t)n < sizeof(text) && strlen(text) == (size_t)n);
+    memset(&back, 0x5a, sizeof(back));
+    CHECK(statsd_target_parse(&back, text) == 0);
+    CHECK(statsd_target_equal(t, &back));
+    CHECK(back.kind == t->kind);
+    if (t->kind == STATSD_TARGET_UDP)
+        CHECK(strcmp(back.host, t->host) == 0 && back.port == t->port);
+    else
+        CHECK(strcmp(back.path, t->path) == 0);
+    /* a buffer one byte short is refused, not overrun */
+    {
+        char *small = xmalloc((size_t)n);
+        CHECK(statsd_target_format(t, small, (size_t)n) == -ENOSPC);
+        free(small);
+    }
+}
+
+static void run_targets(span target, span host, unsigned port)
+{
+    char *spec = dup_cstr(target), *h = dup_cstr(host);
+    statsd_target t;
+    unsigned v;
+
+    stage = "statsd_target_parse";
+    memset(&t, 0, sizeof(t));
+    if (statsd_target_parse(&t, spec) == 0)
+        round_trip(&t);
+    stage = "statsd_target_from_host_port";
+    memset(&t, 0, sizeof(t));
+    if (statsd_target_from_host_port(&t, h, port) == 0)
+        round_trip(&t);
+    stage = "statsd_port_parse";
+    if (statsd_port_parse(h, &v) == 0) {
+        /* only plain digits, 1..65535, and the number they spell */
+        size_t i, n = strlen(h);
+        unsigned long want = 0;
+        for (i = 0; i < n; i++) {
+            CHECK(h[i] >= '0' && h[i] <= '9');
+            want = want * 10 + (unsigned long)(h[i] - '0');
+            CHECK(want <= 65535);
+        }
+        CHECK(n > 0 && want >= 1 && want == v);
+    }
+    free(spec);
+    free(h);
+}
+
+/* ---- service lines ------------------------------------------------------- */
+
+/* statsd_service_init for a clean prefix: the ready-made service lines
+ * "P.responses.good:1|c", "P.responses.bad:1|c\nP.responses.4xx:1|c",
+ * the 5xx twin, and the timer's "P.responses.time:". */
+static void check_service(statsd_service *svc, const char *prefix,
+                          size_t len)
+{
+    char want[STATSD_SERVICE_MAX + 1];
+    const char *dot = len ? "." : "";
+    int p = (int)len, n;
+
+    stage = "statsd_service_init";
+    statsd_service_init(svc, prefix, len);
+    CHECK(svc->good_len <= sizeof(svc->good) && svc->bad4_len <= sizeof(svc->bad4)
+          && svc->bad5_len <= sizeof(svc->bad5) && svc->time_len <= sizeof(svc->time));
+    n = snprintf(want, sizeof(want), "%.*s%sresponses.good:1|c", p, prefix, dot);
+    CHECK_BYTES(svc->good, svc->good_len, want, (size_t)n);
+    n = snprintf(want, sizeof(want),
+                 "%.*s%sresponses.bad:1|c\n%.*s%sresponses.4xx:1|c",
+                 p, prefix, dot, p, prefix, dot);
+    CHECK_BYTES(svc->bad4, svc->bad4_len, want, (size_t)n);
+    n = snprintf(want, sizeof(want),
+                 "%.*s%sresponses.bad:1|c\n%.*s%sresponses.5xx:1|c",
+                 p, prefix, dot, p, prefix, dot);
+    CHECK_BYTES(svc->bad5, svc->bad5_len, want, (size_t)n);
+    n = snprintf(want, sizeof(want), "%.*s%sresponses.time:", p, prefix, dot);
+    CHECK_BYTES(svc->time, svc->time_len, want, (size_t)n);
+}
+
+/* ---- the request chain --------------------------------------------------- */
+
+/* A prefix or suffix as set_name() stores it: {hostname} expanded (when
+ * asked), then cleaned to at most STATSD_AFFIX_MAX bytes. Returns a heap
+ * block (caller frees) and its clean length in *len. */
+static char *config_affix(span raw, int inplace, int hostname, span host,
+                          size_t *len)
+{
+    char *src = dup_exact(raw), *dst;
+    size_t src_len = raw.n, n, ref_n;
+    char ref[STATSD_AFFIX_MAX];
+
+    if (hostname) {
+        char *c = dup_cstr(raw), *h = dup_cstr(host), *out;
+        char shorthost[256 + 1];
+        size_t sh, room, x;
+        stage = "statsd_name_short_host";
+        sh = statsd_name_short_host(shorthost, sizeof(shorthost), h);
+        CHECK(sh < sizeof(shorthost) && shorthost[sh] == '\0');
+        for (x = 0; x < sh; x++)
+            CHECK(keep_byte((unsigned char)shorthost[x]));
+        {
+            /* the host up to its first '.', cut to fit */
+            size_t hl = strcspn(h, ".");
+            CHECK(sh == (hl < sizeof(shorthost) - 1 ? hl : sizeof(shorthost) - 1));
+        }
+        stage = "statsd_name_expand";
+        room = strlen(c) + sizeof(shorthost);
+        out = xmalloc(room);
+        x = statsd_name_expand(out, room, c, shorthost);
+        if (x != (size_t)-1) {
+            /* every "{hostname}" replaced, left to right, nothing else */
+            char *want = xmalloc(room), *q = c;
+            size_t w = 0;
+            CHECK(x < room && out[x] == '\0');
+            while (*q) {
+                if (strncmp(q, "{hostname}", 10) == 0) {
+                    memcpy(want + w, shorthost, sh);
+                    w += sh;
+                    q += 10;
+                } else {
+                    want[w++] = *q++;
+                }
+            }
+            CHECK_BYTES(out, x, want, w);
+            free(want);
+            free(src);
+            src_len = x;
+            src = xmalloc(src_len);
+            memcpy(src, out, src_len);
+        }
+        free(out);
+        free(c);
+        free(h);
+    }
+
+    stage = "statsd_name_clean (prefix/suffix)";
+    if (inplace) {
+        dst = src;
+        ref_n = ref_clean(ref, STATSD_AFFIX_MAX, src, src_len);
+        n = statsd_name_clean(dst, STATSD_AFFIX_MAX, src, src_len);
+    } else {
+        dst = xmalloc(STATSD_AFFIX_MAX);
+        ref_n = ref_clean(ref, STATSD_AFFIX_MAX, src, src_len);
+        n = statsd_name_clean(dst, STATSD_AFFIX_MAX, src, src_len);
+        free(src);
+    }
+    CHECK(n <= STATSD_AFFIX_MAX);
+    CHECK(name_ok_or_empty(dst, n));
+    CHECK_BYTES(dst, n, ref, ref_n);
+    *len = n;
+    return dst;
+}
+
+/* A dotted name (note, header, StatsdStat, StatsdAggregateStat) cleaned
+ * to at most STATSD_NAME_MAX bytes into a block of exactly that size. */
+static char *clean_name(span raw, size_t *len)
+{
+    char *src = dup_exact(raw), *dst = xmalloc(STATSD_NAME_MAX);
+    char *ref = xmalloc(STATSD_NAME_MAX);
+    size_t n, ref_n;
+
+    stage = "statsd_name_clean (name)";
+    n = statsd_name_clean(dst, STATSD_NAME_MAX, src, raw.n);
+    ref_n = ref_clean(ref, STATSD_NAME_MAX, src, raw.n);
+    CHECK(n <= STATSD_NAME_MAX);
+    CHECK(name_ok_or_empty(dst, n));
+    CHECK_BYTES(dst, n, ref, ref_n);
+    free(src);
+    free(ref);
+    *len = n;
+    return dst;
+}
+
+/* NAME from the URI as the client sent it, in a scratch block of exactly
+ * STATSD_PATH_SCRATCH(len) bytes. */
+static char *name_from_uri(span raw, int excl_mode, size_t *len)
+{
+    char *uri = dup_exact(raw);
+    size_t cap = STATSD_PATH_SCRATCH(raw.n), n, ref_n;
+    char *dst = xmalloc(cap), *ref = xmalloc(raw.n + 4);
+    exclude_ctx x = { excl_mode, dst, dst + cap, 0 };
+    exclude_ctx rx = { excl_mode, NULL, NULL, 0 };
+
+    stage = "statsd_name_from_path";
+    n = statsd_name_from_path(dst, cap, uri, raw.n,
+                              excl_mode ? exclude_cb : NULL, &x);
+    CHECK(n <= cap);
+    CHECK(name_ok(dst, n));
+    /* with TOL_SCHEME, any text before "://" counts as a scheme */
+    ref_n = ref_from_path(ref, uri, raw.n, excl_mode ? &rx : NULL,
+                          !(tolerate & TOL_SCHEME));
+    CHECK_BYTES(dst, n, ref, ref_n);
+    free(uri);
+    free(ref);
+    *len = n;
+    return dst;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t hdr[HDR_LEN];
+    span f[N_FIELDS];
+    const uint8_t *p, *end = data + size;
+    uint8_t sep;
+    int i, src_mode, excl;
+    statsd_request req;
+    statsd_service *svc;
+    statsd_measurement *m;
+    key_frame frame;
+    char *prefix, *suffix, *agg = NULL, *name = NULL, *guard = NULL;
+    char *method, *note;
+    size_t prefix_len, suffix_len, agg_len = 0, name_len = 0, note_len;
+    int from_config_stat = 0;
+    long bytes;
+    exp_line expv[8];
+    unsigned n_exp = 0;
+    char svc_names[4][STATSD_AFFIX_MAX + 32];
+
+    read_tolerate();
+    memset(&req, 0, sizeof(req));
+    memset(hdr, 0, sizeof(hdr));
+    memcpy(hdr, data, size < HDR_LEN ? size : HDR_LEN);
+    p = size < HDR_LEN ? end : data + HDR_LEN;
+    sep = (hdr[0] & OPT_SEP_FF) ? 0xff : 0x00;
+    for (i = 0; i < N_FIELDS; i++) {
+        const uint8_t *e = p < end ? memchr(p, sep, (size_t)(end - p)) : NULL;
+        if (e == NULL)
+            e = end;
+        f[i].p = (const char *)p;
+        f[i].n = (size_t)(e - p);
+        ctx_fields[i] = f[i];
+        p = e < end ? e + 1 : end;
+    }
+    src_mode = hdr[0] >> OPT_SRC_SHIFT;
+    excl = hdr[1] & OPT_EXCL_MASK;
+
+    /* ---- config time: prefix, suffix, aggregate ---- */
+    prefix = config_affix(f[F_PREFIX], hdr[1] & OPT_INPLACE,
+                          hdr[1] & OPT_HOSTNAME, f[F_HOST], &prefix_len);
+    suffix = config_affix(f[F_SUFFIX], hdr[1] & OPT_INPLACE,
+                          hdr[1] & OPT_HOSTNAME, f[F_HOST], &suffix_len);
+    /* the prefix's service lines, made once with the prefix */
+    svc = xmalloc(sizeof(*svc));
+    memset(svc, 0x5a, sizeof(*svc));
+    check_service(svc, prefix, prefix_len);
+    if (hdr[1] & OPT_AGGREGATE) {
+        agg = clean_name(f[F_AGGREGATE], &agg_len);
+        /* an empty StatsdAggregateStat is refused at config time */
+    }
+
+    /* ---- request time: NAME ---- */
+    if (src_mode == 2) {
+        /* StatsdStat: the admin's name, never guarded; refused when empty */
+        name = clean_name(f[F_NOTE], &name_len);
+        from_config_stat = name_len > 0;
+    } else if (src_mode == 1) {
+        /* note statsd.stat / X-Statsd-Stat header */
+        name = clean_name(f[F_NOTE], &name_len);
+    }
+    if (name_len == 0) {
+        free(name);
+        name = name_from_uri(f[F_URI], excl, &name_len);
+    }
+    if (!from_config_stat && (hdr[0] & OPT_COLLAPSE)) {
+        char *ref = xmalloc(STATSD_NAME_MAX);
+        size_t g, rg;
+        stage = "statsd_guard_collapse";
+        guard = xmalloc(STATSD_NAME_MAX);
+        g = statsd_guard_collapse(guard, STATSD_NAME_MAX, name, name_len);
+        rg = ref_collapse(ref, STATSD_NAME_MAX, name, name_len);
+        CHECK(g <= STATSD_NAME_MAX);
+        CHECK(name_ok_or_empty(guard, g));
+        CHECK_BYTES(guard, g, ref, rg);
+        /* SPEC §2: every request is measured; a name is capped by
+         * cutting it, never dropped */
+        if (!(tolerate & TOL_COLLAPSE_EMPTY))
+            CHECK(g > 0);
+        free(ref);
+        free(name);
+        name = guard;
+        name_len = g;
+    }
+    if (!from_config_stat && (hdr[1] & OPT_NAMESET) && name_len > 0) {
+        statsd_name_set *set = NULL;
+        size_t max_names = 1 + (hdr[16] & 7), k, before;
+        char other[8];
+        stage = "statsd_name_set";
+        CHECK(statsd_name_set_create(&set, max_names) == 0);
+        /* other requests' names first, so that ours may find it full */
+        for (k = 0; k < (size_t)((hdr[16] >> 3) & 7); k++) {
+            other[0] = 'n';
+            other[1] = (char)('0' + k);
+            CHECK(statsd_name_set_admit(set, other, 2) == (k < max_names));
+        }
+        before = statsd_name_set_count(set);
+        CHECK(before <= max_names);
+        if (!statsd_name_set_admit(set, name, name_len)) {
+            CHECK(before == max_names);
+            span other_name = { STATSD_OTHER_NAME,
+                                sizeof(STATSD_OTHER_NAME) - 1 };
+            free(name);
+            name = dup_exact(other_name);
+            name_len = other_name.n;
+        } else {
+            CHECK(statsd_name_set_admit(set, name, name_len) == 1);
+        }
+        CHECK(statsd_name_set_count(set) <= max_names);
+        statsd_name_set_destroy(set);
+    }
+
+    /* ---- the method: httpd always has one, else OtherVerbs; one of
+     * httpd's own (or OtherVerbs) is known clean and copied as it is ---- */
+    if (f[F_METHOD].n) {
+        method = dup_exact(f[F_METHOD]);
+        req.method_len = f[F_METHOD].n;
+        if (hdr[17] & OPT_METHOD_CLEAN) {
+            sanitize_into(method, method, req.method_len);
+            req.method_clean = 1;
+        }
+    } else {
+        span ov = { STATSD_OTHER_VERBS, sizeof(STATSD_OTHER_VERBS) - 1 };
+        method = dup_exact(ov);
+        req.method_len = ov.n;
+        req.method_clean = (hdr[17] & OPT_METHOD_CLEAN) != 0;
+    }
+
+    /* ---- statsd_lines_build ---- */
+    stage = "statsd_lines_build";
+    req.prefix = prefix;
+    req.prefix_len = prefix_len;
+    req.suffix = suffix;
+    req.suffix_len = suffix_len;
+    req.name = name;
+    req.name_len = name_len;
+    req.aggregate = agg;
+    req.aggregate_len = agg_len;
+    req.method = method;
+    req.status = (int)(get16(hdr + 4) % 1100);
+    req.usec = get64(hdr + 6);
+    req.unit = (hdr[0] & OPT_UNIT_MASK) == 3 ? STATSD_UNIT_MS
+                                             : (statsd_time_unit)(hdr[0] & OPT_UNIT_MASK);
+    req.max_name_len = STATSD_NAME_MIN + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
+    req.legacy = (hdr[0] & OPT_LEGACY) != 0;
+    req.service = (hdr[0] & OPT_SERVICE) ? svc : NULL;
+    m = xmalloc(sizeof(*m));
+    memset(m, 0x5a, sizeof(*m));
+
+    if (statsd_lines_build(&req, m) != 0) {
+        /* only an empty NAME may be refused (the tolerated collapse bug) */
+        CHECK(name_len == 0);
+        CHECK(m->lines_len == 0 && m->n_lines == 0);
+        goto out;
+    }
+    CHECK(name_len > 0);
+
+    /* key and aggregate key */
+    frame_init(&frame, &req);
+    stage = "statsd_name_key (key)";
+    CHECK(m->key_len <= STATSD_NAME_MAX);
+    check_key(m->key, m->key_len, &frame, name, name_len);
+    stage = "statsd_name_key (aggregate)";
+    if (agg_len) {
+        CHECK(m->agg_len > 0 && m->agg_len <= STATSD_NAME_MAX);
+        check_key(m->agg, m->agg_len, &frame, agg, agg_len);
+    } else {
+        CHECK(m->agg_len == 0);
+    }
+
+    /* duration */
+    stage = "statsd_format_duration";
+    {
+        char want[STATSD_NUM_MAX];
+        size_t wl = ref_duration(want, req.usec, req.unit);
+        CHECK(m->duration_len > 0 && m->duration_len < STATSD_NUM_MAX);
+        CHECK_BYTES(m->duration, m->duration_len, want, wl);
+    }
+
+    /* the lines, in their order */
+    stage = "statsd_lines_build (lines)";
+    expv[n_exp].name = m->key; expv[n_exp].name_len = m->key_len; expv[n_exp++].timer = 1;
+    if (req.legacy) {
+        expv[n_exp].name = m->key; expv[n_exp].name_len = m->key_len; expv[n_exp++].timer = 0;
+    }
+    if (agg_len) {
+        expv[n_exp].name = m->agg; expv[n_exp].name_len = m->agg_len; expv[n_exp++].timer = 1;
+        if (req.legacy) {
+            expv[n_exp].name = m->agg; expv[n_exp].name_len = m->agg_len; expv[n_exp++].timer = 0;
+        }
+    }
+    if (req.service) {
+        const char *what[3];
+        int nw = 0, w;
+        if (req.status < 400) {
+            what[nw++] = "good";
+        } else {
+            what[nw++] = "bad";
+            what[nw++] = req.status < 500 ? "4xx" : "5xx";
+        }
+        what[nw++] = "time";
+        for (w = 0; w < nw; w++) {
+            int n = snprintf(svc_names[w], sizeof(svc_names[w]), "%.*s%sresponses.%s",
+                             (int)prefix_len, prefix, prefix_len ? "." : "",
+                             what[w]);
+            expv[n_exp].name = svc_names[w];
+            expv[n_exp].name_len = (size_t)n;
+            expv[n_exp++].timer = w == nw - 1;
+        }
+    }
+    check_lines(m, expv, n_exp);
+
+    /* the `statsd` note: "KEY DURATION BYTES LEGACY" */
+    stage = "statsd_lines_note";
+    switch (hdr[16] >> 5) {
+    case 0: bytes = -1; break;
+    case 1: bytes = 0; break;
+    case 2: bytes = LONG_MIN; break;
+    case 3: bytes = LONG_MAX; break;
+    default: bytes = (long)(req.usec & 0xffff); break;
+    }
+    note = xmalloc(m->key_len + 64);
+    note_len = statsd_lines_note(note, m, bytes, req.legacy);
+    {
+        char *want = xmalloc(m->key_len + 64);
+        int wl = snprintf(want, m->key_len + 64, "%.*s %.*s %ld %d",
+                          (int)m->key_len, m->key, (int)m->duration_len,
+                          m->duration, bytes, req.legacy ? 1 : 0);
+        CHECK(wl > 0 && (size_t)wl < m->key_len + 64);
+        CHECK(note_len < m->key_len + 64 && note[note_len] == '\0');
+        CHECK_BYTES(note, note_len, want, (size_t)wl);
+        free(want);
+    }
+    free(note);
+
+    /* the same lines on the wire */
+    if (hdr[1] & OPT_TRANSPORT) {
+        size_t max = STATSD_MIN_PACKET
+                   + get16(hdr + 14) % (STATSD_MAX_PACKET - STATSD_MIN_PACKET + 1);
+        run_transport(m, max, 1 + ((hdr[16] >> 3) & 3),
+                      (hdr[1] & OPT_BATCH) != 0);
+    }
+
+out:
+    /* destinations, from their own fields */
+    run_targets(f[F_TARGET], f[F_HOST], get16(hdr + 14));
+
+    free(m);
+    free(svc);
+    free(method);
+    free(prefix);
+    free(suffix);
+    free(agg);
+    free(name);
+    stage = "";
+    return 0;
+}
