@@ -1,6 +1,7 @@
 # mod_statsd - build, test and demo.
 #   make            build mod_statsd.so with apxs (-Wall -Wextra -Werror)
-#   make test       install what is missing, then unit + integration tests
+#   make test       install what is missing, then unit tests, the fuzz seeds
+#                   under ASan, and the integration tests
 #   make demo       throwaway httpd + statsd on loopback, traffic, results
 #   make install    apxs -i (never edits httpd.conf); DESTDIR honoured
 # ./configure --with-apxs=PATH writes config.mk to pick another httpd.
@@ -44,6 +45,7 @@ test:
 	@scripts/deps.sh test
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-check
 	$(MAKE) integration
 
 demo:
