@@ -89,8 +89,8 @@ typedef struct {
 } prefixed_section;
 
 typedef struct {
-    size_t max_packet;           /* 0: unset */
-    int flush_ms;                /* UNSET: DEFAULT_FLUSH_MS; 0: no batching */
+    long max_packet;             /* UNSET: STATSD_DEFAULT_MAX_PACKET */
+    long flush_ms;               /* UNSET: DEFAULT_FLUSH_MS; 0: no batching */
     long max_names;              /* UNSET: default; 0: no limit */
 } statsd_server_conf;
 
@@ -192,6 +192,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
     statsd_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     (void)s;
+    sc->max_packet = UNSET;
     sc->flush_ms = UNSET;
     sc->max_names = UNSET;
     return sc;
@@ -412,9 +413,29 @@ static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *set_max_packet(cmd_parms *cmd, void *dconf,
-                                  const char *arg)
+/* A number of the main server config: where it goes and its range. */
+typedef struct {
+    size_t offset;               /* a long in statsd_server_conf */
+    long lo, hi;
+    const char *what;
+} server_number;
+
+static const server_number max_packet_number = {
+    APR_OFFSETOF(statsd_server_conf, max_packet),
+    STATSD_MIN_PACKET, STATSD_MAX_PACKET, "a size in bytes"};
+static const server_number flush_number = {
+    APR_OFFSETOF(statsd_server_conf, flush_ms),
+    0, MAX_FLUSH_MS, "milliseconds (0: no batching)"};
+static const server_number max_names_number = {
+    APR_OFFSETOF(statsd_server_conf, max_names),
+    0, STATSD_MAX_NAMES_LIMIT, "a count (0: no limit)"};
+
+/* StatsdMaxPacketSize, StatsdFlushInterval, StatsdMaxNames: cmd->info
+ * says which; main server only, as they size per-process state. */
+static const char *set_server_number(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
 {
+    const server_number *n = cmd->info;
     statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
                                                   &statsd_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -423,47 +444,11 @@ static const char *set_max_packet(cmd_parms *cmd, void *dconf,
     (void)dconf;
     if (err)
         return err;
-    if (parse_range(arg, STATSD_MIN_PACKET, STATSD_MAX_PACKET, &v) != 0)
+    if (parse_range(arg, n->lo, n->hi, &v) != 0)
         return bad_value(cmd, arg, apr_psprintf(cmd->pool,
-                         "expected a size from %d to %d bytes",
-                         STATSD_MIN_PACKET, STATSD_MAX_PACKET));
-    sc->max_packet = (size_t)v;
-    return NULL;
-}
-
-static const char *set_flush_interval(cmd_parms *cmd, void *dconf,
-                                      const char *arg)
-{
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    long v;
-
-    (void)dconf;
-    if (err)
-        return err;
-    if (parse_range(arg, 0, MAX_FLUSH_MS, &v) != 0)
-        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
-                         "expected milliseconds from 0 (no batching) to %d",
-                         MAX_FLUSH_MS));
-    sc->flush_ms = (int)v;
-    return NULL;
-}
-
-static const char *set_max_names(cmd_parms *cmd, void *dconf,
-                                 const char *arg)
-{
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dconf;
-    if (err)
-        return err;
-    if (parse_range(arg, 0, STATSD_MAX_NAMES_LIMIT, &sc->max_names) != 0)
-        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
-                         "expected a count from 0 (no limit) to %d",
-                         STATSD_MAX_NAMES_LIMIT));
+                         "expected %s from %ld to %ld", n->what, n->lo,
+                         n->hi));
+    *(long *)((char *)sc + n->offset) = v;
     return NULL;
 }
 
@@ -506,12 +491,15 @@ static const command_rec statsd_cmds[] = {
     AP_INIT_FLAG("StatsdCollapseIds", set_flag, OFFSET(collapse_ids),
                  DIR_CONF, "name numbers, UUIDs, hex and token path "
                  "segments _id_ (default Off)"),
-    AP_INIT_TAKE1("StatsdMaxNames", set_max_names, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
+                  (void *)&max_names_number, RSRC_CONF,
                   "distinct names per child before new ones become _other "
                   "(default 10000; 0: no limit)"),
-    AP_INIT_TAKE1("StatsdMaxPacketSize", set_max_packet, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("StatsdMaxPacketSize", set_server_number,
+                  (void *)&max_packet_number, RSRC_CONF,
                   "largest datagram in bytes (default 1432)"),
-    AP_INIT_TAKE1("StatsdFlushInterval", set_flush_interval, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("StatsdFlushInterval", set_server_number,
+                  (void *)&flush_number, RSRC_CONF,
                   "longest wait in ms before batched lines are sent "
                   "(default 1000; 0 sends each request's lines at once)"),
     {NULL}
@@ -749,9 +737,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);
-    size_t max_packet = sc->max_packet ? sc->max_packet
-                                       : STATSD_DEFAULT_MAX_PACKET;
-    int flush_ms = sc->flush_ms == UNSET ? DEFAULT_FLUSH_MS : sc->flush_ms;
+    size_t max_packet = sc->max_packet == UNSET ? STATSD_DEFAULT_MAX_PACKET
+                                                : (size_t)sc->max_packet;
+    int flush_ms = sc->flush_ms == UNSET ? DEFAULT_FLUSH_MS
+                                         : (int)sc->flush_ms;
     int i;
 
     registry->max_names = sc->max_names == UNSET
