@@ -142,10 +142,10 @@ typedef struct {
 } affix_entry;
 
 static affix_entry affixes[] = {
-    {"bench", "", {0}, {0}, 0, 0},          /* SPEC §6 default config */
-    {"", "", {0}, {0}, 0, 0},
-    {"prod.web-01.shop.", "", {0}, {0}, 0, 0},
-    {"mycompany.frontend.www_example_com", "canary", {0}, {0}, 0, 0},
+    {.prefix = "bench", .suffix = ""},          /* SPEC §6 default config */
+    {.prefix = "", .suffix = ""},
+    {.prefix = "prod.web-01.shop.", .suffix = ""},
+    {.prefix = "mycompany.frontend.www_example_com", .suffix = "canary"},
 };
 
 static char long_path_1[400], long_path_2[900], long_path_3[1600];
