@@ -675,14 +675,14 @@ CustomLog "{self.logs}/access_log" common
         return self.request("GET", target, **kw)
 
 
-@pytest.fixture
-def httpd_factory(request, error_log):
-    """Make Httpd instances that are stopped, checked for unexpected
-    error-log lines and removed after the test."""
+def managed_httpds(request, error_log, cls):
+    """Body of an httpd factory fixture: yields a maker of cls instances,
+    then stops them, fails the test on unexpected error-log lines and
+    removes them."""
     made = []
 
     def make(*args, **kw):
-        h = Httpd(*args, **kw)
+        h = cls(*args, **kw)
         made.append(h)
         return h
 
@@ -698,6 +698,13 @@ def httpd_factory(request, error_log):
     if problems:
         pytest.fail("unexpected error-log lines:\n" + "\n".join(problems),
                     pytrace=False)
+
+
+@pytest.fixture
+def httpd_factory(request, error_log):
+    """Make Httpd instances that are stopped, checked for unexpected
+    error-log lines and removed after the test."""
+    yield from managed_httpds(request, error_log, Httpd)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import (DatagramListener, Udp6Listener, UdpListener, UnixListener,
-                      assert_lines, expected_patterns, free_udp_port,
+                      assert_lines, free_udp_port, managed_httpds,
                       ipv6_loopback_available, statsd_conf, std_lines)
 from reliability_helpers import (DROP_REPORT, NsHttpd, ResponseStream,
                                  bad_wire_lines, children, drop_reports,
@@ -281,24 +281,7 @@ def listener_pair():
 @pytest.fixture
 def ns_httpd_factory(request, error_log):
     """Like conftest's httpd_factory, for NsHttpd (own /etc/hosts)."""
-    made = []
-
-    def make(*args, **kw):
-        h = NsHttpd(*args, **kw)
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.stop()
-    problems = []
-    for h in made:
-        bad = h.bad_error_lines(h.checked, expected_patterns(request, error_log))
-        if bad:
-            problems.append(f"{h.name}:\n  " + "\n  ".join(bad))
-        h.cleanup()
-    if problems:
-        pytest.fail("unexpected error-log lines:\n" + "\n".join(problems), pytrace=False)
+    yield from managed_httpds(request, error_log, NsHttpd)
 
 
 @pytest.fixture(scope="module")
