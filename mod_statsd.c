@@ -1,11 +1,14 @@
 /*
  * mod_statsd.c - httpd glue: configuration, hooks, and the hand-over of
- * each finished request to the name builder, the line formatter and the
- * statsd client (statsd_name.c, statsd_lines.c, statsd_client.c).
+ * each finished request to the name builder, the cardinality guard, the
+ * line formatter and the statsd client (statsd_name.c, statsd_guard.c,
+ * statsd_lines.c, statsd_batch.c, statsd_client.c).
  *
  * Destinations are read with the configuration, resolved in post_config
- * and get one socket per child in child_init; the request path only
- * formats into stack buffers and calls sendto() on a non-blocking socket.
+ * and get one socket per child in child_init. The request path only
+ * formats into stack buffers and queues the lines in a batch (or, with
+ * StatsdFlushInterval 0, sends them on a non-blocking socket); a watchdog
+ * thread per child flushes idle batches and re-resolves names.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -108,7 +111,7 @@ struct statsd_dir_conf {
     apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
     int verbs_set;
     apr_uint64_t verbs;          /* bit per known method number */
-    apr_array_header_t *verb_names;  /* for registered extension methods */
+    apr_array_header_t *verb_names;  /* HEAD, and methods registered later */
     int unit;
     int legacy;
     int service;
