@@ -1,0 +1,307 @@
+/*
+ * Check tests of statsd_batch: lines of many requests in full datagrams.
+ * Datagrams are captured through the client's send seam, so every test
+ * asserts the exact bytes that would have left.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_batch.h"
+#include "statsd_client.h"
+
+#define MAX_DGRAMS 20000
+
+/* What the send seam saw. */
+typedef struct {
+    pthread_mutex_t lock;
+    size_t n;
+    char *dgram[MAX_DGRAMS];
+    size_t len[MAX_DGRAMS];
+    int fail_with;              /* errno to fail every send with, or 0 */
+} capture;
+
+static ssize_t capture_send(int fd, const void *buf, size_t len,
+                            const struct sockaddr *to, socklen_t tolen,
+                            void *baton)
+{
+    capture *cap = baton;
+    (void)fd;
+    (void)to;
+    (void)tolen;
+    if (cap->fail_with) {
+        errno = cap->fail_with;
+        return -1;
+    }
+    pthread_mutex_lock(&cap->lock);
+    ck_assert_uint_lt(cap->n, MAX_DGRAMS);
+    cap->dgram[cap->n] = malloc(len + 1);
+    ck_assert_ptr_nonnull(cap->dgram[cap->n]);
+    memcpy(cap->dgram[cap->n], buf, len);
+    cap->dgram[cap->n][len] = '\0';
+    cap->len[cap->n] = len;
+    cap->n++;
+    pthread_mutex_unlock(&cap->lock);
+    return (ssize_t)len;
+}
+
+static capture *cap;
+static statsd_client *client;
+static statsd_batch *batch;
+
+/* A client for 127.0.0.1:8125 (nothing is sent for real) with max packet
+ * max, and a batch in front of it. */
+static void setup_with(size_t max)
+{
+    statsd_target t;
+
+    cap = calloc(1, sizeof(*cap));
+    ck_assert_ptr_nonnull(cap);
+    pthread_mutex_init(&cap->lock, NULL);
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "127.0.0.1", 8125), 0);
+    ck_assert_int_eq(statsd_client_create(&client, &t, max), 0);
+    statsd_client_set_send_fn(client, capture_send, cap);
+    ck_assert_int_eq(statsd_client_resolve(client), 0);
+    ck_assert_int_eq(statsd_client_open(client), 0);
+    ck_assert_int_eq(statsd_batch_create(&batch, client), 0);
+}
+
+static void setup(void)
+{
+    setup_with(512);
+}
+
+static void teardown(void)
+{
+    size_t i;
+
+    statsd_batch_destroy(batch);
+    statsd_client_destroy(client);
+    for (i = 0; i < cap->n; i++)
+        free(cap->dgram[i]);
+    pthread_mutex_destroy(&cap->lock);
+    free(cap);
+}
+
+static long add(const char *lines, unsigned n)
+{
+    return statsd_batch_add(batch, lines, strlen(lines), n);
+}
+
+START_TEST(lines_wait_for_a_flush)
+{
+    ck_assert_int_eq(add("a.b:1|c", 1), 7);
+    ck_assert_int_eq(add("c.d:2|ms\ne.f:1|c", 2), 16);
+    ck_assert_uint_eq(cap->n, 0);
+    ck_assert_uint_eq(statsd_batch_pending(batch), 7 + 1 + 16);
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+    ck_assert_uint_eq(cap->n, 1);
+    ck_assert_str_eq(cap->dgram[0], "a.b:1|c\nc.d:2|ms\ne.f:1|c");
+    ck_assert_uint_eq(statsd_batch_pending(batch), 0);
+    /* nothing pending: a flush sends nothing */
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+    ck_assert_int_eq(statsd_batch_flush_nowait(batch), 0);
+    ck_assert_uint_eq(cap->n, 1);
+}
+END_TEST
+
+START_TEST(full_datagram_goes_when_the_next_block_does_not_fit)
+{
+    char block[101];
+    statsd_stats st;
+    int i;
+
+    /* 100-byte blocks: 5 fit in 512 (5*100 + 4 separators = 504) */
+    memset(block, 'x', 100);
+    memcpy(block, "k:", 2);
+    memcpy(block + 95, ":1|c", 4);
+    block[99] = 'c';
+    block[100] = '\0';
+    for (i = 0; i < 12; i++)
+        ck_assert_int_eq(add(block, 1), 100);
+    ck_assert_uint_eq(cap->n, 2);
+    ck_assert_uint_eq(cap->len[0], 504);
+    ck_assert_uint_eq(cap->len[1], 504);
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+    ck_assert_uint_eq(cap->n, 3);
+    ck_assert_uint_eq(cap->len[2], 201);
+    for (i = 0; i < 3; i++) {
+        ck_assert_uint_le(cap->len[i], 512);
+        ck_assert_int_ne(cap->dgram[i][0], '\n');
+        ck_assert_int_ne(cap->dgram[i][cap->len[i] - 1], '\n');
+    }
+    statsd_client_stats(client, &st);
+    ck_assert_uint_eq(st.lines, 12);
+    ck_assert_uint_eq(st.datagrams, 3);
+    ck_assert_uint_eq(st.bytes, 504 + 504 + 201);
+    ck_assert_uint_eq(st.dropped_lines, 0);
+}
+END_TEST
+
+START_TEST(exactly_full_datagram)
+{
+    char block[513];
+
+    /* one block of exactly the packet size fits alone */
+    memset(block, 'y', 512);
+    block[512] = '\0';
+    ck_assert_int_eq(add("a:1|c", 1), 5);
+    ck_assert_int_eq(add(block, 1), 512);
+    ck_assert_uint_eq(cap->n, 1);
+    ck_assert_str_eq(cap->dgram[0], "a:1|c");
+    ck_assert_uint_eq(statsd_batch_pending(batch), 512);
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+    ck_assert_uint_eq(cap->len[1], 512);
+}
+END_TEST
+
+START_TEST(block_larger_than_a_packet_keeps_the_order)
+{
+    char big[700];
+    int i;
+
+    /* seven 99-byte lines joined: 699 bytes, more than one packet */
+    for (i = 0; i < 7; i++) {
+        memset(big + i * 100, 'a' + i, 99);
+        big[i * 100 + 99] = '\n';
+    }
+    big[699] = '\0';
+    ck_assert_int_eq(add("first:1|c", 1), 9);
+    ck_assert_int_eq(statsd_batch_add(batch, big, 699, 7), 698);
+    /* the queued line went first, then the block split at a line end */
+    ck_assert_uint_eq(cap->n, 3);
+    ck_assert_str_eq(cap->dgram[0], "first:1|c");
+    ck_assert_uint_eq(cap->len[1], 5 * 99 + 4);
+    ck_assert_uint_eq(cap->len[2], 2 * 99 + 1);
+    ck_assert_int_eq(cap->dgram[1][0], 'a');
+    ck_assert_int_eq(cap->dgram[2][0], 'f');
+    ck_assert_uint_eq(statsd_batch_pending(batch), 0);
+}
+END_TEST
+
+START_TEST(failed_send_is_counted_not_kept)
+{
+    statsd_stats st;
+    uint64_t errors;
+
+    ck_assert_int_eq(add("a:1|c\nb:1|c", 2), 11);
+    cap->fail_with = ENOBUFS;
+    ck_assert_int_eq(statsd_batch_flush(batch), -ENOBUFS);
+    statsd_client_stats(client, &st);
+    ck_assert_uint_eq(st.drops[STATSD_DROP_NOBUFS], 1);
+    ck_assert_uint_eq(st.dropped_lines, 2);
+    ck_assert_uint_eq(statsd_client_errors_pending(client), 1);
+    ck_assert_int_eq(statsd_client_take_errors(client, &errors), ENOBUFS);
+    ck_assert_uint_eq(errors, 1);
+    /* the lines are gone: a later flush sends nothing */
+    cap->fail_with = 0;
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+    ck_assert_uint_eq(cap->n, 0);
+}
+END_TEST
+
+#define THREADS 4
+#define PER_THREAD 5000
+
+static void *adder(void *arg)
+{
+    char line[64];
+    int id = (int)(intptr_t)arg, i;
+
+    for (i = 0; i < PER_THREAD; i++) {
+        int n = snprintf(line, sizeof(line), "t%d.line%d:1|c", id, i);
+        ck_assert_int_eq(statsd_batch_add(batch, line, (size_t)n, 1), n);
+    }
+    return NULL;
+}
+
+static void *flusher(void *arg)
+{
+    int i;
+    (void)arg;
+    for (i = 0; i < 2000; i++)
+        statsd_batch_flush(batch);
+    return NULL;
+}
+
+START_TEST(threads_lose_nothing)
+{
+    pthread_t t[THREADS + 1];
+    static char seen[THREADS][PER_THREAD];
+    size_t i, total = 0;
+    statsd_stats st;
+
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, adder,
+                                        (void *)(intptr_t)i), 0);
+    ck_assert_int_eq(pthread_create(&t[THREADS], NULL, flusher, NULL), 0);
+    for (i = 0; i <= THREADS; i++)
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+
+    /* every line arrives exactly once, whole, in datagrams <= 512 */
+    for (i = 0; i < cap->n; i++) {
+        char *save = NULL, *line;
+        ck_assert_uint_le(cap->len[i], 512);
+        for (line = strtok_r(cap->dgram[i], "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            int id, n, end = 0;
+            ck_assert_int_eq(sscanf(line, "t%d.line%d:1|c%n", &id, &n, &end),
+                             2);
+            ck_assert_int_eq(line[end], '\0');
+            ck_assert(id >= 0 && id < THREADS && n >= 0 && n < PER_THREAD);
+            ck_assert_int_eq(seen[id][n], 0);
+            seen[id][n] = 1;
+            total++;
+        }
+    }
+    ck_assert_uint_eq(total, THREADS * PER_THREAD);
+    statsd_client_stats(client, &st);
+    ck_assert_uint_eq(st.lines, THREADS * PER_THREAD);
+    ck_assert_uint_eq(st.dropped_lines, 0);
+}
+END_TEST
+
+START_TEST(create_rejects_nulls)
+{
+    statsd_batch *b = NULL;
+    ck_assert_int_eq(statsd_batch_create(NULL, client), -EINVAL);
+    ck_assert_int_eq(statsd_batch_create(&b, NULL), -EINVAL);
+    ck_assert_ptr_null(b);
+    statsd_batch_destroy(NULL);
+}
+END_TEST
+
+static Suite *batch_suite(void)
+{
+    Suite *s = suite_create("statsd_batch");
+    TCase *tc = tcase_create("batch");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, lines_wait_for_a_flush);
+    tcase_add_test(tc, full_datagram_goes_when_the_next_block_does_not_fit);
+    tcase_add_test(tc, exactly_full_datagram);
+    tcase_add_test(tc, block_larger_than_a_packet_keeps_the_order);
+    tcase_add_test(tc, failed_send_is_counted_not_kept);
+    tcase_add_test(tc, threads_lose_nothing);
+    tcase_add_test(tc, create_rejects_nulls);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(batch_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
