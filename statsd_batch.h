@@ -5,8 +5,8 @@
  * and the batch sends a datagram only when the next lines would not fit
  * the client's packet size, or when flushed (by a timer, at exit).
  *
- * Thread-safe: a mutex guards the buffer, and is never held across a
- * send: a full datagram is copied out, the lock released, then sent.
+ * Thread-safe: a spin lock guards the buffer, and is never held across a
+ * call: a full datagram is copied out, the lock released, then sent.
  * Every function returning int/long returns >= 0 or a negative errno.
  */
 #ifndef STATSD_BATCH_H

@@ -96,8 +96,22 @@ size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
         return format_fixed(dst, usec / 1000000, (uint32_t)(usec % 1000000),
                             6);
     case STATSD_UNIT_MS:
-    default:
-        return format_fixed(dst, usec / 1000, (uint32_t)(usec % 1000), 3);
+    default: {
+        /* the common case, written out: "12.345", "0.05", "3" */
+        uint64_t whole = usec / 1000;
+        unsigned frac = (unsigned)(usec % 1000);
+        size_t n = whole < 1000 ? small_uint(dst, (unsigned)whole)
+                                : statsd_format_uint(dst, whole);
+        if (frac) {
+            const char *d = digits3[frac];
+            dst[n] = '.';
+            dst[n + 1] = d[0];
+            dst[n + 2] = d[1];
+            dst[n + 3] = d[2];
+            n += d[2] != '0' ? 4 : d[1] != '0' ? 3 : 2;
+        }
+        return n;
+    }
     }
 }
 

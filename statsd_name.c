@@ -173,7 +173,8 @@ static size_t raw_segment(char *out, const char **pp, const char *end,
 }
 
 /* Drop the last segment of the name being built: the dst bytes from the
- * last separator on (separators only ever sit in front of segments). */
+ * last separator on, or all of it for the first (separators only ever
+ * sit between segments; an excluded one leaves an empty segment). */
 static size_t pop_segment(const char *dst, size_t out)
 {
     while (out > 0 && dst[out - 1] != '.')
@@ -234,8 +235,11 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
         if (*p == '?' || *p == '#')
             break;
         /* one segment: decode into dst behind a separator */
-        dst[out] = '.';
-        start = out + 1;
+        /* a separator goes in front of every segment but the first; it
+         * only counts once the segment is kept */
+        if (out)
+            dst[out] = '.';
+        start = out ? out + 1 : 0;
         seglen = exclude ? raw_segment(dst + start, &p, end, &dots)
                          : clean_segment(dst + start, &p, end, &dots);
         if (dots == seglen && seglen <= 2) {
@@ -254,13 +258,12 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
         }
         out = start + seglen;
     }
-    if (out > 0)
-        out = holes ? squeeze(dst + 1, out - 1) : out - 1;
+    if (holes)
+        out = squeeze(dst, out);
     if (out == 0) {
         memcpy(dst, STATSD_ROOT_NAME, sizeof(STATSD_ROOT_NAME) - 1);
         return sizeof(STATSD_ROOT_NAME) - 1;
     }
-    memmove(dst, dst + 1, out);
     return out;
 }
 
