@@ -31,7 +31,7 @@ $(MODULE): mod_statsd.c $(CORE_SRC) $(CORE_HDR)
 UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
 UNIT_TESTS = t/unit/test_name t/unit/test_lines t/unit/test_client t/unit/test_batch
 
-t/unit/test_%: t/unit/test_%.c $(CORE_SRC) $(CORE_HDR)
+t/unit/test_%: t/unit/test_%.c t/unit/unit_util.h $(CORE_SRC) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs check) -lpthread $(EXTRA_LDFLAGS)
 
 unit: $(UNIT_TESTS)

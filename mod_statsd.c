@@ -64,6 +64,19 @@ typedef struct {
     statsd_sink *sink;       /* set in post_config */
 } statsd_dest;
 
+/* A clean name from the config (suffix, StatsdStat, aggregate). */
+typedef struct {
+    const char *s;
+    size_t len;
+} statsd_str;
+
+/* StatsdHTTPVerbs: known methods by number, HEAD and methods registered
+ * later by name. */
+typedef struct {
+    apr_uint64_t bits;
+    apr_array_header_t *names;   /* const char *; NULL: none */
+} statsd_verbs;
+
 /* A prefix with its service lines, made once when the config is read. */
 typedef struct {
     const char *name;
@@ -101,17 +114,12 @@ struct statsd_dir_conf {
     int enabled;
     statsd_dest *dest;           /* NULL: inherit */
     const statsd_prefix *prefix; /* NULL: inherit */
-    const char *suffix;
-    size_t suffix_len;
-    const char *stat;            /* StatsdStat, clean */
-    size_t stat_len;
-    const char *aggregate;
-    size_t aggregate_len;
-    const char *stat_header;     /* "" = Off; NULL: inherit */
+    const statsd_str *suffix;    /* NULL: inherit (likewise below) */
+    const statsd_str *stat;      /* StatsdStat */
+    const statsd_str *aggregate;
+    const char *stat_header;     /* "" = Off */
     apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
-    int verbs_set;
-    apr_uint64_t verbs;          /* bit per known method number */
-    apr_array_header_t *verb_names;  /* HEAD, and methods registered later */
+    const statsd_verbs *verbs;   /* NULL: every method by its name */
     int unit;
     int legacy;
     int service;
@@ -148,41 +156,15 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->enabled = PICK(enabled);
     c->dest = PICK_PTR(dest);
     c->prefix = PICK_PTR(prefix);
-    if (add->suffix) {
-        c->suffix = add->suffix;
-        c->suffix_len = add->suffix_len;
-    } else {
-        c->suffix = base->suffix;
-        c->suffix_len = base->suffix_len;
-    }
-    if (add->stat) {
-        c->stat = add->stat;
-        c->stat_len = add->stat_len;
-    } else {
-        c->stat = base->stat;
-        c->stat_len = base->stat_len;
-    }
-    if (add->aggregate) {
-        c->aggregate = add->aggregate;
-        c->aggregate_len = add->aggregate_len;
-    } else {
-        c->aggregate = base->aggregate;
-        c->aggregate_len = base->aggregate_len;
-    }
+    c->suffix = PICK_PTR(suffix);
+    c->stat = PICK_PTR(stat);
+    c->aggregate = PICK_PTR(aggregate);
     c->stat_header = PICK_PTR(stat_header);
     if (add->excludes && base->excludes)
         c->excludes = apr_array_append(p, base->excludes, add->excludes);
     else
         c->excludes = PICK_PTR(excludes);
-    if (add->verbs_set) {
-        c->verbs_set = 1;
-        c->verbs = add->verbs;
-        c->verb_names = add->verb_names;
-    } else {
-        c->verbs_set = base->verbs_set;
-        c->verbs = base->verbs;
-        c->verb_names = base->verb_names;
-    }
+    c->verbs = PICK_PTR(verbs);
     c->unit = PICK(unit);
     c->legacy = PICK(legacy);
     c->service = PICK(service);
@@ -236,6 +218,7 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
                      ? STATSD_AFFIX_MAX : STATSD_NAME_MAX;
     size_t len;
     char *clean;
+    statsd_str *str;
 
     if (which == NAME_PREFIX || which == NAME_SUFFIX) {
         /* {hostname}: the machine's short name, read once at start-up */
@@ -261,16 +244,25 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
     if (len == 0 && (which == NAME_STAT || which == NAME_AGGREGATE))
         return bad_value(cmd, arg, "no usable name in it");
     if (which == NAME_PREFIX) {
-        prefixed_section *ps = apr_array_push(registry->prefixed);
-        ps->conf = c;
-        ps->server = cmd->server;
+        c->prefix = make_prefix(cmd->pool, clean, len);
+        /* reload markers are sent at start-up: remember the sections of
+         * the main config, never a .htaccess read on a request */
+        if (cmd->override & (RSRC_CONF | ACCESS_CONF)) {
+            prefixed_section *ps = apr_array_push(registry->prefixed);
+            ps->conf = c;
+            ps->server = cmd->server;
+        }
+        return NULL;
     }
-    switch (which) {
-    case NAME_PREFIX: c->prefix = make_prefix(cmd->pool, clean, len); break;
-    case NAME_SUFFIX: c->suffix = clean; c->suffix_len = len; break;
-    case NAME_STAT: c->stat = clean; c->stat_len = len; break;
-    default: c->aggregate = clean; c->aggregate_len = len; break;
-    }
+    str = apr_palloc(cmd->pool, sizeof(*str));
+    str->s = clean;
+    str->len = len;
+    if (which == NAME_SUFFIX)
+        c->suffix = str;
+    else if (which == NAME_STAT)
+        c->stat = str;
+    else
+        c->aggregate = str;
     return NULL;
 }
 
@@ -334,20 +326,22 @@ static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
+    statsd_verbs *v = (statsd_verbs *)c->verbs;
     int m = ap_method_number_of(arg);
 
     if (!*arg)
         return bad_value(cmd, arg, "empty method");
-    c->verbs_set = 1;
+    if (!v)   /* the section's own list: it replaces the inherited one */
+        c->verbs = v = apr_pcalloc(cmd->pool, sizeof(*v));
     /* httpd numbers HEAD as GET: HEAD is matched by name, GET by number */
     if (m != M_INVALID && m < 64 && strcmp(arg, "HEAD") != 0) {
-        c->verbs |= AP_METHOD_BIT << m;
+        v->bits |= AP_METHOD_BIT << m;
         return NULL;
     }
     /* HEAD, or not known yet (maybe registered later by another module) */
-    if (!c->verb_names)
-        c->verb_names = apr_array_make(cmd->pool, 2, sizeof(const char *));
-    APR_ARRAY_PUSH(c->verb_names, const char *) = arg;
+    if (!v->names)
+        v->names = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(v->names, const char *) = arg;
     return NULL;
 }
 
@@ -602,9 +596,6 @@ static int fallback_used(server_rec *s)
     return 0;
 }
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-
 /* Look a destination's name up again: soon while it does not resolve,
  * then once a minute so a DNS change is followed without a restart. */
 static void refresh_sink(statsd_sink *sink, apr_time_t now, apr_pool_t *p)
@@ -644,11 +635,13 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 /* A watchdog in every child (not a singleton) calls on_tick. */
 static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
 {
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     ap_watchdog_t *wd;
     apr_status_t rv;
 
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: mod_watchdog "
                      "is needed (for batching and re-resolution)");
@@ -892,19 +885,16 @@ static const char *chosen_name(request_rec *last)
     return NULL;
 }
 
-static int verb_allowed(const statsd_dir_conf *c, const request_rec *r)
+static int verb_allowed(const statsd_verbs *v, const request_rec *r)
 {
-    int i;
-
-    int head = r->header_only && r->method_number == M_GET;
+    int head = r->header_only && r->method_number == M_GET, i;
 
     if (!head && r->method_number < 64 && r->method_number != M_INVALID
-        && (c->verbs & (AP_METHOD_BIT << r->method_number)))
+        && (v->bits & (AP_METHOD_BIT << r->method_number)))
         return 1;
-    if (c->verb_names)
-        for (i = 0; i < c->verb_names->nelts; i++)
-            if (!strcmp(APR_ARRAY_IDX(c->verb_names, i, const char *),
-                        r->method))
+    if (v->names)
+        for (i = 0; i < v->names->nelts; i++)
+            if (!strcmp(APR_ARRAY_IDX(v->names, i, const char *), r->method))
                 return 1;
     return 0;
 }
@@ -939,7 +929,7 @@ static int log_transaction(request_rec *r)
     statsd_request req;
     const statsd_prefix *pf;
     request_rec *last;
-    char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note;
+    char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note, *agg;
     char guard_buf[STATSD_NAME_MAX + 1];
     apr_time_t usec;
     long sent;
@@ -955,14 +945,14 @@ static int log_transaction(request_rec *r)
     pf = c->prefix ? c->prefix : registry->no_prefix;
     req.prefix = pf->name;
     req.prefix_len = pf->len;
-    req.suffix = c->suffix;
-    req.suffix_len = c->suffix_len;
-    req.aggregate = c->aggregate;
-    req.aggregate_len = c->aggregate_len;
+    req.suffix = c->suffix ? c->suffix->s : NULL;
+    req.suffix_len = c->suffix ? c->suffix->len : 0;
+    req.aggregate = c->aggregate ? c->aggregate->s : NULL;
+    req.aggregate_len = c->aggregate ? c->aggregate->len : 0;
     req.name_len = 0;
     if (c->stat) {
-        req.name = c->stat;
-        req.name_len = c->stat_len;
+        req.name = c->stat->s;
+        req.name_len = c->stat->len;
     } else {
         const char *v = chosen_name(last);
         if (v) {
@@ -994,7 +984,7 @@ static int log_transaction(request_rec *r)
         }
     }
     if (!r->method || r->method_number == M_INVALID
-        || (c->verbs_set && !verb_allowed(c, r))) {
+        || (c->verbs && !verb_allowed(c->verbs, r))) {
         req.method = STATSD_OTHER_VERBS;
         req.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
         req.method_clean = 1;
@@ -1031,17 +1021,16 @@ static int log_transaction(request_rec *r)
 
     note = apr_palloc(r->pool, m.key_len + 64);
     statsd_lines_note(note, &m, sent < 0 ? -1 : sent, req.legacy);
+    agg = m.agg_len ? apr_pstrmemdup(r->pool, m.agg, m.agg_len) : NULL;
     /* addn: nothing else sets these notes, and setn would scan them */
     apr_table_addn(r->notes, NOTE_RESULT, note);
-    if (m.agg_len)
-        apr_table_addn(r->notes, NOTE_AGGREGATE,
-                       apr_pstrmemdup(r->pool, m.agg, m.agg_len));
+    if (agg)
+        apr_table_addn(r->notes, NOTE_AGGREGATE, agg);
     if (last != r) {
         /* mod_log_config reads %{...}n from the final request */
         apr_table_setn(last->notes, NOTE_RESULT, note);
-        if (m.agg_len)
-            apr_table_setn(last->notes, NOTE_AGGREGATE,
-                           apr_table_get(r->notes, NOTE_AGGREGATE));
+        if (agg)
+            apr_table_setn(last->notes, NOTE_AGGREGATE, agg);
     }
     return OK;
 }
@@ -1054,9 +1043,8 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* before mod_watchdog's child_init: cleanups run in reverse order, so
-     * the watchdog thread (which may be sending a batch) is stopped
-     * before close_sockets runs */
+    /* before mod_watchdog's child_init, which starts the watchdog thread:
+     * the sockets are open before its first tick flushes */
     static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
 
     ap_hook_child_init(child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);

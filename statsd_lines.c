@@ -58,61 +58,51 @@ size_t statsd_format_uint(char *dst, uint64_t v)
     return lead + n;
 }
 
-/* whole.frac with `digits` (3 or 6) fraction digits, no trailing zeros */
-static size_t format_fixed(char *dst, uint64_t whole, uint32_t frac,
-                           unsigned digits)
+/* "." and frac (> 0) as `groups` groups of three digits, trailing zeros
+ * dropped: ".052", ".5". Returns the length. */
+static size_t put_fraction(char *dst, uint32_t frac, unsigned groups)
 {
-    size_t n = statsd_format_uint(dst, whole);
-    char f[6];
-    unsigned len, i;
+    size_t n = 1 + 3 * (size_t)groups;
 
-    if (frac == 0)
-        return n;
-    if (digits == 3) {
-        f[0] = digits3[frac][0];
-        f[1] = digits3[frac][1];
-        f[2] = digits3[frac][2];
+    dst[0] = '.';
+    if (groups == 2) {
+        memcpy(dst + 1, digits3[frac / 1000], 3);
+        memcpy(dst + 4, digits3[frac % 1000], 3);
     } else {
-        memcpy(f, digits3[frac / 1000], 3);
-        memcpy(f + 3, digits3[frac % 1000], 3);
+        memcpy(dst + 1, digits3[frac], 3);
     }
-    len = digits;
-    while (f[len - 1] == '0')
-        len--;
-    dst[n++] = '.';
-    for (i = 0; i < len; i++)
-        dst[n + i] = f[i];
-    return n + len;
+    while (dst[n - 1] == '0')
+        n--;
+    return n;
 }
 
 size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
 {
+    uint64_t per_unit;
+    unsigned groups;
+    size_t n;
+
     if (usec == 0)
         usec = 1; /* a timer is never 0: the request did take time */
     switch (unit) {
     case STATSD_UNIT_US:
         return statsd_format_uint(dst, usec);
     case STATSD_UNIT_S:
-        return format_fixed(dst, usec / 1000000, (uint32_t)(usec % 1000000),
-                            6);
+        per_unit = 1000000;
+        groups = 2;
+        break;
     case STATSD_UNIT_MS:
-    default: {
-        /* the common case, written out: "12.345", "0.05", "3" */
-        uint64_t whole = usec / 1000;
-        unsigned frac = (unsigned)(usec % 1000);
-        size_t n = whole < 1000 ? small_uint(dst, (unsigned)whole)
-                                : statsd_format_uint(dst, whole);
-        if (frac) {
-            const char *d = digits3[frac];
-            dst[n] = '.';
-            dst[n + 1] = d[0];
-            dst[n + 2] = d[1];
-            dst[n + 3] = d[2];
-            n += d[2] != '0' ? 4 : d[1] != '0' ? 3 : 2;
-        }
-        return n;
+    default:
+        per_unit = 1000;
+        groups = 1;
+        break;
     }
-    }
+    /* most requests take under a thousand units: skip the general loop */
+    n = usec / per_unit < 1000 ? small_uint(dst, (unsigned)(usec / per_unit))
+                               : statsd_format_uint(dst, usec / per_unit);
+    if (usec % per_unit)
+        n += put_fraction(dst + n, (uint32_t)(usec % per_unit), groups);
+    return n;
 }
 
 static char *put(char *p, const char *s, size_t n)
@@ -151,6 +141,17 @@ static char *service_name(char *dst, const char *prefix, size_t len,
     return put(p, what, strlen(what));
 }
 
+/* "P.responses.bad:1|c\nP.responses.<kind>:1|c"; returns the length */
+static size_t bad_lines(char *dst, const char *prefix, size_t len,
+                        const char *kind)
+{
+    char *p = service_name(dst, prefix, len, "bad");
+    p = put(p, ":1|c\n", 5);
+    p = service_name(p, prefix, len, kind);
+    p = put(p, ":1|c", 4);
+    return (size_t)(p - dst);
+}
+
 void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
 {
     char *p;
@@ -161,17 +162,8 @@ void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
     p = put(p, ":1|c", 4);
     svc->good_len = (size_t)(p - svc->good);
 
-    p = service_name(svc->bad4, prefix, len, "bad");
-    p = put(p, ":1|c\n", 5);
-    p = service_name(p, prefix, len, "4xx");
-    p = put(p, ":1|c", 4);
-    svc->bad4_len = (size_t)(p - svc->bad4);
-
-    p = service_name(svc->bad5, prefix, len, "bad");
-    p = put(p, ":1|c\n", 5);
-    p = service_name(p, prefix, len, "5xx");
-    p = put(p, ":1|c", 4);
-    svc->bad5_len = (size_t)(p - svc->bad5);
+    svc->bad4_len = bad_lines(svc->bad4, prefix, len, "4xx");
+    svc->bad5_len = bad_lines(svc->bad5, prefix, len, "5xx");
 
     p = service_name(svc->time, prefix, len, "time");
     *p++ = ':';
@@ -201,8 +193,7 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     parts.status = req->status;
     parts.suffix = req->suffix;
     parts.suffix_len = req->suffix_len;
-    parts.max_len = req->max_name_len > STATSD_NAME_MAX ? STATSD_NAME_MAX
-                                                        : req->max_name_len;
+    parts.max_len = req->max_name_len;   /* statsd_name_key caps it */
     m->key_len = statsd_name_key(m->key, sizeof(m->key), &parts);
     if (req->aggregate_len) {
         parts.name = req->aggregate;

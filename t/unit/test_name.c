@@ -15,42 +15,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A heap copy of exactly len bytes, not NUL-terminated. */
-static char *dup_exact(const char *s, size_t len)
-{
-    char *p = malloc(len ? len : 1);
-    ck_assert_ptr_nonnull(p);
-    if (len)
-        memcpy(p, s, len);
-    return p;
-}
-
-/* Printable rendering of bytes for failure messages; two rotating buffers so
- * that two renderings can appear in one message. */
-static const char *esc(const char *s, size_t n)
-{
-    static char bufs[4][4096];
-    static int which;
-    char *out = bufs[which++ & 3];
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 < sizeof bufs[0]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            snprintf(out + o, 5, "\\x%02x", c);
-            o += 4;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-#define ASSERT_BYTES(got, got_len, exp, exp_len, what)                        \
-    ck_assert_msg((got_len) == (exp_len) && memcmp((got), (exp), (exp_len)) == 0, \
-                  "%s: expected \"%s\" (%zu bytes), got \"%s\" (%zu bytes)",   \
-                  (what), esc((exp), (exp_len)), (size_t)(exp_len),           \
-                  esc((got), (got_len)), (size_t)(got_len))
+#include "unit_util.h"
 
 static int allowed_seg_byte(unsigned char c)
 {
