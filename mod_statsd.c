@@ -1058,6 +1058,10 @@ static void register_hooks(apr_pool_t *p)
         "STATSD_STAT_HEADER", stat_header_out, NULL, AP_FTYPE_CONTENT_SET);
 }
 
+/* the one symbol httpd looks up: everything else is built hidden, so no
+ * symbol of ours clashes with another module's, and link-time optimisation
+ * may inline across our files freely */
+__attribute__((visibility("default")))
 module AP_MODULE_DECLARE_DATA statsd_module = {
     STANDARD20_MODULE_STUFF,
     create_dir_conf,
