@@ -12,8 +12,8 @@ CC ?= gcc
 PYTHON ?= /usr/bin/python3
 WARN = -Wall -Wextra -Werror
 comma := ,
-CORE_SRC = statsd_client.c statsd_batch.c statsd_guard.c statsd_name.c statsd_lines.c
-CORE_HDR = statsd_client.h statsd_batch.h statsd_guard.h statsd_name.h statsd_lines.h
+CORE_SRC = statsd_bytes.c statsd_client.c statsd_batch.c statsd_guard.c statsd_name.c statsd_lines.c
+CORE_HDR = statsd_bytes.h statsd_client.h statsd_batch.h statsd_guard.h statsd_name.h statsd_lines.h
 MODULE = .libs/mod_statsd.so
 
 .PHONY: all deps test unit integration demo install clean distclean

@@ -943,62 +943,63 @@ static int log_transaction(request_rec *r)
         ;
 
     pf = c->prefix ? c->prefix : registry->no_prefix;
-    req.prefix = pf->name;
-    req.prefix_len = pf->len;
-    req.suffix = c->suffix ? c->suffix->s : NULL;
-    req.suffix_len = c->suffix ? c->suffix->len : 0;
+    req.key.prefix = pf->name;
+    req.key.prefix_len = pf->len;
+    req.key.suffix = c->suffix ? c->suffix->s : NULL;
+    req.key.suffix_len = c->suffix ? c->suffix->len : 0;
     req.aggregate = c->aggregate ? c->aggregate->s : NULL;
     req.aggregate_len = c->aggregate ? c->aggregate->len : 0;
-    req.name_len = 0;
+    req.key.name_len = 0;
     if (c->stat) {
-        req.name = c->stat->s;
-        req.name_len = c->stat->len;
+        req.key.name = c->stat->s;
+        req.key.name_len = c->stat->len;
     } else {
         const char *v = chosen_name(last);
         if (v) {
-            req.name = name_buf;
-            req.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX, v,
-                                             strlen(v));
+            req.key.name = name_buf;
+            req.key.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX,
+                                                 v, strlen(v));
         }
-        if (req.name_len == 0) {
+        if (req.key.name_len == 0) {
             const char *uri = r->unparsed_uri ? r->unparsed_uri : "";
             size_t len = strlen(uri);
             char *buf = path_buf;
             if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
                 buf = apr_palloc(r->pool, STATSD_PATH_SCRATCH(len));
-            req.name = buf;
-            req.name_len = statsd_name_from_path(
+            req.key.name = buf;
+            req.key.name_len = statsd_name_from_path(
                 buf, STATSD_PATH_SCRATCH(len), uri, len,
                 c->excludes ? exclude_segment : NULL, c->excludes);
         }
         /* names from requests are guarded; StatsdStat is the admin's */
         if (c->collapse_ids == 1) {
-            req.name_len = statsd_guard_collapse(guard_buf, STATSD_NAME_MAX,
-                                                 req.name, req.name_len);
-            req.name = guard_buf;
+            req.key.name_len = statsd_guard_collapse(
+                guard_buf, STATSD_NAME_MAX, req.key.name, req.key.name_len);
+            req.key.name = guard_buf;
         }
-        if (registry->names && !statsd_name_set_admit(registry->names,
-                                                      req.name, req.name_len)) {
-            req.name = STATSD_OTHER_NAME;
-            req.name_len = sizeof(STATSD_OTHER_NAME) - 1;
+        if (registry->names
+            && !statsd_name_set_admit(registry->names, req.key.name,
+                                      req.key.name_len)) {
+            req.key.name = STATSD_OTHER_NAME;
+            req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
         }
     }
     if (!r->method || r->method_number == M_INVALID
         || (c->verbs && !verb_allowed(c->verbs, r))) {
-        req.method = STATSD_OTHER_VERBS;
-        req.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
-        req.method_clean = 1;
+        req.key.method = STATSD_OTHER_VERBS;
+        req.key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
+        req.key.method_clean = 1;
     } else {
-        req.method = r->method;
-        req.method_len = strlen(r->method);
+        req.key.method = r->method;
+        req.key.method_len = strlen(r->method);
         /* httpd's own methods are plain words; registered ones may not be */
-        req.method_clean = r->method_number < M_INVALID;
+        req.key.method_clean = r->method_number < M_INVALID;
     }
-    req.status = last->status;
+    req.key.status = last->status;
     req.usec = (uint64_t)usec;
     req.unit = c->unit == UNSET ? STATSD_UNIT_MS : (statsd_time_unit)c->unit;
-    req.max_name_len = c->max_name_len == UNSET ? STATSD_NAME_DEFAULT_MAX
-                                                : (size_t)c->max_name_len;
+    req.key.max_len = c->max_name_len == UNSET ? STATSD_NAME_DEFAULT_MAX
+                                               : (size_t)c->max_name_len;
     req.legacy = c->legacy != 0;   /* UNSET means On */
     req.service = c->service != 0 ? &pf->service : NULL;
     if (statsd_lines_build(&req, &m) != 0)

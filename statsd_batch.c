@@ -20,7 +20,7 @@ struct statsd_batch {
 /* The lock guards a copy of at most one packet. A mutex costs more than
  * that copy on every request; a spin lock costs an atomic exchange, and a
  * waiter that finds it taken (the holder was preempted) yields the CPU. */
-static void lock(statsd_batch *b)
+static __attribute__((noinline)) void lock_contended(statsd_batch *b)
 {
     unsigned spins = 0;
 
@@ -35,6 +35,14 @@ static void lock(statsd_batch *b)
             }
         }
     }
+}
+
+/* the uncontended case is one exchange, inlined into the callers */
+static inline void lock(statsd_batch *b)
+{
+    if (__builtin_expect(__atomic_exchange_n(&b->locked, 1, __ATOMIC_ACQUIRE)
+                         != 0, 0))
+        lock_contended(b);
 }
 
 static int trylock(statsd_batch *b)

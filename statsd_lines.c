@@ -1,29 +1,20 @@
 /*
  * statsd_lines.c - the statsd lines of one measured request (SPEC §2).
  *
- * Hand-written number formatting and memcpy only: a printf-family call
- * alone would cost more than this whole file on the request path.
+ * Hand-written number formatting and short copies only: a printf-family
+ * call alone would cost more than this whole file on the request path.
+ * The lines are written in one pass, each part once; the note copies the
+ * key and duration from them.
  */
 #include <string.h>
 
+#include "statsd_bytes.h"
 #include "statsd_lines.h"
-
-/* "000".."999": three digits at a time instead of one division each */
-static const char digits3[1000][3] = {
-#define D1(a, b) {a, b, '0'}, {a, b, '1'}, {a, b, '2'}, {a, b, '3'}, \
-    {a, b, '4'}, {a, b, '5'}, {a, b, '6'}, {a, b, '7'}, {a, b, '8'}, {a, b, '9'}
-#define D2(a) D1(a, '0'), D1(a, '1'), D1(a, '2'), D1(a, '3'), D1(a, '4'), \
-    D1(a, '5'), D1(a, '6'), D1(a, '7'), D1(a, '8'), D1(a, '9')
-    D2('0'), D2('1'), D2('2'), D2('3'), D2('4'),
-    D2('5'), D2('6'), D2('7'), D2('8'), D2('9')
-#undef D2
-#undef D1
-};
 
 /* v < 1000 without leading zeros; returns the length */
 static size_t small_uint(char *dst, unsigned v)
 {
-    const char *d = digits3[v];
+    const char *d = statsd_digits3[v];
     if (v >= 100) {
         dst[0] = d[0];
         dst[1] = d[1];
@@ -49,7 +40,7 @@ size_t statsd_format_uint(char *dst, uint64_t v)
     /* groups of three from the right, then the leading group trimmed */
     while (v >= 1000) {
         n += 3;
-        memcpy(tmp + sizeof(tmp) - n, digits3[v % 1000], 3);
+        memcpy(tmp + sizeof(tmp) - n, statsd_digits3[v % 1000], 3);
         v /= 1000;
     }
     lead = small_uint(dst, (unsigned)v);
@@ -66,10 +57,10 @@ static size_t put_fraction(char *dst, uint32_t frac, unsigned groups)
 
     dst[0] = '.';
     if (groups == 2) {
-        memcpy(dst + 1, digits3[frac / 1000], 3);
-        memcpy(dst + 4, digits3[frac % 1000], 3);
+        memcpy(dst + 1, statsd_digits3[frac / 1000], 3);
+        memcpy(dst + 4, statsd_digits3[frac % 1000], 3);
     } else {
-        memcpy(dst + 1, digits3[frac], 3);
+        memcpy(dst + 1, statsd_digits3[frac], 3);
     }
     while (dst[n - 1] == '0')
         n--;
@@ -105,27 +96,15 @@ size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
     return n;
 }
 
-static char *put(char *p, const char *s, size_t n)
-{
-    memcpy(p, s, n);
-    return p + n;
-}
-
-/* "name:<duration>|ms" */
-static char *timer(char *p, const char *name, size_t len,
-                   const statsd_measurement *m)
-{
-    p = put(p, name, len);
-    *p++ = ':';
-    p = put(p, m->duration, m->duration_len);
-    return put(p, "|ms", 3);
-}
+/* ":1|c" or "|ms" and the like: a fixed few bytes */
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
+                         (p) + sizeof(lit) - 1)
 
 /* "name:1|c" */
 static char *counter(char *p, const char *name, size_t len)
 {
-    p = put(p, name, len);
-    return put(p, ":1|c", 4);
+    p = statsd_put(p, name, len);
+    return PUT_LIT(p, ":1|c");
 }
 
 /* "P.responses." then what, into dst; returns the end */
@@ -134,11 +113,11 @@ static char *service_name(char *dst, const char *prefix, size_t len,
 {
     char *p = dst;
     if (len) {
-        p = put(p, prefix, len);
+        p = statsd_put(p, prefix, len);
         *p++ = '.';
     }
-    p = put(p, "responses.", 10);
-    return put(p, what, strlen(what));
+    p = PUT_LIT(p, "responses.");
+    return statsd_put(p, what, strlen(what));
 }
 
 /* "P.responses.bad:1|c\nP.responses.<kind>:1|c"; returns the length */
@@ -146,9 +125,9 @@ static size_t bad_lines(char *dst, const char *prefix, size_t len,
                         const char *kind)
 {
     char *p = service_name(dst, prefix, len, "bad");
-    p = put(p, ":1|c\n", 5);
+    p = PUT_LIT(p, ":1|c\n");
     p = service_name(p, prefix, len, kind);
-    p = put(p, ":1|c", 4);
+    p = PUT_LIT(p, ":1|c");
     return (size_t)(p - dst);
 }
 
@@ -159,7 +138,7 @@ void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
     if (len > STATSD_AFFIX_MAX)
         len = STATSD_AFFIX_MAX;
     p = service_name(svc->good, prefix, len, "good");
-    p = put(p, ":1|c", 4);
+    p = PUT_LIT(p, ":1|c");
     svc->good_len = (size_t)(p - svc->good);
 
     svc->bad4_len = bad_lines(svc->bad4, prefix, len, "4xx");
@@ -170,51 +149,54 @@ void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
     svc->time_len = (size_t)(p - svc->time);
 }
 
+/* flatten: the key, number and copy helpers are inlined here, so the
+ * common request is written by one function with no calls */
+__attribute__((flatten))
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
 {
-    statsd_key_parts parts;
+    const char *dur;
+    size_t dur_len;
     char *p;
     unsigned n;
 
     m->lines_len = 0;
     m->n_lines = 0;
+    m->key_len = 0;
     m->agg_len = 0;
-    if (req->prefix_len > STATSD_AFFIX_MAX || req->suffix_len > STATSD_AFFIX_MAX
-        || req->name_len == 0)
+    m->duration_len = 0;
+    if (req->key.prefix_len > STATSD_AFFIX_MAX
+        || req->key.suffix_len > STATSD_AFFIX_MAX || req->key.name_len == 0)
         return -1;
-
-    parts.prefix = req->prefix;
-    parts.prefix_len = req->prefix_len;
-    parts.name = req->name;
-    parts.name_len = req->name_len;
-    parts.method = req->method;
-    parts.method_len = req->method_len;
-    parts.method_clean = req->method_clean;
-    parts.status = req->status;
-    parts.suffix = req->suffix;
-    parts.suffix_len = req->suffix_len;
-    parts.max_len = req->max_name_len;   /* statsd_name_key caps it */
-    m->key_len = statsd_name_key(m->key, sizeof(m->key), &parts);
-    if (req->aggregate_len) {
-        parts.name = req->aggregate;
-        parts.name_len = req->aggregate_len;
-        m->agg_len = statsd_name_key(m->agg, sizeof(m->agg), &parts);
-    }
-    m->duration_len = statsd_format_duration(m->duration, req->usec,
-                                             req->unit);
 
     /* STATSD_LINES_CAP holds the longest keys and service lines there can
      * be, so the writes below need no checks of their own */
-    p = timer(m->lines, m->key, m->key_len, m);
+    p = m->lines;
+    m->key = p;
+    m->key_len = statsd_name_key(p, STATSD_NAME_MAX + 1, &req->key);
+    p += m->key_len;
+    *p++ = ':';
+    dur = p;
+    dur_len = statsd_format_duration(p, req->usec, req->unit);
+    p = PUT_LIT(p + dur_len, "|ms");
+    m->duration = dur;
+    m->duration_len = dur_len;
     n = 1;
     if (req->legacy) {
         *p++ = '\n';
         p = counter(p, m->key, m->key_len);
         n++;
     }
-    if (m->agg_len) {
+    if (req->aggregate_len) {
         *p++ = '\n';
-        p = timer(p, m->agg, m->agg_len, m);
+        statsd_key_parts parts = req->key;   /* the same key, NAME swapped */
+        parts.name = req->aggregate;
+        parts.name_len = req->aggregate_len;
+        m->agg = p;
+        m->agg_len = statsd_name_key(p, STATSD_NAME_MAX + 1, &parts);
+        p += m->agg_len;
+        *p++ = ':';
+        p = statsd_put(p, dur, dur_len);
+        p = PUT_LIT(p, "|ms");
         n++;
         if (req->legacy) {
             *p++ = '\n';
@@ -225,20 +207,20 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     if (req->service) {
         const statsd_service *svc = req->service;
         *p++ = '\n';
-        if (req->status < 400) {
-            p = put(p, svc->good, svc->good_len);
+        if (req->key.status < 400) {
+            p = statsd_put(p, svc->good, svc->good_len);
             n++;
-        } else if (req->status < 500) {
-            p = put(p, svc->bad4, svc->bad4_len);
+        } else if (req->key.status < 500) {
+            p = statsd_put(p, svc->bad4, svc->bad4_len);
             n += 2;
         } else {
-            p = put(p, svc->bad5, svc->bad5_len);
+            p = statsd_put(p, svc->bad5, svc->bad5_len);
             n += 2;
         }
         *p++ = '\n';
-        p = put(p, svc->time, svc->time_len);
-        p = put(p, m->duration, m->duration_len);
-        p = put(p, "|ms", 3);
+        p = statsd_put(p, svc->time, svc->time_len);
+        p = statsd_put(p, dur, dur_len);
+        p = PUT_LIT(p, "|ms");
         n++;
     }
     m->lines_len = (size_t)(p - m->lines);
@@ -249,22 +231,22 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
 size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
                          int legacy)
 {
-    size_t n = 0;
+    char *p = dst;
 
-    memcpy(dst, m->key, m->key_len);
-    n = m->key_len;
-    dst[n++] = ' ';
-    memcpy(dst + n, m->duration, m->duration_len);
-    n += m->duration_len;
-    dst[n++] = ' ';
+    p = statsd_put(p, m->key, m->key_len);
+    *p++ = ' ';
+    p = statsd_put(p, m->duration, m->duration_len);
+    *p++ = ' ';
     if (bytes < 0) {
-        dst[n++] = '-';
-        n += statsd_format_uint(dst + n, (uint64_t)(-(bytes + 1)) + 1);
+        *p++ = '-';
+        p += statsd_format_uint(p, (uint64_t)(-(bytes + 1)) + 1);
+    } else if (bytes < 1000) {
+        p += small_uint(p, (unsigned)bytes);   /* batched lines: the usual */
     } else {
-        n += statsd_format_uint(dst + n, (uint64_t)bytes);
+        p += statsd_format_uint(p, (uint64_t)bytes);
     }
-    dst[n++] = ' ';
-    dst[n++] = legacy ? '1' : '0';
-    dst[n] = '\0';
-    return n;
+    *p++ = ' ';
+    *p++ = legacy ? '1' : '0';
+    *p = '\0';
+    return (size_t)(p - dst);
 }

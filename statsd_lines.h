@@ -47,30 +47,33 @@ typedef struct {
 /* Fill *svc for a clean prefix of at most STATSD_AFFIX_MAX bytes. */
 void statsd_service_init(statsd_service *svc, const char *prefix, size_t len);
 
-/* One request, as the glue saw it. Strings need not be NUL-terminated. */
+/* One request, as the glue saw it. Strings need not be NUL-terminated.
+ * The key parts are filled in place (statsd_name_key reads them as they
+ * are); prefix, suffix and NAME must be clean, the method is sanitised
+ * unless key.method_clean says it is clean already, key.max_len caps the
+ * key. */
 typedef struct {
-    const char *prefix; size_t prefix_len;     /* clean */
-    const char *suffix; size_t suffix_len;     /* clean */
-    const char *name; size_t name_len;         /* clean, non-empty */
+    statsd_key_parts key;                      /* P.NAME.METHOD.STATUS.S */
     const char *aggregate; size_t aggregate_len; /* clean; 0 = none */
-    const char *method; size_t method_len;     /* sanitised here ... */
-    int method_clean;                          /* ... unless known clean */
-    int status;
     uint64_t usec;                             /* measured duration */
     statsd_time_unit unit;
-    size_t max_name_len;
     int legacy;                                /* K:1|c lines */
     const statsd_service *service;             /* NULL: no service lines */
 } statsd_request;
 
-/* two keys with a timer and a counter each, and the service lines */
+/* Two keys with a timer and a counter each, and the service lines. A key
+ * is written in place with its NUL, so there is room for a whole
+ * STATSD_NAME_MAX + 1 at the start of either. */
 #define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
                           + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8)
 
+/* The lines are written in one pass; key, aggregate key and duration are
+ * where they first appear in them, so nothing is built twice. (The
+ * pointers point into the struct: do not copy it.) */
 typedef struct {
-    char key[STATSD_NAME_MAX + 1];  size_t key_len;
-    char agg[STATSD_NAME_MAX + 1];  size_t agg_len;   /* 0: none */
-    char duration[STATSD_NUM_MAX];  size_t duration_len;
+    const char *key;       size_t key_len;       /* the first line's name */
+    const char *agg;       size_t agg_len;       /* 0: none */
+    const char *duration;  size_t duration_len;  /* the first line's value */
     char lines[STATSD_LINES_CAP];   size_t lines_len; /* '\n'-joined */
     unsigned n_lines;
 } statsd_measurement;

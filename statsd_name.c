@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "statsd_bytes.h"
 #include "statsd_name.h"
 
 /* 1 for the bytes a name segment may carry as they are: [A-Za-z0-9_-]. */
@@ -300,23 +301,17 @@ static size_t key_fast(char *dst, const statsd_key_parts *p)
     char *o = dst;
     unsigned s = (unsigned)p->status;
 
-    memcpy(o, p->prefix, p->prefix_len);
-    o += p->prefix_len;
+    o = statsd_put(o, p->prefix, p->prefix_len);
     *o++ = '.';
-    memcpy(o, p->name, p->name_len);
-    o += p->name_len;
+    o = statsd_put(o, p->name, p->name_len);
     *o++ = '.';
-    memcpy(o, p->method, p->method_len);
-    o += p->method_len;
+    o = statsd_put(o, p->method, p->method_len);
     o[0] = '.';
-    o[1] = (char)('0' + s / 100);
-    o[2] = (char)('0' + s / 10 % 10);
-    o[3] = (char)('0' + s % 10);
+    memcpy(o + 1, statsd_digits3[s], 3);   /* 100..999: always three */
     o += 4;
     if (p->suffix_len) {
         *o++ = '.';
-        memcpy(o, p->suffix, p->suffix_len);
-        o += p->suffix_len;
+        o = statsd_put(o, p->suffix, p->suffix_len);
     }
     *o = '\0';
     return (size_t)(o - dst);
@@ -328,23 +323,16 @@ static size_t room(size_t max, size_t used)
     return used + 1 >= max ? 0 : max - used - 1;
 }
 
-size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
+/* Every other key: parts missing, cut or to be sanitised. Kept out of
+ * line so the common case above stays small enough to inline. */
+static __attribute__((noinline)) size_t
+key_general(char *dst, size_t max, const statsd_key_parts *p)
 {
     char status[8];
     size_t status_len = 0, method_len, out = 0, core;
-    size_t max = p->max_len, name_len = p->name_len;
+    size_t name_len = p->name_len;
     size_t prefix_len = p->prefix_len, suffix_len = p->suffix_len;
 
-    if (cap == 0)
-        return 0;
-    if (max > cap - 1)
-        max = cap - 1;
-    if (p->status >= 100 && p->status <= 999 && p->method_clean
-        && p->method_len <= STATSD_METHOD_MAX && p->prefix_len
-        && p->name_len && p->method_len
-        && p->prefix_len + p->name_len + p->method_len + p->suffix_len + 8
-               <= max)
-        return key_fast(dst, p);
     if (p->status >= 0) {
         unsigned s = p->status > 999 ? 999u : (unsigned)p->status;
         if (s >= 100)
@@ -395,6 +383,23 @@ size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
     }
     dst[out] = '\0';
     return out;
+}
+
+size_t statsd_name_key(char *dst, size_t cap, const statsd_key_parts *p)
+{
+    size_t max = p->max_len;
+
+    if (cap == 0)
+        return 0;
+    if (max > cap - 1)
+        max = cap - 1;
+    if (p->status >= 100 && p->status <= 999 && p->method_clean
+        && p->method_len <= STATSD_METHOD_MAX && p->prefix_len
+        && p->name_len && p->method_len
+        && p->prefix_len + p->name_len + p->method_len + p->suffix_len + 8
+               <= max)
+        return key_fast(dst, p);
+    return key_general(dst, max, p);
 }
 
 size_t statsd_name_expand(char *dst, size_t cap, const char *src,

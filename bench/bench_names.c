@@ -243,30 +243,30 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     char *buf = path_buf;
 
     memset(&req, 0, sizeof(req));
-    req.prefix = a->pclean;
-    req.prefix_len = a->plen;
-    req.suffix = a->sclean;
-    req.suffix_len = a->slen;
+    req.key.prefix = a->pclean;
+    req.key.prefix_len = a->plen;
+    req.key.suffix = a->sclean;
+    req.key.suffix_len = a->slen;
     req.aggregate = NULL;
     req.aggregate_len = 0;
     if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
         buf = pool_alloc(STATSD_PATH_SCRATCH(len));
-    req.name = buf;
-    req.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len), uri,
+    req.key.name = buf;
+    req.key.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len), uri,
                                          len, NULL, NULL);
 #ifdef BENCH_GUARD
-    if (names && !statsd_name_set_admit(names, req.name, req.name_len)) {
-        req.name = STATSD_OTHER_NAME;
-        req.name_len = sizeof(STATSD_OTHER_NAME) - 1;
+    if (names && !statsd_name_set_admit(names, req.key.name, req.key.name_len)) {
+        req.key.name = STATSD_OTHER_NAME;
+        req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
     }
 #endif
-    req.method = e->method;
-    req.method_len = strlen(e->method);
-    req.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */
-    req.status = e->status;
+    req.key.method = e->method;
+    req.key.method_len = strlen(e->method);
+    req.key.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */
+    req.key.status = e->status;
     req.usec = e->usec;
     req.unit = STATSD_UNIT_MS;
-    req.max_name_len = STATSD_NAME_DEFAULT_MAX;
+    req.key.max_len = STATSD_NAME_DEFAULT_MAX;
     req.legacy = 1;
     req.service = &a->svc;
     if (statsd_lines_build(&req, m) != 0) {

@@ -524,17 +524,17 @@ static void frame_init(key_frame *f, const statsd_request *req)
 {
     unsigned s;
 
-    f->p = req->prefix;
-    f->p_len = req->prefix_len;
-    f->s = req->suffix;
-    f->s_len = req->suffix_len;
-    f->m_len = req->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
-                                                   : req->method_len;
-    sanitize_into(f->m, req->method, f->m_len);
-    s = req->status > 999 ? 999u : (unsigned)req->status;
+    f->p = req->key.prefix;
+    f->p_len = req->key.prefix_len;
+    f->s = req->key.suffix;
+    f->s_len = req->key.suffix_len;
+    f->m_len = req->key.method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
+                                                   : req->key.method_len;
+    sanitize_into(f->m, req->key.method, f->m_len);
+    s = req->key.status > 999 ? 999u : (unsigned)req->key.status;
     f->st_len = (size_t)snprintf(f->st, sizeof(f->st), "%u", s);
-    f->max = req->max_name_len > STATSD_NAME_MAX ? STATSD_NAME_MAX
-                                                 : req->max_name_len;
+    f->max = req->key.max_len > STATSD_NAME_MAX ? STATSD_NAME_MAX
+                                                 : req->key.max_len;
 }
 
 /* Is needle a run of whole segments of key? */
@@ -550,7 +550,9 @@ static int has_segments(const char *key, size_t n, const char *needle,
     return 0;
 }
 
-/* Check a key (request key or aggregate key) built around name. */
+/* Check a key (request key or aggregate key) built around name. Keys
+ * are written in place in the lines: each is followed by the ':' of its
+ * timer line. */
 static void check_key(const char *key, size_t key_len, const key_frame *f,
                       const char *name, size_t name_len)
 {
@@ -560,7 +562,7 @@ static void check_key(const char *key, size_t key_len, const key_frame *f,
 
     CHECK(name_ok(key, key_len));
     CHECK(key_len <= f->max);
-    CHECK(key[key_len] == '\0');
+    CHECK(key[key_len] == ':');
 
     /* P.M.ST.S alone, then what is left for NAME (and its dot) */
     sb_part(&b, f->p, f->p_len);
@@ -1138,34 +1140,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * httpd's own (or OtherVerbs) is known clean and copied as it is ---- */
     if (f[F_METHOD].n) {
         method = dup_exact(f[F_METHOD]);
-        req.method_len = f[F_METHOD].n;
+        req.key.method_len = f[F_METHOD].n;
         if (hdr[17] & OPT_METHOD_CLEAN) {
-            sanitize_into(method, method, req.method_len);
-            req.method_clean = 1;
+            sanitize_into(method, method, req.key.method_len);
+            req.key.method_clean = 1;
         }
     } else {
         span ov = { STATSD_OTHER_VERBS, sizeof(STATSD_OTHER_VERBS) - 1 };
         method = dup_exact(ov);
-        req.method_len = ov.n;
-        req.method_clean = (hdr[17] & OPT_METHOD_CLEAN) != 0;
+        req.key.method_len = ov.n;
+        req.key.method_clean = (hdr[17] & OPT_METHOD_CLEAN) != 0;
     }
 
     /* ---- statsd_lines_build ---- */
     stage = "statsd_lines_build";
-    req.prefix = prefix;
-    req.prefix_len = prefix_len;
-    req.suffix = suffix;
-    req.suffix_len = suffix_len;
-    req.name = name;
-    req.name_len = name_len;
+    req.key.prefix = prefix;
+    req.key.prefix_len = prefix_len;
+    req.key.suffix = suffix;
+    req.key.suffix_len = suffix_len;
+    req.key.name = name;
+    req.key.name_len = name_len;
     req.aggregate = agg;
     req.aggregate_len = agg_len;
-    req.method = method;
-    req.status = (int)(get16(hdr + 4) % 1100);
+    req.key.method = method;
+    req.key.status = (int)(get16(hdr + 4) % 1100);
     req.usec = get64(hdr + 6);
     req.unit = (hdr[0] & OPT_UNIT_MASK) == 3 ? STATSD_UNIT_MS
                                              : (statsd_time_unit)(hdr[0] & OPT_UNIT_MASK);
-    req.max_name_len = STATSD_NAME_MIN + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
+    req.key.max_len = STATSD_NAME_MIN + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
     req.legacy = (hdr[0] & OPT_LEGACY) != 0;
     req.service = (hdr[0] & OPT_SERVICE) ? svc : NULL;
     m = xmalloc(sizeof(*m));
@@ -1183,10 +1185,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     frame_init(&frame, &req);
     stage = "statsd_name_key (key)";
     CHECK(m->key_len <= STATSD_NAME_MAX);
+    CHECK(m->key == m->lines);              /* the first line starts with it */
     check_key(m->key, m->key_len, &frame, name, name_len);
     stage = "statsd_name_key (aggregate)";
     if (agg_len) {
         CHECK(m->agg_len > 0 && m->agg_len <= STATSD_NAME_MAX);
+        CHECK(m->agg > m->lines && m->agg < m->lines + m->lines_len);
         check_key(m->agg, m->agg_len, &frame, agg, agg_len);
     } else {
         CHECK(m->agg_len == 0);
@@ -1216,11 +1220,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (req.service) {
         const char *what[3];
         int nw = 0, w;
-        if (req.status < 400) {
+        if (req.key.status < 400) {
             what[nw++] = "good";
         } else {
             what[nw++] = "bad";
-            what[nw++] = req.status < 500 ? "4xx" : "5xx";
+            what[nw++] = req.key.status < 500 ? "4xx" : "5xx";
         }
         what[nw++] = "time";
         for (w = 0; w < nw; w++) {

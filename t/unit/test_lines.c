@@ -217,15 +217,15 @@ static int build(const req_spec *rs, statsd_measurement **out)
     char *p = dup_exact(rs->prefix, pl), *s = dup_exact(rs->suffix, sl),
          *n = dup_exact(rs->name, nl), *a = dup_exact(rs->aggregate, al),
          *m = dup_exact(rs->method, ml);
-    req.prefix = p; req.prefix_len = pl;
-    req.suffix = s; req.suffix_len = sl;
-    req.name = n; req.name_len = nl;
+    req.key.prefix = p; req.key.prefix_len = pl;
+    req.key.suffix = s; req.key.suffix_len = sl;
+    req.key.name = n; req.key.name_len = nl;
     req.aggregate = a; req.aggregate_len = al;
-    req.method = m; req.method_len = ml;
-    req.status = rs->status;
+    req.key.method = m; req.key.method_len = ml;
+    req.key.status = rs->status;
     req.usec = rs->usec;
     req.unit = rs->unit;
-    req.max_name_len = rs->max;
+    req.key.max_len = rs->max;
     req.legacy = rs->legacy;
     static statsd_service svc;
     statsd_service_init(&svc, p, pl);
@@ -615,11 +615,14 @@ static void check_note(const char *key, const char *dur, long bytes, int legacy,
 {
     statsd_measurement *m = malloc(sizeof *m);
     ck_assert_ptr_nonnull(m);
-    memset(m, 0x5A, sizeof *m);        /* key/duration not NUL-terminated */
+    memset(m, 0x5A, sizeof *m);
+    /* key and duration as in lines: not NUL-terminated */
     m->key_len = strlen(key);
-    memcpy(m->key, key, m->key_len);
+    memcpy(m->lines, key, m->key_len);
+    m->key = m->lines;
     m->duration_len = strlen(dur);
-    memcpy(m->duration, dur, m->duration_len);
+    memcpy(m->lines + m->key_len, dur, m->duration_len);
+    m->duration = m->lines + m->key_len;
     m->agg_len = 0;
     m->lines_len = 0;
     m->n_lines = 0;
