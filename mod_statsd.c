@@ -105,11 +105,14 @@ typedef struct {
 } prefixed_section;
 
 typedef struct {
-    long max_packet;             /* UNSET: STATSD_DEFAULT_MAX_PACKET */
-    long flush_ms;               /* UNSET: DEFAULT_FLUSH_MS; 0: no batching */
-    long max_names;              /* UNSET: default; 0: no limit */
+    /* main server only (no merging): they start at their defaults */
+    long max_packet;             /* bytes */
+    long flush_ms;               /* 0: no batching */
+    long max_names;              /* 0: no limit */
 } statsd_server_conf;
 
+/* NULL or UNSET: inherit. A server's base section gets the defaults at
+ * start-up (resolve_defaults), so a request's merged config has them. */
 struct statsd_dir_conf {
     int enabled;
     statsd_dest *dest;           /* NULL: inherit */
@@ -177,9 +180,9 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
     statsd_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     (void)s;
-    sc->max_packet = UNSET;
-    sc->flush_ms = UNSET;
-    sc->max_names = UNSET;
+    sc->max_packet = STATSD_DEFAULT_MAX_PACKET;
+    sc->flush_ms = DEFAULT_FLUSH_MS;
+    sc->max_names = STATSD_DEFAULT_MAX_NAMES;
     return sc;
 }
 
@@ -187,13 +190,6 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
 {
     return apr_psprintf(cmd->pool, "%s: invalid value '%s': %s",
                         cmd->cmd->name, arg, why);
-}
-
-/* Statsd, StatsdLegacyMode, StatsdServiceStats: cmd->info is the offset */
-static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
-{
-    *(int *)((char *)dconf + (size_t)cmd->info) = on ? 1 : 0;
-    return NULL;
 }
 
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
@@ -455,7 +451,7 @@ static const char *set_server_number(cmd_parms *cmd, void *dconf,
 #define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
 
 static const command_rec statsd_cmds[] = {
-    AP_INIT_FLAG("Statsd", set_flag, OFFSET(enabled), DIR_CONF,
+    AP_INIT_FLAG("Statsd", ap_set_flag_slot, OFFSET(enabled), DIR_CONF,
                  "On to measure requests here (default Off)"),
     AP_INIT_TAKE1("StatsdHost", set_dest, (void *)DEST_HOST, DEST_CONF,
                   "statsd host name or address (default localhost)"),
@@ -479,13 +475,13 @@ static const command_rec statsd_cmds[] = {
                     "methods named as such; others become OtherVerbs"),
     AP_INIT_TAKE1("StatsdTimeUnit", set_unit, NULL, DIR_CONF,
                   "milliseconds (default), microseconds or seconds"),
-    AP_INIT_FLAG("StatsdLegacyMode", set_flag, OFFSET(legacy), DIR_CONF,
+    AP_INIT_FLAG("StatsdLegacyMode", ap_set_flag_slot, OFFSET(legacy), DIR_CONF,
                  "also send a counter line per request (default On)"),
-    AP_INIT_FLAG("StatsdServiceStats", set_flag, OFFSET(service), DIR_CONF,
+    AP_INIT_FLAG("StatsdServiceStats", ap_set_flag_slot, OFFSET(service), DIR_CONF,
                  "send PREFIX.responses.* lines (default On)"),
     AP_INIT_TAKE1("StatsdMaxNameLength", set_max_name_len, NULL, DIR_CONF,
                   "longest metric name in bytes (default 250)"),
-    AP_INIT_FLAG("StatsdCollapseIds", set_flag, OFFSET(collapse_ids),
+    AP_INIT_FLAG("StatsdCollapseIds", ap_set_flag_slot, OFFSET(collapse_ids),
                  DIR_CONF, "name numbers, UUIDs, hex and token path "
                  "segments _id_ (default Off)"),
     AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
@@ -583,17 +579,40 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
     return sink;
 }
 
-/* Is the fallback destination (localhost:8125) anyone's? Only where a
- * server's base section names none: <Location>s below inherit from it. */
-static int fallback_used(server_rec *s)
+/* Give what no one set its default, once, in each server's base section:
+ * every request's config is merged on top of its server's, so the
+ * request path reads settings as they are. Returns whether any server
+ * uses the default destination (localhost:8125). */
+static int resolve_defaults(server_rec *s)
 {
+    static const statsd_str none = {"", 0};
+    int fallback = 0;
+
     for (; s; s = s->next) {
-        const statsd_dir_conf *c =
-            ap_get_module_config(s->lookup_defaults, &statsd_module);
-        if (!c->dest)
-            return 1;
+        statsd_dir_conf *c = ap_get_module_config(s->lookup_defaults,
+                                                  &statsd_module);
+        if (!c->dest) {
+            c->dest = registry->fallback;
+            fallback = 1;
+        }
+        if (!c->prefix)
+            c->prefix = registry->no_prefix;
+        if (!c->suffix)
+            c->suffix = &none;
+        if (!c->aggregate)
+            c->aggregate = &none;
+        if (!c->stat_header)
+            c->stat_header = DEFAULT_STAT_HEADER;
+        if (c->unit == UNSET)
+            c->unit = STATSD_UNIT_MS;
+        if (c->legacy == UNSET)
+            c->legacy = 1;
+        if (c->service == UNSET)
+            c->service = 1;
+        if (c->max_name_len == UNSET)
+            c->max_name_len = STATSD_NAME_DEFAULT_MAX;
     }
-    return 0;
+    return fallback;
 }
 
 /* Look a destination's name up again: soon while it does not resolve,
@@ -661,35 +680,32 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
 
 /* A (prefix, destination) pair that gets a reload marker. */
 typedef struct {
-    const char *prefix;
-    size_t prefix_len;
+    const statsd_prefix *prefix;
     statsd_sink *sink;
 } marker;
 
-static void add_marker(apr_array_header_t *markers, const statsd_dir_conf *c,
-                       const statsd_dir_conf *base)
+/* The marker of section c of a server whose base section is base (already
+ * given its defaults), merged as a request there would see it. */
+static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
+                       const statsd_dir_conf *c, const statsd_dir_conf *base)
 {
-    const statsd_dest *d = c->dest ? c->dest
-                         : base->dest ? base->dest : registry->fallback;
-    const statsd_prefix *pf = c->prefix ? c->prefix : base->prefix;
-    const char *prefix = pf ? pf->name : "";
-    size_t len = pf ? pf->len : 0;
-    int enabled = c->enabled != UNSET ? c->enabled : base->enabled;
+    const statsd_dir_conf *mc = c == base ? c
+        : merge_dir_conf(p, (void *)base, (void *)c);
+    const statsd_prefix *pf = mc->prefix;
     marker *m;
     int i;
 
-    if (enabled != 1 || !d->sink)
+    if (mc->enabled != 1 || !mc->dest->sink)
         return;
     for (i = 0; i < markers->nelts; i++) {
         m = &APR_ARRAY_IDX(markers, i, marker);
-        if (m->sink == d->sink && m->prefix_len == len
-            && !memcmp(m->prefix, prefix, len))
+        if (m->sink == mc->dest->sink && m->prefix->len == pf->len
+            && !memcmp(m->prefix->name, pf->name, pf->len))
             return;
     }
     m = apr_array_push(markers);
-    m->prefix = prefix;
-    m->prefix_len = len;
-    m->sink = d->sink;
+    m->prefix = pf;
+    m->sink = mc->dest->sink;
 }
 
 /* P.httpd.reloads:1|c once per distinct prefix (and destination) at every
@@ -704,21 +720,20 @@ static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
     for (s = main_s; s; s = s->next) {
         const statsd_dir_conf *c =
             ap_get_module_config(s->lookup_defaults, &statsd_module);
-        add_marker(markers, c, c);
+        add_marker(markers, ptemp, c, c);
     }
     for (i = 0; i < registry->prefixed->nelts; i++) {
         prefixed_section *ps = &APR_ARRAY_IDX(registry->prefixed, i,
                                               prefixed_section);
-        add_marker(markers, ps->conf,
+        add_marker(markers, ptemp, ps->conf,
                    ap_get_module_config(ps->server->lookup_defaults,
                                         &statsd_module));
     }
     for (i = 0; i < markers->nelts; i++) {
         marker *m = &APR_ARRAY_IDX(markers, i, marker);
-        char *line = apr_pstrcat(ptemp, apr_pstrmemdup(ptemp, m->prefix,
-                                                       m->prefix_len),
-                                 m->prefix_len ? "." : "",
-                                 "httpd.reloads:1|c", NULL);
+        char *line = apr_psprintf(ptemp, "%.*s%shttpd.reloads:1|c",
+                                  (int)m->prefix->len, m->prefix->name,
+                                  m->prefix->len ? "." : "");
         if (statsd_client_open(m->sink->client) == 0)
             statsd_client_send(m->sink->client, line, strlen(line), 1);
     }
@@ -733,15 +748,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);
-    size_t max_packet = sc->max_packet == UNSET ? STATSD_DEFAULT_MAX_PACKET
-                                                : (size_t)sc->max_packet;
-    int flush_ms = sc->flush_ms == UNSET ? DEFAULT_FLUSH_MS
-                                         : (int)sc->flush_ms;
+    size_t max_packet = (size_t)sc->max_packet;
+    int flush_ms = (int)sc->flush_ms;
     int i;
 
-    registry->max_names = sc->max_names == UNSET
-                              ? STATSD_DEFAULT_MAX_NAMES
-                              : (size_t)sc->max_names;
+    registry->max_names = (size_t)sc->max_names;
 
     (void)plog;
     /* the first of the two start-up passes only checks the config */
@@ -753,7 +764,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         statsd_dest *d = APR_ARRAY_IDX(registry->dests, i, statsd_dest *);
         d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0);
     }
-    if (fallback_used(s))
+    if (resolve_defaults(s))
         registry->fallback->sink = sink_for(pconf, s,
                                             &registry->fallback->target,
                                             max_packet, flush_ms > 0);
@@ -846,11 +857,9 @@ static void insert_stat_header_filter(request_rec *r)
 {
     const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
                                                     &statsd_module);
-    const char *name = c->stat_header ? c->stat_header : DEFAULT_STAT_HEADER;
-
-    if (c->enabled == 1 && *name && r->handler)
-        ap_add_output_filter_handle(stat_header_filter, (void *)name, r,
-                                    r->connection);
+    if (c->enabled == 1 && *c->stat_header && r->handler)
+        ap_add_output_filter_handle(stat_header_filter,
+                                    (void *)c->stat_header, r, r->connection);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -927,7 +936,6 @@ static int log_transaction(request_rec *r)
     const statsd_dest *dest;
     statsd_measurement m;
     statsd_request req;
-    const statsd_prefix *pf;
     request_rec *last;
     char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note, *agg;
     char guard_buf[STATSD_NAME_MAX + 1];
@@ -942,13 +950,14 @@ static int log_transaction(request_rec *r)
     for (last = r; last->next; last = last->next)
         ;
 
-    pf = c->prefix ? c->prefix : registry->no_prefix;
-    req.key.prefix = pf->name;
-    req.key.prefix_len = pf->len;
-    req.key.suffix = c->suffix ? c->suffix->s : NULL;
-    req.key.suffix_len = c->suffix ? c->suffix->len : 0;
-    req.aggregate = c->aggregate ? c->aggregate->s : NULL;
-    req.aggregate_len = c->aggregate ? c->aggregate->len : 0;
+    /* every setting has its value here: resolve_defaults gave the unset
+     * ones theirs at start-up */
+    req.key.prefix = c->prefix->name;
+    req.key.prefix_len = c->prefix->len;
+    req.key.suffix = c->suffix->s;
+    req.key.suffix_len = c->suffix->len;
+    req.aggregate = c->aggregate->s;
+    req.aggregate_len = c->aggregate->len;
     req.key.name_len = 0;
     if (c->stat) {
         req.key.name = c->stat->s;
@@ -997,15 +1006,14 @@ static int log_transaction(request_rec *r)
     }
     req.key.status = last->status;
     req.usec = (uint64_t)usec;
-    req.unit = c->unit == UNSET ? STATSD_UNIT_MS : (statsd_time_unit)c->unit;
-    req.key.max_len = c->max_name_len == UNSET ? STATSD_NAME_DEFAULT_MAX
-                                               : (size_t)c->max_name_len;
-    req.legacy = c->legacy != 0;   /* UNSET means On */
-    req.service = c->service != 0 ? &pf->service : NULL;
+    req.unit = (statsd_time_unit)c->unit;
+    req.key.max_len = (size_t)c->max_name_len;
+    req.legacy = c->legacy;
+    req.service = c->service ? &c->prefix->service : NULL;
     if (statsd_lines_build(&req, &m) != 0)
         return DECLINED;
 
-    dest = c->dest ? c->dest : registry->fallback;
+    dest = c->dest;
     if (dest->sink) {
         if (dest->sink->batch)
             sent = statsd_batch_add(dest->sink->batch, m.lines, m.lines_len,
