@@ -68,7 +68,6 @@ int statsd_batch_create(statsd_batch **out, statsd_client *c)
     b->max = statsd_client_max_packet(c);
     b->buf = malloc(b->max);
     if (!b->buf) {
-        free(b->buf);
         free(b);
         return -ENOMEM;
     }
@@ -96,29 +95,25 @@ static size_t take(statsd_batch *b, char *out, unsigned *n_lines)
     return len;
 }
 
-/* Sends a datagram taken out of the buffer; kept out of line so its
- * packet-sized stack frame is only paid for when a datagram is full. */
+/* Sends the (non-empty) datagram taken out of the buffer, and starts the
+ * next one with lines, if any. Called with the lock held; releases it.
+ * Kept out of line so its packet-sized stack frame is only paid for when
+ * a datagram is full. */
 static __attribute__((noinline)) int send_taken(statsd_batch *b,
                                                 const char *lines,
-                                                size_t len, unsigned n_lines,
-                                                int add_after)
+                                                size_t len, unsigned n_lines)
 {
     char out[STATSD_MAX_PACKET];
     unsigned out_lines = 0;
-    size_t out_len;
-    int rv = 0;
+    size_t out_len = take(b, out, &out_lines);
 
-    /* called with the lock held; releases it */
-    out_len = take(b, out, &out_lines);
-    if (add_after) {
+    if (lines) {
         memcpy(b->buf, lines, len);
         b->len = len;
         b->n_lines = n_lines;
     }
     unlock(b);
-    if (out_len)
-        rv = statsd_client_send(b->client, out, out_len, out_lines);
-    return rv;
+    return statsd_client_send(b->client, out, out_len, out_lines);
 }
 
 long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
@@ -129,14 +124,14 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
     if (len > b->max) {
         /* a block larger than a packet: flush what is queued first so
          * the order of lines is kept, then split the block itself */
-        int rv = statsd_batch_flush(b);
-        (void)rv; /* counted by the client; this block is still tried */
+        /* a failure is counted by the client; this block is still tried */
+        (void)statsd_batch_flush(b);
         return statsd_client_send_lines(b->client, lines, len);
     }
     lock(b);
     if (b->len && b->len + 1 + len > b->max) {
         /* full: this block starts the next datagram */
-        send_taken(b, lines, len, n_lines, 1);
+        send_taken(b, lines, len, n_lines);
         return (long)len;
     }
     if (b->len)
@@ -148,25 +143,26 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
     return (long)len;
 }
 
-int statsd_batch_flush(statsd_batch *b)
+/* Called with the lock held; releases it. An empty batch is left
+ * without touching send_taken's large frame (the idle watchdog tick). */
+static int flush_locked(statsd_batch *b)
 {
-    lock(b);
     if (b->len == 0) {
         unlock(b);
         return 0;
     }
-    return send_taken(b, NULL, 0, 0, 0);
+    return send_taken(b, NULL, 0, 0);
+}
+
+int statsd_batch_flush(statsd_batch *b)
+{
+    lock(b);
+    return flush_locked(b);
 }
 
 int statsd_batch_flush_nowait(statsd_batch *b)
 {
-    if (!trylock(b))
-        return -EBUSY;
-    if (b->len == 0) {
-        unlock(b);
-        return 0;
-    }
-    return send_taken(b, NULL, 0, 0, 0);
+    return trylock(b) ? flush_locked(b) : -EBUSY;
 }
 
 size_t statsd_batch_pending(statsd_batch *b)

@@ -18,6 +18,25 @@
 /* "000".."999": three digits at a time instead of one division each */
 extern const char statsd_digits3[1000][3];
 
+/* v < 1000 without leading zeros; returns the length */
+static inline size_t statsd_put_uint3(char *dst, unsigned v)
+{
+    const char *d = statsd_digits3[v];
+    if (v >= 100) {
+        dst[0] = d[0];
+        dst[1] = d[1];
+        dst[2] = d[2];
+        return 3;
+    }
+    if (v >= 10) {
+        dst[0] = d[1];
+        dst[1] = d[2];
+        return 2;
+    }
+    dst[0] = d[2];
+    return 1;
+}
+
 /* Copy n bytes from s to p (no overlap); returns p + n. Reads and writes
  * exactly the n bytes, never around them. */
 static inline __attribute__((always_inline))

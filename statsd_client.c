@@ -547,6 +547,19 @@ static int lookup(statsd_client *c, int open_too)
     return 1;
 }
 
+/* Has the client a socket? */
+static int statsd_client_is_open(const statsd_client *c)
+{
+    int k;
+
+    if (c == NULL)
+        return 0;
+    for (k = 0; k < FD_KINDS; k++)
+        if (__atomic_load_n(&c->fds[k], __ATOMIC_ACQUIRE) >= 0)
+            return 1;
+    return 0;
+}
+
 int statsd_client_resolve(statsd_client *c)
 {
     int rc = lookup(c, c != NULL && statsd_client_is_open(c));
@@ -563,17 +576,6 @@ int statsd_client_is_resolved(const statsd_client *c)
     return c != NULL && __atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE);
 }
 
-int statsd_client_is_open(const statsd_client *c)
-{
-    int k;
-
-    if (c == NULL)
-        return 0;
-    for (k = 0; k < FD_KINDS; k++)
-        if (__atomic_load_n(&c->fds[k], __ATOMIC_ACQUIRE) >= 0)
-            return 1;
-    return 0;
-}
 
 int statsd_client_open(statsd_client *c)
 {

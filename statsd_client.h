@@ -128,9 +128,6 @@ int statsd_client_is_resolved(const statsd_client *c);
  * changed, 0 if it did not, or a negative errno (the old address stays). */
 int statsd_client_refresh(statsd_client *c);
 
-/* Has the client a socket? */
-int statsd_client_is_open(const statsd_client *c);
-
 /* Open the non-blocking, close-on-exec, unconnected datagram socket of the
  * resolved address family. Idempotent. */
 int statsd_client_open(statsd_client *c);

@@ -11,42 +11,34 @@
 #include "statsd_bytes.h"
 #include "statsd_lines.h"
 
-/* v < 1000 without leading zeros; returns the length */
-static size_t small_uint(char *dst, unsigned v)
-{
-    const char *d = statsd_digits3[v];
-    if (v >= 100) {
-        dst[0] = d[0];
-        dst[1] = d[1];
-        dst[2] = d[2];
-        return 3;
-    }
-    if (v >= 10) {
-        dst[0] = d[1];
-        dst[1] = d[2];
-        return 2;
-    }
-    dst[0] = d[2];
-    return 1;
-}
-
-size_t statsd_format_uint(char *dst, uint64_t v)
+/* Any value: groups of three from the right, then the leading group
+ * without zeros. Out of line: the values of a request are nearly all
+ * under 1000 (put_uint). */
+static __attribute__((noinline)) size_t format_uint_long(char *dst,
+                                                         uint64_t v)
 {
     char tmp[24];
-    size_t n = 0, lead, i;
+    size_t n = 0, lead;
 
-    if (v < 1000)
-        return small_uint(dst, (unsigned)v);
-    /* groups of three from the right, then the leading group trimmed */
     while (v >= 1000) {
         n += 3;
         memcpy(tmp + sizeof(tmp) - n, statsd_digits3[v % 1000], 3);
         v /= 1000;
     }
-    lead = small_uint(dst, (unsigned)v);
-    for (i = 0; i < n; i++)
-        dst[lead + i] = tmp[sizeof(tmp) - n + i];
+    lead = statsd_put_uint3(dst, (unsigned)v);
+    memcpy(dst + lead, tmp + sizeof(tmp) - n, n);
     return lead + n;
+}
+
+static inline size_t put_uint(char *dst, uint64_t v)
+{
+    return v < 1000 ? statsd_put_uint3(dst, (unsigned)v)
+                    : format_uint_long(dst, v);
+}
+
+size_t statsd_format_uint(char *dst, uint64_t v)
+{
+    return put_uint(dst, v);
 }
 
 /* "." and frac (> 0) as `groups` groups of three digits, trailing zeros
@@ -77,7 +69,7 @@ size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
         usec = 1; /* a timer is never 0: the request did take time */
     switch (unit) {
     case STATSD_UNIT_US:
-        return statsd_format_uint(dst, usec);
+        return put_uint(dst, usec);
     case STATSD_UNIT_S:
         per_unit = 1000000;
         groups = 2;
@@ -88,9 +80,7 @@ size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
         groups = 1;
         break;
     }
-    /* most requests take under a thousand units: skip the general loop */
-    n = usec / per_unit < 1000 ? small_uint(dst, (unsigned)(usec / per_unit))
-                               : statsd_format_uint(dst, usec / per_unit);
+    n = put_uint(dst, usec / per_unit);
     if (usec % per_unit)
         n += put_fraction(dst + n, (uint32_t)(usec % per_unit), groups);
     return n;
@@ -239,11 +229,9 @@ size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
     *p++ = ' ';
     if (bytes < 0) {
         *p++ = '-';
-        p += statsd_format_uint(p, (uint64_t)(-(bytes + 1)) + 1);
-    } else if (bytes < 1000) {
-        p += small_uint(p, (unsigned)bytes);   /* batched lines: the usual */
+        p += put_uint(p, (uint64_t)(-(bytes + 1)) + 1);
     } else {
-        p += statsd_format_uint(p, (uint64_t)bytes);
+        p += put_uint(p, (uint64_t)bytes);
     }
     *p++ = ' ';
     *p++ = legacy ? '1' : '0';

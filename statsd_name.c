@@ -39,6 +39,15 @@ size_t statsd_name_segment(char *dst, const char *src, size_t len)
     return len;
 }
 
+/* Where the last segment of name[0..n) starts: just after its last dot,
+ * or 0. */
+static size_t last_segment(const char *name, size_t n)
+{
+    while (n > 0 && name[n - 1] != '.')
+        n--;
+    return n;
+}
+
 size_t statsd_name_clean(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t out = 0, i;
@@ -54,9 +63,7 @@ size_t statsd_name_clean(char *dst, size_t cap, const char *src, size_t len)
         if (out + pending_dot + 1 > cap) {
             /* full: end at the last whole segment, if there is one */
             if (!pending_dot) {
-                size_t k = out;
-                while (k > 0 && dst[k - 1] != '.')
-                    k--;
+                size_t k = last_segment(dst, out);
                 if (k > 0)
                     out = k - 1;
             }
@@ -178,9 +185,8 @@ static size_t raw_segment(char *out, const char **pp, const char *end,
  * sit between segments; an excluded one leaves an empty segment). */
 static size_t pop_segment(const char *dst, size_t out)
 {
-    while (out > 0 && dst[out - 1] != '.')
-        out--;
-    return out > 0 ? out - 1 : 0;
+    size_t k = last_segment(dst, out);
+    return k > 0 ? k - 1 : 0;
 }
 
 /* Remove the empty segments that excluded segments left behind. */
@@ -268,8 +274,14 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
     return out;
 }
 
-static size_t put(char *dst, size_t out, const char *s, size_t n)
+/* Append a part of n bytes (none: nothing), after a dot unless it is the
+ * first. */
+static size_t join(char *dst, size_t out, const char *s, size_t n)
 {
+    if (n == 0)
+        return out;
+    if (out)
+        dst[out++] = '.';
     memcpy(dst + out, s, n);
     return out + n;
 }
@@ -283,9 +295,7 @@ static size_t cut_name(const char *name, size_t len, size_t budget)
         return len;
     n = budget;
     if (name[n] != '.') {
-        size_t k = n;
-        while (k > 0 && name[k - 1] != '.')
-            k--;
+        size_t k = last_segment(name, n);
         if (k > 1)
             n = k - 1;   /* before the dot that starts the cut segment */
     }
@@ -328,19 +338,15 @@ static size_t room(size_t max, size_t used)
 static __attribute__((noinline)) size_t
 key_general(char *dst, size_t max, const statsd_key_parts *p)
 {
-    char status[8];
-    size_t status_len = 0, method_len, out = 0, core;
+    char status[3];
+    size_t status_len = 0, method_len, out, core;
     size_t name_len = p->name_len;
     size_t prefix_len = p->prefix_len, suffix_len = p->suffix_len;
 
-    if (p->status >= 0) {
-        unsigned s = p->status > 999 ? 999u : (unsigned)p->status;
-        if (s >= 100)
-            status[status_len++] = (char)('0' + s / 100);
-        if (s >= 10)
-            status[status_len++] = (char)('0' + s / 10 % 10);
-        status[status_len++] = (char)('0' + s % 10);
-    }
+    if (p->status >= 0)
+        status_len = statsd_put_uint3(status, p->status > 999
+                                                  ? 999u
+                                                  : (unsigned)p->status);
     /* METHOD.STATUS stay whole: everything else gives way to them */
     method_len = p->method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
                                                    : p->method_len;
@@ -358,29 +364,14 @@ key_general(char *dst, size_t max, const statsd_key_parts *p)
         core += suffix_len + 1;
     name_len = cut_name(p->name, name_len, room(max, core));
 
-    if (prefix_len)
-        out = put(dst, out, p->prefix, prefix_len);
-    if (name_len) {
-        if (out) dst[out++] = '.';
-        out = put(dst, out, p->name, name_len);
-    }
-    if (method_len) {
-        if (out) dst[out++] = '.';
-        if (p->method_clean) {
-            memcpy(dst + out, p->method, method_len);
-            out += method_len;
-        } else {
-            out += statsd_name_segment(dst + out, p->method, method_len);
-        }
-    }
-    if (status_len) {
-        if (out) dst[out++] = '.';
-        out = put(dst, out, status, status_len);
-    }
-    if (suffix_len) {
-        if (out) dst[out++] = '.';
-        out = put(dst, out, p->suffix, suffix_len);
-    }
+    out = join(dst, 0, p->prefix, prefix_len);
+    out = join(dst, out, p->name, name_len);
+    out = join(dst, out, p->method, method_len);
+    if (!p->method_clean)   /* sanitised where it now stands */
+        statsd_name_segment(dst + out - method_len, dst + out - method_len,
+                            method_len);
+    out = join(dst, out, status, status_len);
+    out = join(dst, out, p->suffix, suffix_len);
     dst[out] = '\0';
     return out;
 }
@@ -412,7 +403,8 @@ size_t statsd_name_expand(char *dst, size_t cap, const char *src,
         if (strncmp(src, tag, sizeof(tag) - 1) == 0) {
             if (out + hlen >= cap)
                 return (size_t)-1;
-            out = put(dst, out, host, hlen);
+            memcpy(dst + out, host, hlen);
+            out += hlen;
             src += sizeof(tag) - 1;
             continue;
         }
