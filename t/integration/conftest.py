@@ -908,3 +908,30 @@ class Env:
     def fresh(self):
         self.listener.reset()
         return self
+
+
+def serve_env(h, listener, *others, expected=(), **extra):
+    """The body of a module-scoped fixture (use with yield from): start h,
+    drain its reload markers, yield an Env, then stop h, checking its error
+    log for anything but expected, and close the listeners."""
+    start_and_drain(h, listener, *others)
+    yield Env(h, listener, **extra)
+    stop_and_check(h, expected)
+    for lst in (listener, *others):
+        lst.close()
+
+
+def server_conf(url, flush=0, extra="", prefix="test"):
+    """Measuring on at server level, sending to a StatsdServer URL."""
+    return (f"Statsd On\nStatsdServer {url}\nStatsdPrefix {prefix}\n"
+            f"StatsdFlushInterval {flush}\n{extra}")
+
+
+def assert_configtest_rejects(h, line, directive, value):
+    """configtest fails, and the message itself (not the "Syntax error on
+    line N of FILE" header) names the directive and the bad value."""
+    rc, out = h.configtest()
+    assert rc != 0, f"configtest accepted {line!r}:\n{out}"
+    msg = "\n".join(l for l in out.splitlines() if "Syntax error on line" not in l)
+    assert directive in msg, out
+    assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out

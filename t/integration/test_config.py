@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from conftest import (Env, Httpd, UdpListener, assert_lines,
-                      assert_nothing_after_marker, hostname_short_clean,
-                      request_lines, start_and_drain, statsd_conf, std_lines,
-                      stop_and_check)
+from conftest import (assert_configtest_rejects, assert_lines,
+                      assert_nothing_after_marker, Env, hostname_short_clean,
+                      Httpd, request_lines, serve_env, start_and_drain,
+                      statsd_conf, std_lines, stop_and_check, UdpListener)
 
 
 def started(httpd_factory, listener, name, conf="", prefix="test", **kw):
@@ -72,10 +72,7 @@ StatsdHTTPVerbs GET POST
     StatsdHTTPVerbs HEAD
 </Location>
 """)
-    start_and_drain(h, lst)
-    yield Env(h, lst)
-    stop_and_check(h)
-    lst.close()
+    yield from serve_env(h, lst)
 
 
 @pytest.fixture
@@ -141,11 +138,7 @@ def vhosts():
     Statsd Off
 </VirtualHost>
 """
-    start_and_drain(h, main, other)
-    yield Env(h, main, other=other)
-    stop_and_check(h)
-    main.close()
-    other.close()
+    yield from serve_env(h, main, other, other=other)
 
 
 @pytest.fixture
@@ -373,13 +366,7 @@ BAD_VALUES = [
                          ids=[b[0] for b in BAD_VALUES])
 def test_configtest_rejects_bad_value(httpd_factory, line, directive, value):
     h = httpd_factory("badconf", conf=statsd_conf(8125) + line + "\n")
-    rc, out = h.configtest()
-    assert rc != 0, f"configtest accepted {line!r}:\n{out}"
-    # the message itself (not the "Syntax error on line N of FILE" header)
-    # names the directive and the bad value
-    msg = "\n".join(l for l in out.splitlines() if "Syntax error on line" not in l)
-    assert directive in msg, out
-    assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out
+    assert_configtest_rejects(h, line, directive, value)
 
 
 def test_configtest_rejects_bad_value_in_location(httpd_factory):

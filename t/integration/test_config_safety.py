@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from conftest import (Env, Httpd, UdpListener, assert_lines, start_and_drain,
-                      statsd_conf, std_lines, stop_and_check)
+from conftest import (assert_configtest_rejects, assert_lines, Httpd,
+                      serve_env, start_and_drain, statsd_conf, std_lines,
+                      UdpListener)
 from reliability_helpers import reload_markers
 
 # ---- .htaccess ------------------------------------------------------------------------
@@ -34,11 +35,7 @@ def ht():
     for d, text in files.items():
         h.add_file(f"u/{d}/.htaccess", text)
         h.add_file(f"u/{d}/index.html", f"{d}\n")
-    start_and_drain(h, main, other)
-    yield Env(h, main, other=other)
-    stop_and_check(h, expected=(r"not allowed here",))
-    main.close()
-    other.close()
+    yield from serve_env(h, main, other, expected=(r"not allowed here",), other=other)
 
 
 @pytest.fixture
@@ -113,11 +110,7 @@ BAD = [
 @pytest.mark.parametrize("line,directive,value", BAD, ids=[b[0][:40] for b in BAD])
 def test_configtest_rejects(httpd_factory, line, directive, value):
     h = httpd_factory("badconf", conf=statsd_conf(8125) + line + "\n")
-    rc, out = h.configtest()
-    assert rc != 0, f"configtest accepted {line!r}:\n{out}"
-    msg = "\n".join(l for l in out.splitlines() if "Syntax error on line" not in l)
-    assert directive in msg, out
-    assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out
+    assert_configtest_rejects(h, line, directive, value)
 
 
 CONTEXT = [
@@ -236,10 +229,7 @@ LuaMapHandler "^/(default|off|custom|customci|offserver|re)/set$" "{lua}"
     ServerName default.test
 </VirtualHost>
 """
-    start_and_drain(h, lst)
-    yield Env(h, lst)
-    stop_and_check(h)
-    lst.close()
+    yield from serve_env(h, lst)
 
 
 @pytest.fixture

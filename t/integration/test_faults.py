@@ -21,19 +21,15 @@ import time
 
 import pytest
 
-from conftest import (DatagramListener, Udp6Listener, UdpListener, UnixListener,
-                      assert_lines, free_udp_port, managed_httpds,
-                      ipv6_loopback_available, statsd_conf, std_lines)
+from conftest import (assert_lines, DatagramListener, free_udp_port,
+                      ipv6_loopback_available, managed_httpds, server_conf,
+                      statsd_conf, std_lines, Udp6Listener, UdpListener,
+                      UnixListener)
 from reliability_helpers import (DROP_REPORT, NsHttpd, ResponseStream,
                                  bad_wire_lines, children, drop_reports,
                                  get_request, log_lines, measured, metric_lines,
                                  percentile, stress, unshare_works, wait_for,
                                  wait_measured)
-
-
-def server_conf(url, flush=0, extra=""):
-    return (f"Statsd On\nStatsdServer {url}\nStatsdPrefix test\n"
-            f"StatsdFlushInterval {flush}\n{extra}")
 
 
 def timed_get(h, target="/static.txt"):

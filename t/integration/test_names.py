@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from conftest import (Env, Httpd, LINE_RE, UdpListener, assert_lines,
-                      request_lines, start_and_drain, statsd_conf, std_lines,
-                      stop_and_check)
+from conftest import (assert_lines, Httpd, LINE_RE, request_lines, serve_env,
+                      statsd_conf, std_lines, UdpListener)
 
 LUA_SET = """
 function handle(r)
@@ -86,10 +85,7 @@ RewriteRule ^/rwnote/(.*)$ /lua/note [PT,L]
     conf += f'LuaMapHandler "^/lua/custom$" "{note}"\n'
     h.conf_extra = conf
     h.add_file("basic/page.html", "<p>page</p>\n")
-    start_and_drain(h, lst)
-    yield Env(h, lst)
-    stop_and_check(h)
-    lst.close()
+    yield from serve_env(h, lst)
 
 
 @pytest.fixture

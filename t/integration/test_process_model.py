@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from conftest import (Env, Httpd, UdpListener, assert_lines, start_and_drain,
-                      statsd_conf, std_lines, stop_and_check)
+from conftest import (assert_lines, Httpd, serve_env, start_and_drain,
+                      statsd_conf, std_lines, UdpListener)
 from reliability_helpers import (LoadThread, bad_wire_lines, children, fd_count,
                                  fd_targets, graceful_stop, measured, metric_lines,
                                  reload_markers, rss_kb, start_time, stress,
@@ -67,10 +67,7 @@ LuaMapHandler ^/lua/note$ "{note}"
     ErrorDocument 404 /errors/404.html
 </Location>
 """
-    start_and_drain(h, lst)
-    yield Env(h, lst, mpm=request.param)
-    stop_and_check(h)
-    lst.close()
+    yield from serve_env(h, lst, mpm=request.param)
 
 
 @pytest.fixture

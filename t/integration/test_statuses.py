@@ -5,9 +5,8 @@ for the whole module, one <Location> per feature."""
 
 import pytest
 
-from conftest import (Env, Httpd, UdpListener, assert_lines,
-                      assert_nothing_after_marker, start_and_drain, statsd_conf,
-                      std_lines, stop_and_check)
+from conftest import (assert_lines, assert_nothing_after_marker, Httpd,
+                      serve_env, statsd_conf, std_lines, UdpListener)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +64,7 @@ LuaMapHandler ^/ed/lua500$ "{s500}"
     StatsdTimeUnit milliseconds
 </Location>
 """
-    start_and_drain(h, lst)
-    yield Env(h, lst)
-    stop_and_check(h)
-    lst.close()
+    yield from serve_env(h, lst)
 
 
 @pytest.fixture

@@ -11,14 +11,9 @@ import time
 
 import pytest
 
-from conftest import (LINE_RE, UnixListener, assert_lines, free_udp_port,
-                      normalise, request_lines, start_and_drain, statsd_conf,
-                      std_lines)
-
-
-def server_conf(url, prefix="test", extra=""):
-    return (f"Statsd On\nStatsdServer {url}\nStatsdPrefix {prefix}\n"
-            f"StatsdFlushInterval 0\n{extra}")
+from conftest import (assert_lines, free_udp_port, LINE_RE, normalise,
+                      request_lines, server_conf, start_and_drain, statsd_conf,
+                      std_lines, UnixListener)
 
 
 DROP_REPORT = r"\[statsd:warn\].*dropped since the last report"
