@@ -70,10 +70,11 @@ typedef struct {
     size_t len;
 } statsd_str;
 
-/* StatsdHTTPVerbs: known methods by number, HEAD and methods registered
- * later by name. */
+/* StatsdHTTPVerbs: known methods by number, HEAD (which httpd numbers as
+ * GET) by a flag, methods registered later by name. */
 typedef struct {
     apr_uint64_t bits;
+    int head;
     apr_array_header_t *names;   /* const char *; NULL: none */
 } statsd_verbs;
 
@@ -122,7 +123,7 @@ struct statsd_dir_conf {
     const statsd_str *aggregate;
     const char *stat_header;     /* "" = Off */
     apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
-    const statsd_verbs *verbs;   /* NULL: every method by its name */
+    statsd_verbs *verbs;         /* NULL: every method by its name */
     int unit;
     int legacy;
     int service;
@@ -322,19 +323,22 @@ static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
-    statsd_verbs *v = (statsd_verbs *)c->verbs;
+    statsd_verbs *v = c->verbs;
     int m = ap_method_number_of(arg);
 
     if (!*arg)
         return bad_value(cmd, arg, "empty method");
     if (!v)   /* the section's own list: it replaces the inherited one */
         c->verbs = v = apr_pcalloc(cmd->pool, sizeof(*v));
-    /* httpd numbers HEAD as GET: HEAD is matched by name, GET by number */
-    if (m != M_INVALID && m < 64 && strcmp(arg, "HEAD") != 0) {
+    if (!strcmp(arg, "HEAD")) {
+        v->head = 1;
+        return NULL;
+    }
+    if (m != M_INVALID && m < 64) {
         v->bits |= AP_METHOD_BIT << m;
         return NULL;
     }
-    /* HEAD, or not known yet (maybe registered later by another module) */
+    /* not known yet (maybe registered later by another module) */
     if (!v->names)
         v->names = apr_array_make(cmd->pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(v->names, const char *) = arg;
@@ -377,19 +381,22 @@ static const char *set_stat_header(cmd_parms *cmd, void *dconf,
 }
 
 /* Parse a decimal in [lo, hi]; strict, for configuration values. */
-static int parse_range(const char *arg, long lo, long hi, long *out)
+/* A decimal number from lo to hi into *out, or the configtest message
+ * ("expected WHAT from LO to HI"). */
+static const char *parse_range(cmd_parms *cmd, const char *arg, long lo,
+                               long hi, const char *what, long *out)
 {
-    char *end;
-    long v;
+    char *end = NULL;   /* stays NULL unless arg starts with a digit */
+    long v = 0;
 
-    if (!apr_isdigit(*arg))
-        return -1;
     errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
+    if (apr_isdigit(*arg))
+        v = strtol(arg, &end, 10);
+    if (!end || errno || *end || v < lo || v > hi)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected %s from %ld to %ld", what, lo, hi));
     *out = v;
-    return 0;
+    return NULL;
 }
 
 static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
@@ -397,13 +404,12 @@ static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
 {
     statsd_dir_conf *c = dconf;
     long v;
+    const char *err = parse_range(cmd, arg, STATSD_NAME_MIN, STATSD_NAME_MAX,
+                                  "a length", &v);
 
-    if (parse_range(arg, STATSD_NAME_MIN, STATSD_NAME_MAX, &v) != 0)
-        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
-                         "expected a length from %d to %d",
-                         STATSD_NAME_MIN, STATSD_NAME_MAX));
-    c->max_name_len = (int)v;
-    return NULL;
+    if (!err)
+        c->max_name_len = (int)v;
+    return err;
 }
 
 /* A number of the main server config: where it goes and its range. */
@@ -437,10 +443,8 @@ static const char *set_server_number(cmd_parms *cmd, void *dconf,
     (void)dconf;
     if (err)
         return err;
-    if (parse_range(arg, n->lo, n->hi, &v) != 0)
-        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
-                         "expected %s from %ld to %ld", n->what, n->lo,
-                         n->hi));
+    if ((err = parse_range(cmd, arg, n->lo, n->hi, n->what, &v)) != NULL)
+        return err;
     *(long *)((char *)sc + n->offset) = v;
     return NULL;
 }
@@ -896,9 +900,11 @@ static const char *chosen_name(request_rec *last)
 
 static int verb_allowed(const statsd_verbs *v, const request_rec *r)
 {
-    int head = r->header_only && r->method_number == M_GET, i;
+    int i;
 
-    if (!head && r->method_number < 64 && r->method_number != M_INVALID
+    if (r->header_only && r->method_number == M_GET)   /* HEAD */
+        return v->head && !strcmp(r->method, "HEAD");
+    if (r->method_number < 64 && r->method_number != M_INVALID
         && (v->bits & (AP_METHOD_BIT << r->method_number)))
         return 1;
     if (v->names)
