@@ -25,17 +25,7 @@ TREE="$WORK/$SRC-$UPSTREAM"
 
 rm -rf "$WORK"
 mkdir -p "$TREE"
-if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    # tracked + untracked-but-not-ignored files that exist in the work tree
-    git -C "$REPO" ls-files -z -c -o --exclude-standard |
-        xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-        tar -C "$REPO" --null -T - -cf - | tar -C "$TREE" -xf -
-else
-    tar -C "$REPO" --exclude=./build --exclude=./.git --exclude=./.libs \
-        --exclude='*.o' --exclude='*.lo' --exclude='*.la' --exclude='*.slo' \
-        --exclude=./config.mk --exclude=__pycache__ --exclude=.pytest_cache \
-        -cf - . | tar -C "$TREE" -xf -
-fi
+"$REPO/scripts/copy_tree.sh" "$REPO" "$TREE"
 
 cd "$TREE"
 echo "== dpkg-buildpackage -us -uc -b in $TREE" >&2

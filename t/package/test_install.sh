@@ -64,15 +64,7 @@ check_destdir "repo" "$T/d1" "$REPO"
 # ---- 2. ./configure --with-apxs && make && make install DESTDIR= in a copy -
 SRC="$T/src"
 mkdir -p "$SRC"
-if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    git -C "$REPO" ls-files -z -c -o --exclude-standard |
-        xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-        tar -C "$REPO" --null -T - -cf - | tar -C "$SRC" -xf -
-else
-    tar -C "$REPO" --exclude=./build --exclude=./.git --exclude=./.libs \
-        --exclude='*.o' --exclude='*.lo' --exclude='*.la' --exclude='*.slo' \
-        --exclude=./config.mk -cf - . | tar -C "$SRC" -xf -
-fi
+"$REPO/scripts/copy_tree.sh" "$REPO" "$SRC"
 echo "== ./configure --with-apxs=$APXS_PATH && make && make install DESTDIR=$T/d2 (in $SRC)"
 if (cd "$SRC" && ./configure --with-apxs="$APXS_PATH" && make && \
     make install DESTDIR="$T/d2") > "$T/make2.log" 2>&1; then
