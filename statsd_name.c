@@ -88,7 +88,8 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* Byte classes of a path: what the segment loop does with each byte. */
+/* Byte classes of a path: what the segment loop does with each byte.
+ * NUL must stay out of PB_KEEP: the URI's terminating NUL ends the scan. */
 enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_STOP };
 
 static const unsigned char path_class[256] = {
@@ -126,39 +127,42 @@ static int pct_decode(const char *p, const char *end)
 }
 
 /* Decode and sanitise one segment from *pp into out, in one pass: the
- * common path (plain bytes) is a table look-up and a store. Counts the
- * decoded dots in *dots, to tell "." and ".." apart. */
+ * common path (plain bytes) is a table look-up and a store, with no end
+ * check: the NUL at end is not a plain byte, so the loop stops on it and
+ * the rarer path tells it from a NUL inside the URI. Counts the decoded
+ * dots in *dots, to tell "." and ".." apart. */
 static size_t clean_segment(char *out, const char **pp, const char *end,
                             size_t *dots)
 {
     const char *p = *pp;
-    size_t n = 0, d = 0;
+    char *o = out;
+    size_t d = 0;
 
-    while (p < end) {
+    for (;;) {
         unsigned char c = (unsigned char)*p, k = path_class[c];
         if (__builtin_expect(k == PB_KEEP, 1)) {
-            out[n++] = (char)c;
+            *o++ = (char)c;
             p++;
             continue;
         }
-        if (k == PB_STOP)
+        if (p >= end || k == PB_STOP)
             break;
         if (k == PB_PCT) {
             int v = pct_decode(p, end);
             if (v >= 0) {
                 p += 3;
                 d += v == '.';
-                out[n++] = (char)seg_byte((unsigned char)v);
+                *o++ = (char)seg_byte((unsigned char)v);
                 continue;
             }
         }
         d += k == PB_DOT;
-        out[n++] = '_';
+        *o++ = '_';
         p++;
     }
     *pp = p;
     *dots = d;
-    return n;
+    return (size_t)(o - out);
 }
 
 /* The same, decoding only: excludes match the segment as decoded. */

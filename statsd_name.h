@@ -45,8 +45,11 @@ typedef int (*statsd_exclude_fn)(const char *seg, size_t len, void *baton);
  * ROOT). Splits on raw '/', percent-decodes each segment, drops empty and
  * "." segments, lets ".." remove the previous one, drops excluded
  * segments, sanitises each and joins them with '.'. Nothing left: "ROOT".
- * cap must be at least STATSD_PATH_SCRATCH(len) (and >= 5); the full
- * name is built (no cap on length here). Returns the length written. */
+ * uri[len] must be '\0', as in a C string (NULs before it are bytes of
+ * the path): the scan of plain bytes stops on it instead of checking the
+ * end at every byte. cap must be at least STATSD_PATH_SCRATCH(len) (and
+ * >= 5); the full name is built (no cap on length here). Returns the
+ * length written. */
 size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
                              size_t len, statsd_exclude_fn exclude,
                              void *baton);

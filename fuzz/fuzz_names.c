@@ -155,7 +155,8 @@ static char *dup_exact(span s)
     return p;
 }
 
-/* A NUL-terminated heap copy (cut at the first NUL, as a C string is). */
+/* The n bytes, then a NUL: a C string for readers that stop at the first
+ * NUL, and the URI statsd_name_from_path takes (NULs inside are bytes). */
 static char *dup_cstr(span s)
 {
     char *p = xmalloc(s.n + 1);
@@ -1003,7 +1004,7 @@ static char *clean_name(span raw, size_t *len)
  * STATSD_PATH_SCRATCH(len) bytes. */
 static char *name_from_uri(span raw, int excl_mode, size_t *len)
 {
-    char *uri = dup_exact(raw);
+    char *uri = dup_cstr(raw);
     size_t cap = STATSD_PATH_SCRATCH(raw.n), n, ref_n;
     char *dst = xmalloc(cap), *ref = xmalloc(raw.n + 4);
     exclude_ctx x = { excl_mode, dst, dst + cap, 0 };

@@ -42,13 +42,14 @@ static int is_clean_name(const char *s, size_t n)
 
 /* ---- statsd_name_from_path --------------------------------------------- */
 
-/* Run statsd_name_from_path on exactly len bytes with the smallest dst the
- * header allows; copy the result into out (NUL-terminated) and return its
- * length. Checks the invariants every result must have. */
+/* Run statsd_name_from_path on exactly len bytes (and the NUL after them,
+ * which it requires) with the smallest dst the header allows; copy the
+ * result into out (NUL-terminated) and return its length. Checks the
+ * invariants every result must have. */
 static size_t run_path(const char *uri, size_t len, statsd_exclude_fn ex,
                        void *baton, char *out, size_t outcap)
 {
-    char *in = dup_exact(uri, len);
+    char *in = dup_terminated(uri, len);
     size_t cap = STATSD_PATH_SCRATCH(len);
     if (cap < 5)
         cap = 5;
@@ -282,7 +283,7 @@ START_TEST(path_long)
         exp[2 * i] = 'z';
         exp[2 * i + 1] = '.';
     }
-    char *in = dup_exact(uri, len);
+    char *in = dup_terminated(uri, len);
     size_t cap = STATSD_PATH_SCRATCH(len);
     char *dst = malloc(cap);
     ck_assert_ptr_nonnull(dst);
@@ -296,7 +297,7 @@ START_TEST(path_long)
     for (size_t i = 1; i < len; i++)
         exp[i - 1] = (i & 1) ? '_' : 'q';
     free(in);
-    in = dup_exact(uri, len);
+    in = dup_terminated(uri, len);
     r = statsd_name_from_path(dst, cap, in, len, NULL, NULL);
     ASSERT_BYTES(dst, r, exp, len - 1, "from_path(long segment)");
     free(in);
