@@ -139,12 +139,16 @@ static size_t clean_segment(char *out, const char **pp, const char *end,
     size_t d = 0;
 
     for (;;) {
-        unsigned char c = (unsigned char)*p, k = path_class[c];
-        if (__builtin_expect(k == PB_KEEP, 1)) {
-            *o++ = (char)c;
-            p++;
-            continue;
+        unsigned char c, k;
+        size_t i = 0;
+
+        /* one index for both sides: the run of plain bytes */
+        while ((k = path_class[c = (unsigned char)p[i]]) == PB_KEEP) {
+            o[i] = (char)c;
+            i++;
         }
+        p += i;
+        o += i;
         if (p >= end || k == PB_STOP)
             break;
         if (k == PB_PCT) {
