@@ -10,26 +10,11 @@
 
 .PHONY: test-interop dashboard interop-deps dashboard-deps
 
-INTEROP_DEPS = build-essential apache2 apache2-dev collectd-core \
-               graphite-carbon python3-whisper python3-pytest
-interop_need = missing=""; \
-	for p in $(1); do \
-	    dpkg-query -W -f '$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:$$missing"; \
-	    SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
-
 interop-deps:
-	@$(call interop_need,$(INTEROP_DEPS))
+	@scripts/deps.sh interop
 
 dashboard-deps:
-	@$(call interop_need,$(INTEROP_DEPS) python3-matplotlib)
+	@scripts/deps.sh dashboard
 
 test-interop: interop-deps
 	$(MAKE) all
