@@ -208,24 +208,21 @@ class DatagramListener:
 
 class UdpListener(DatagramListener):
     def __init__(self, host="127.0.0.1"):
-        super().__init__(socket.AF_INET, (host, 0), "udp")
+        self.v6 = ":" in host
+        super().__init__(socket.AF_INET6 if self.v6 else socket.AF_INET,
+                         (host, 0), "udp6" if self.v6 else "udp")
         self.host = host
         self.port = self.address[1]
 
     @property
     def url(self):
-        return f"udp://{self.host}:{self.port}"
+        host = f"[{self.host}]" if self.v6 else self.host
+        return f"udp://{host}:{self.port}"
 
 
-class Udp6Listener(DatagramListener):
+class Udp6Listener(UdpListener):
     def __init__(self, host="::1"):
-        super().__init__(socket.AF_INET6, (host, 0), "udp6")
-        self.host = host
-        self.port = self.address[1]
-
-    @property
-    def url(self):
-        return f"udp://[{self.host}]:{self.port}"
+        super().__init__(host)
 
 
 class UnixListener(DatagramListener):
