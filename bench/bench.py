@@ -8,10 +8,11 @@ Sections (the performance issue's contract):
      ns/request (median of timed batches), heap allocations, and the
      instruction count under cachegrind.
   b) user-space instructions per request that the module adds: apache2 -X
-     (worker MPM; --b-mpm event for the other) under cachegrind serving N1 and N2 keep-alive requests of a
-     small static file, without and with the module in the SPEC §6 default
-     config; per-request = (Ir(N2) - Ir(N1)) / (N2 - N1), the median of
-     --b-reps paired runs (one pair drifts with timing). Plus a callgrind
+     (worker MPM; --b-mpm event for the other) under cachegrind serving N1
+     and N2 keep-alive requests of a small static file, without and with
+     the module in the SPEC §6 default config; per-request = (Ir(N2) -
+     Ir(N1)) / (N2 - N1), the median of --b-reps paired runs (one pair
+     drifts with timing). Plus a callgrind
      profile (N1/N2 difference per function) of where the module's
      instructions go.
   c) sends per request: datagrams and lines a UDP receiver got, batching on
@@ -1519,7 +1520,7 @@ class Bench:
                    "MPM: under event, how a keep-alive connection is handed "
                    "between listener and worker depends on timing and one "
                    "pair of runs drifts by a few hundred instructions/"
-                   "request; under worker by up to ~100, so b1-b3 are "
+                   "request; under worker by up to ~200, so b1-b3 are "
                    "medians of paired runs (spread in b3's notes); b4 "
                    "counts only the module's own functions and their "
                    "callees and repeats within a few instructions. "
