@@ -1059,7 +1059,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's child_init, which starts the watchdog thread:
-     * the sockets are open before its first tick flushes */
+     * the sockets are open before its first tick flushes, and (cleanups
+     * run in reverse order) the thread, which may be sending a batch, is
+     * stopped before close_sockets runs */
     static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
 
     ap_hook_child_init(child_init, NULL, before_watchdog, APR_HOOK_MIDDLE);

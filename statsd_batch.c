@@ -123,8 +123,8 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
         return 0;
     if (len > b->max) {
         /* a block larger than a packet: flush what is queued first so
-         * the order of lines is kept, then split the block itself */
-        /* a failure is counted by the client; this block is still tried */
+         * the order of lines is kept (a failure is counted by the client),
+         * then split the block itself */
         (void)statsd_batch_flush(b);
         return statsd_client_send_lines(b->client, lines, len);
     }

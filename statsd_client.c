@@ -576,7 +576,6 @@ int statsd_client_is_resolved(const statsd_client *c)
     return c != NULL && __atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE);
 }
 
-
 int statsd_client_open(statsd_client *c)
 {
     if (c == NULL)

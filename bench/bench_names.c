@@ -247,13 +247,11 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     req.key.prefix_len = a->plen;
     req.key.suffix = a->sclean;
     req.key.suffix_len = a->slen;
-    req.aggregate = NULL;
-    req.aggregate_len = 0;
     if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
         buf = pool_alloc(STATSD_PATH_SCRATCH(len));
     req.key.name = buf;
-    req.key.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len), uri,
-                                         len, NULL, NULL);
+    req.key.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len),
+                                             uri, len, NULL, NULL);
 #ifdef BENCH_GUARD
     if (names && !statsd_name_set_admit(names, req.key.name, req.key.name_len)) {
         req.key.name = STATSD_OTHER_NAME;

@@ -530,12 +530,12 @@ static void frame_init(key_frame *f, const statsd_request *req)
     f->s = req->key.suffix;
     f->s_len = req->key.suffix_len;
     f->m_len = req->key.method_len > STATSD_METHOD_MAX ? STATSD_METHOD_MAX
-                                                   : req->key.method_len;
+                                                       : req->key.method_len;
     sanitize_into(f->m, req->key.method, f->m_len);
     s = req->key.status > 999 ? 999u : (unsigned)req->key.status;
     f->st_len = (size_t)snprintf(f->st, sizeof(f->st), "%u", s);
     f->max = req->key.max_len > STATSD_NAME_MAX ? STATSD_NAME_MAX
-                                                 : req->key.max_len;
+                                                : req->key.max_len;
 }
 
 /* Is needle a run of whole segments of key? */
