@@ -547,7 +547,11 @@ CustomLog "{self.logs}/access_log" common
                     self.pid = int(self.pid_file.read_text().strip())
                 except ValueError:
                     pass
-            if self.pid is not None and self._answers():
+            # the parent's listener accepts into its backlog before any
+            # child is forked: wait for a child too, so the children a
+            # test notes right after start are the ones that serve it
+            if (self.pid is not None and self._answers()
+                    and self._children(self.pid)):
                 return self
             time.sleep(0.05)
         self.stop()
