@@ -414,7 +414,9 @@ def test_deb_contents(built):
     info = run(["dpkg-deb", "-f", str(built["deb"]), "Package", "Version",
                 "Depends"]).stdout
     assert f"Package: {PKG}" in info
-    assert "Version: 0.1.0-1" in info
+    # the version is the newest entry of debian/changelog
+    version = (REPO / "debian" / "changelog").read_text().split("(", 1)[1].split(")", 1)[0]
+    assert f"Version: {version}" in info
     assert "apache2-api-20120211" in info        # from dh_apache2
     conffiles = run(["sh", "-c", f"dpkg-deb --ctrl-tarfile {built['deb']} | "
                      "tar -xOf - ./conffiles"]).stdout.split()
