@@ -12,8 +12,10 @@ CC ?= gcc
 PYTHON ?= /usr/bin/python3
 WARN = -Wall -Wextra -Werror
 comma := ,
-CORE_SRC = statsd_bytes.c statsd_client.c statsd_batch.c statsd_guard.c statsd_name.c statsd_lines.c
-CORE_HDR = statsd_bytes.h statsd_client.h statsd_batch.h statsd_guard.h statsd_name.h statsd_lines.h
+CORE_SRC = statsd_bytes.c statsd_target.c statsd_client.c statsd_batch.c statsd_guard.c statsd_nameset.c statsd_name.c statsd_lines.c
+CORE_HDR = statsd_bytes.h statsd_target.h statsd_client.h statsd_batch.h statsd_guard.h statsd_nameset.h statsd_name.h statsd_lines.h
+GLUE_SRC = mod_statsd.c mod_statsd_config.c mod_statsd_lifecycle.c
+GLUE_HDR = mod_statsd.h
 MODULE = .libs/mod_statsd.so
 
 .PHONY: all deps test unit integration demo install clean distclean
@@ -28,11 +30,11 @@ deps:
 # only (clang needs a linker plugin); MODULE_LTO= builds without it.
 MODULE_LTO ?= auto
 
-$(MODULE): mod_statsd.c $(CORE_SRC) $(CORE_HDR)
+$(MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	@command -v $(APXS) >/dev/null 2>&1 || scripts/deps.sh build
 	lto='$(MODULE_LTO)'; if [ "$$lto" = auto ]; then lto=; \
 	  case "$$($(APXS) -q CC)" in *gcc*) lto="-Wc,-flto -Wl,-flto";; esac; fi; \
-	$(APXS) -c -Wc,-std=gnu99 -Wc,-fvisibility=hidden $$lto $(addprefix -Wc$(comma),$(WARN)) -o mod_statsd.so mod_statsd.c $(CORE_SRC)
+	$(APXS) -c -Wc,-std=gnu99 -Wc,-fvisibility=hidden $$lto $(addprefix -Wc$(comma),$(WARN)) -o mod_statsd.so $(GLUE_SRC) $(CORE_SRC)
 
 # ---- unit tests (Check), no httpd needed ---------------------------------
 UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.

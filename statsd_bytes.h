@@ -1,5 +1,6 @@
 /*
- * statsd_bytes.h - short copies for the per-request writers.
+ * statsd_bytes.h - the byte helpers of the per-request writers: short
+ * copies (statsd_put) and the three-digit table (statsd_digits3).
  *
  * Most parts of a line (prefix, name, method, duration, a whole key) are
  * under 32 bytes. A call to the C library's memcpy for such a copy costs

@@ -9,7 +9,7 @@
  * the client": fill a statsd_request, statsd_name_from_path() into a stack
  * buffer (r->pool for URIs over 1 KiB), statsd_lines_build(),
  * statsd_lines_note() into r->pool (and, where statsd_guard.h exists, the
- * StatsdMaxNames check statsd_name_set_admit() the default config does;
+ * StatsdMaxNames check statsd_nameset_admit() the default config does;
  * StatsdCollapseIds is Off by default and not timed). r->pool is modelled by a bump arena
  * (apr_palloc is not a heap allocation either). What it leaves out: the
  * apr_table lookups (no-statsd, note/header name), apr_time_now(), the send
@@ -34,12 +34,9 @@
 
 #include "statsd_lines.h"
 #include "statsd_name.h"
-#ifdef BENCH_GUARD
-/* the cardinality guard (StatsdMaxNames, on by default) is on the same
- * path in log_transaction; mk/bench.mk defines BENCH_GUARD when it exists */
-#include "statsd_guard.h"
-static statsd_name_set *names;
-#endif
+#include "statsd_nameset.h"
+/* StatsdMaxNames is on by default: its check is on the same path */
+static statsd_nameset *names;
 
 /* ---- counting allocator ------------------------------------------------ */
 
@@ -252,12 +249,10 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     req.key.name = buf;
     req.key.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len),
                                              uri, len, NULL, NULL);
-#ifdef BENCH_GUARD
-    if (names && !statsd_name_set_admit(names, req.key.name, req.key.name_len)) {
+    if (names && !statsd_nameset_admit(names, req.key.name, req.key.name_len)) {
         req.key.name = STATSD_OTHER_NAME;
         req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
     }
-#endif
     req.key.method = e->method;
     req.key.method_len = strlen(e->method);
     req.key.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */
@@ -386,13 +381,11 @@ int main(int argc, char **argv)
         statsd_service_init(&a->svc, a->pclean, a->plen);
     }
     build_round();
-#ifdef BENCH_GUARD
     /* created once per child in the module: not timed */
-    if (statsd_name_set_create(&names, STATSD_DEFAULT_MAX_NAMES) != 0) {
-        fprintf(stderr, "bench_names: statsd_name_set_create failed\n");
+    if (statsd_nameset_create(&names, STATSD_DEFAULT_MAX_NAMES) != 0) {
+        fprintf(stderr, "bench_names: statsd_nameset_create failed\n");
         return 1;
     }
-#endif
 
     /* correctness of what is timed */
     for (i = 0; i < round_len; i++) {
@@ -474,11 +467,7 @@ int main(int argc, char **argv)
     qsort(per_req, batches, sizeof(double), cmp_double);
     qsort(per_req_cpu, batches, sizeof(double), cmp_double);
     printf("requests_per_round %zu\n", round_len);
-#ifdef BENCH_GUARD
     printf("guard 1\n");
-#else
-    printf("guard 0\n");
-#endif
     printf("lines_per_request %.3f\n", (double)total_lines / round_len);
     printf("batches %zu\n", batches);
     printf("requests_timed %zu\n", batches * reps * round_len);

@@ -47,6 +47,7 @@
 #include "statsd_batch.h"
 #include "statsd_client.h"
 #include "statsd_guard.h"
+#include "statsd_nameset.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
 
@@ -860,8 +861,8 @@ static void run_targets(span target, span host, unsigned port)
     memset(&t, 0, sizeof(t));
     if (statsd_target_from_host_port(&t, h, port) == 0)
         round_trip(&t);
-    stage = "statsd_port_parse";
-    if (statsd_port_parse(h, &v) == 0) {
+    stage = "statsd_target_parse_port";
+    if (statsd_target_parse_port(h, &v) == 0) {
         /* only plain digits, 1..65535, and the number they spell */
         size_t i, n = strlen(h);
         unsigned long want = 0;
@@ -1110,20 +1111,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         name_len = g;
     }
     if (!from_config_stat && (hdr[1] & OPT_NAMESET) && name_len > 0) {
-        statsd_name_set *set = NULL;
+        statsd_nameset *set = NULL;
         size_t max_names = 1 + (hdr[16] & 7), k, before;
         char other[8];
-        stage = "statsd_name_set";
-        CHECK(statsd_name_set_create(&set, max_names) == 0);
+        stage = "statsd_nameset";
+        CHECK(statsd_nameset_create(&set, max_names) == 0);
         /* other requests' names first, so that ours may find it full */
         for (k = 0; k < (size_t)((hdr[16] >> 3) & 7); k++) {
             other[0] = 'n';
             other[1] = (char)('0' + k);
-            CHECK(statsd_name_set_admit(set, other, 2) == (k < max_names));
+            CHECK(statsd_nameset_admit(set, other, 2) == (k < max_names));
         }
-        before = statsd_name_set_count(set);
+        before = statsd_nameset_count(set);
         CHECK(before <= max_names);
-        if (!statsd_name_set_admit(set, name, name_len)) {
+        if (!statsd_nameset_admit(set, name, name_len)) {
             CHECK(before == max_names);
             span other_name = { STATSD_OTHER_NAME,
                                 sizeof(STATSD_OTHER_NAME) - 1 };
@@ -1131,10 +1132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             name = dup_exact(other_name);
             name_len = other_name.n;
         } else {
-            CHECK(statsd_name_set_admit(set, name, name_len) == 1);
+            CHECK(statsd_nameset_admit(set, name, name_len) == 1);
         }
-        CHECK(statsd_name_set_count(set) <= max_names);
-        statsd_name_set_destroy(set);
+        CHECK(statsd_nameset_count(set) <= max_names);
+        statsd_nameset_destroy(set);
     }
 
     /* ---- the method: httpd always has one, else OtherVerbs; one of

@@ -56,15 +56,15 @@ asan-unit:
 
 # apxs compiles and links in the copy: -Wc/-Wl split on commas, so each
 # sanitizer is its own flag. The module must come out instrumented.
-$(ASAN_MODULE): mod_statsd.c $(CORE_SRC) $(CORE_HDR)
+$(ASAN_MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	@command -v $(APXS) >/dev/null 2>&1 || scripts/deps.sh build
 	@mkdir -p $(ASAN_OUT)
-	cp -f mod_statsd.c $(CORE_SRC) $(CORE_HDR) $(ASAN_OUT)/
+	cp -f $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR) $(ASAN_OUT)/
 	cd $(ASAN_OUT) && $(APXS) -c -Wc,-std=gnu99 $(addprefix -Wc$(comma),$(WARN)) \
 	    -Wc,-fsanitize=address -Wc,-fsanitize=undefined \
 	    -Wc,-fno-sanitize-recover=undefined -Wc,-fno-omit-frame-pointer \
 	    -Wl,-fsanitize=address -Wl,-fsanitize=undefined \
-	    -o mod_statsd.so mod_statsd.c $(CORE_SRC)
+	    -o mod_statsd.so $(GLUE_SRC) $(CORE_SRC)
 	@nm -D $@ | grep -q ' U __asan_report' \
 	    || { echo "asan: $@ is not instrumented (sanitizer flags lost)"; rm -f $@; exit 1; }
 

@@ -7,18 +7,14 @@
 #   BENCH_STRICT=1 make bench         exit 3 when a target is missed
 
 BENCH_OUT = build/bench
-# the cardinality guard is on log_transaction's path when it exists
-BENCH_GUARD_SRC = $(wildcard statsd_guard.c)
-BENCH_NAMES_SRC = bench/bench_names.c statsd_bytes.c statsd_name.c statsd_lines.c $(BENCH_GUARD_SRC)
-BENCH_NAMES_HDR = statsd_bytes.h statsd_name.h statsd_lines.h $(wildcard statsd_guard.h)
+BENCH_NAMES_SRC = bench/bench_names.c $(CORE_SRC)
 # -O2 as apxs compiles the module (apxs -q CFLAGS: -pipe -g -O2 ...); the
 # module is also linked with -flto, so these timings are if anything high
-BENCH_CFLAGS = -std=gnu99 -pipe -g -O2 -fstack-protector-strong $(WARN) -I. \
-	$(if $(BENCH_GUARD_SRC),-DBENCH_GUARD)
+BENCH_CFLAGS = -std=gnu99 -pipe -g -O2 -fstack-protector-strong $(WARN) -I.
 
 .PHONY: bench
 
-$(BENCH_OUT)/bench_names: $(BENCH_NAMES_SRC) $(BENCH_NAMES_HDR) mk/bench.mk
+$(BENCH_OUT)/bench_names: $(BENCH_NAMES_SRC) $(CORE_HDR) mk/bench.mk
 	@mkdir -p $(BENCH_OUT)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_NAMES_SRC) -pthread
 

@@ -472,22 +472,22 @@ START_TEST(test_port_parse)
     unsigned port = 42;
     size_t i;
 
-    ck_assert_int_eq(statsd_port_parse("1", &port), 0);
+    ck_assert_int_eq(statsd_target_parse_port("1", &port), 0);
     ck_assert_uint_eq(port, 1);
-    ck_assert_int_eq(statsd_port_parse("8125", &port), 0);
+    ck_assert_int_eq(statsd_target_parse_port("8125", &port), 0);
     ck_assert_uint_eq(port, 8125);
-    ck_assert_int_eq(statsd_port_parse("65535", &port), 0);
+    ck_assert_int_eq(statsd_target_parse_port("65535", &port), 0);
     ck_assert_uint_eq(port, 65535);
-    ck_assert_int_eq(statsd_port_parse("08125", &port), 0);
+    ck_assert_int_eq(statsd_target_parse_port("08125", &port), 0);
     ck_assert_uint_eq(port, 8125);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         port = 42;
-        ck_assert_msg(statsd_port_parse(bad[i], &port) == -EINVAL,
+        ck_assert_msg(statsd_target_parse_port(bad[i], &port) == -EINVAL,
                       "accepted '%s'", bad[i]);
         ck_assert_uint_eq(port, 42);
     }
-    ck_assert_int_eq(statsd_port_parse(NULL, &port), -EINVAL);
-    ck_assert_int_eq(statsd_port_parse("1", NULL), -EINVAL);
+    ck_assert_int_eq(statsd_target_parse_port(NULL, &port), -EINVAL);
+    ck_assert_int_eq(statsd_target_parse_port("1", NULL), -EINVAL);
 }
 END_TEST
 

@@ -1,0 +1,160 @@
+/*
+ * mod_statsd.h - what the httpd glue files share (mod_statsd.c: the
+ * request path; mod_statsd_config.c: directives and merging;
+ * mod_statsd_lifecycle.c: start-up, children, the watchdog). Private to
+ * the module: the core units never include it.
+ */
+#ifndef MOD_STATSD_H
+#define MOD_STATSD_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_regex.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_network_io.h"
+#include "apr_optional.h"
+#include "mod_watchdog.h"
+
+#include "statsd_batch.h"
+#include "statsd_client.h"
+#include "statsd_guard.h"
+#include "statsd_nameset.h"
+#include "statsd_lines.h"
+#include "statsd_name.h"
+
+#define UNSET (-1)
+#define NOTE_STAT "statsd.stat"
+#define NOTE_RESULT "statsd"
+#define NOTE_AGGREGATE "statsd.aggregate"
+#define ENV_SKIP "no-statsd"
+#define DEFAULT_STAT_HEADER "X-Statsd-Stat"
+#define ERROR_LOG_INTERVAL apr_time_from_sec(60)
+#define DEFAULT_FLUSH_MS 1000
+#define MAX_FLUSH_MS 60000
+#define WATCHDOG_NAME "_statsd_"
+#define TICK_MS 1000                               /* without batching */
+#define RESOLVE_RETRY apr_time_from_sec(2)         /* name not found yet */
+#define RESOLVE_REFRESH apr_time_from_sec(60)      /* follow DNS changes */
+
+
+/* One distinct destination with its client; shared by every section that
+ * names the same target. last_log limits send-error logging per child. */
+typedef struct {
+    statsd_client *client;
+    statsd_batch *batch;         /* NULL: one datagram per request */
+    apr_time_t last_log;
+    apr_time_t next_resolve;     /* watchdog thread only */
+} statsd_sink;
+
+/* The destination one config section defines (whole, as in the original:
+ * StatsdHost alone means port 8125, StatsdPort alone means localhost). */
+typedef struct {
+    const char *host;        /* as given, NULL: default */
+    unsigned port;           /* 0: default */
+    statsd_target target;
+    statsd_sink *sink;       /* set in statsd_lifecycle_post_config */
+} statsd_dest;
+
+/* A clean name from the config (suffix, StatsdStat, aggregate). */
+typedef struct {
+    const char *s;
+    size_t len;
+} statsd_str;
+
+/* StatsdHTTPVerbs: known methods by number, HEAD (which httpd numbers as
+ * GET) by a flag, methods registered later by name. */
+typedef struct {
+    apr_uint64_t bits;
+    int head;
+    apr_array_header_t *names;   /* const char *; NULL: none */
+} statsd_verbs;
+
+/* A prefix with its service lines, made once when the config is read. */
+typedef struct {
+    const char *name;
+    size_t len;
+    statsd_service service;
+} statsd_prefix;
+
+/* What this configuration cycle knows: rebuilt in pre_config. */
+typedef struct {
+    apr_array_header_t *dests;   /* statsd_dest * */
+    apr_array_header_t *sinks;   /* statsd_sink * */
+    statsd_dest *fallback;       /* localhost:8125 */
+    const statsd_prefix *no_prefix;
+    apr_array_header_t *prefixed; /* prefixed_section: for reload markers */
+    size_t max_names;            /* StatsdMaxNames; 0: no limit */
+    statsd_nameset *names;      /* per child: names seen so far */
+} statsd_registry;
+
+
+/* A section that sets StatsdPrefix, and the server it belongs to. */
+typedef struct statsd_dir_conf statsd_dir_conf;
+typedef struct {
+    const statsd_dir_conf *conf;
+    server_rec *server;
+} prefixed_section;
+
+typedef struct {
+    /* main server only (no merging): they start at their defaults */
+    long max_packet;             /* bytes */
+    long flush_ms;               /* 0: no batching */
+    long max_names;              /* 0: no limit */
+} statsd_server_conf;
+
+/* NULL or UNSET: inherit. A server's base section gets the defaults at
+ * start-up (resolve_defaults), so a request's merged config has them. */
+struct statsd_dir_conf {
+    int enabled;
+    statsd_dest *dest;           /* NULL: inherit */
+    const statsd_prefix *prefix; /* NULL: inherit */
+    const statsd_str *suffix;    /* NULL: inherit (likewise below) */
+    const statsd_str *stat;      /* StatsdStat */
+    const statsd_str *aggregate;
+    const char *stat_header;     /* "" = Off */
+    apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
+    statsd_verbs *verbs;         /* NULL: every method by its name */
+    int unit;
+    int legacy;
+    int service;
+    int max_name_len;
+    int collapse_ids;
+};
+
+extern module AP_MODULE_DECLARE_DATA statsd_module;
+
+/* What this configuration cycle knows (made by pre_config). */
+extern statsd_registry *statsd_reg;
+
+/* mod_statsd_config.c */
+extern const command_rec statsd_config_cmds[];
+void *statsd_config_create_dir(apr_pool_t *p, char *dir);
+void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+void *statsd_config_create_server(apr_pool_t *p, server_rec *s);
+const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
+                                               const char *name, size_t len);
+int statsd_config_resolve_defaults(server_rec *s);
+
+/* mod_statsd_lifecycle.c */
+int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp);
+int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s);
+void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* A destination as text for the error log. */
+static inline const char *target_text(apr_pool_t *p, const statsd_target *t)
+{
+    char buf[STATSD_HOST_MAX + STATSD_PATH_MAX + 32];
+    if (statsd_target_format(t, buf, sizeof(buf)) < 0)
+        return "(unprintable)";
+    return apr_pstrdup(p, buf);
+}
+
+#endif /* MOD_STATSD_H */

@@ -1,0 +1,415 @@
+/*
+ * mod_statsd_config.c - the directives: parsing and checking each value
+ * (configtest reports the mistakes), the per-directory and per-server
+ * records, their merging, and the defaults given at start-up.
+ */
+#include "mod_statsd.h"
+
+APLOG_USE_MODULE(statsd);
+
+/* ---------------------------------------------------------------------- */
+/* configuration                                                          */
+
+void *statsd_config_create_dir(apr_pool_t *p, char *dir)
+{
+    statsd_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+    (void)dir;
+    c->enabled = UNSET;
+    c->unit = UNSET;
+    c->legacy = UNSET;
+    c->service = UNSET;
+    c->max_name_len = UNSET;
+    c->collapse_ids = UNSET;
+    return c;
+}
+
+#define PICK(field) (add->field != UNSET ? add->field : base->field)
+#define PICK_PTR(field) (add->field ? add->field : base->field)
+
+/* Runs on every request a <Location> matches: plain copies, no work
+ * unless both levels carry exclude lists. */
+void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const statsd_dir_conf *base = basev, *add = addv;
+    statsd_dir_conf *c = apr_palloc(p, sizeof(*c));
+
+    c->enabled = PICK(enabled);
+    c->dest = PICK_PTR(dest);
+    c->prefix = PICK_PTR(prefix);
+    c->suffix = PICK_PTR(suffix);
+    c->stat = PICK_PTR(stat);
+    c->aggregate = PICK_PTR(aggregate);
+    c->stat_header = PICK_PTR(stat_header);
+    if (add->excludes && base->excludes)
+        c->excludes = apr_array_append(p, base->excludes, add->excludes);
+    else
+        c->excludes = PICK_PTR(excludes);
+    c->verbs = PICK_PTR(verbs);
+    c->unit = PICK(unit);
+    c->legacy = PICK(legacy);
+    c->service = PICK(service);
+    c->max_name_len = PICK(max_name_len);
+    c->collapse_ids = PICK(collapse_ids);
+    return c;
+}
+
+void *statsd_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    statsd_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
+    (void)s;
+    sc->max_packet = STATSD_DEFAULT_MAX_PACKET;
+    sc->flush_ms = DEFAULT_FLUSH_MS;
+    sc->max_names = STATSD_DEFAULT_MAX_NAMES;
+    return sc;
+}
+
+static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: invalid value '%s': %s",
+                        cmd->cmd->name, arg, why);
+}
+
+enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
+
+const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p, const char *name,
+                                        size_t len)
+{
+    statsd_prefix *pf = apr_palloc(p, sizeof(*pf));
+    pf->name = name;
+    pf->len = len;
+    statsd_service_init(&pf->service, name, len);
+    return pf;
+}
+
+/* StatsdPrefix, StatsdSuffix, StatsdStat, StatsdAggregateStat */
+static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    int which = (int)(intptr_t)cmd->info;
+    const char *src = arg;
+    size_t cap = which == NAME_PREFIX || which == NAME_SUFFIX
+                     ? STATSD_AFFIX_MAX : STATSD_NAME_MAX;
+    size_t len;
+    char *clean;
+    statsd_str *str;
+
+    if (which == NAME_PREFIX || which == NAME_SUFFIX) {
+        /* {hostname}: the machine's short name, read once at start-up */
+        if (ap_strstr_c(arg, "{hostname}")) {
+            char host[APRMAXHOSTLEN + 1], shorthost[APRMAXHOSTLEN + 1];
+            size_t room = strlen(arg) + sizeof(shorthost);
+            char *out = apr_palloc(cmd->pool, room);
+            if (apr_gethostname(host, sizeof(host), cmd->pool) != APR_SUCCESS)
+                return apr_psprintf(cmd->pool, "%s: cannot read the host "
+                                    "name for '%s'", cmd->cmd->name, arg);
+            statsd_name_short_host(shorthost, sizeof(shorthost), host);
+            if (statsd_name_expand(out, room, arg, shorthost) == (size_t)-1)
+                return bad_value(cmd, arg, "too long");
+            src = out;
+        }
+    }
+    if (strlen(src) > cap)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "longer than %" APR_SIZE_T_FMT " bytes", cap));
+    clean = apr_palloc(cmd->pool, strlen(src) + 1);
+    len = statsd_name_clean(clean, cap, src, strlen(src));
+    clean[len] = '\0';
+    if (len == 0 && (which == NAME_STAT || which == NAME_AGGREGATE))
+        return bad_value(cmd, arg, "no usable name in it");
+    if (which == NAME_PREFIX) {
+        c->prefix = statsd_config_make_prefix(cmd->pool, clean, len);
+        /* reload markers are sent at start-up: remember the sections of
+         * the main config, never a .htaccess read on a request */
+        if (cmd->override & (RSRC_CONF | ACCESS_CONF)) {
+            prefixed_section *ps = apr_array_push(statsd_reg->prefixed);
+            ps->conf = c;
+            ps->server = cmd->server;
+        }
+        return NULL;
+    }
+    str = apr_palloc(cmd->pool, sizeof(*str));
+    str->s = clean;
+    str->len = len;
+    if (which == NAME_SUFFIX)
+        c->suffix = str;
+    else if (which == NAME_STAT)
+        c->stat = str;
+    else
+        c->aggregate = str;
+    return NULL;
+}
+
+enum { DEST_HOST, DEST_PORT, DEST_SERVER };
+
+/* The section's own destination, created on its first destination
+ * directive and registered so post_config can resolve it. */
+static statsd_dest *section_dest(cmd_parms *cmd, statsd_dir_conf *c)
+{
+    if (!c->dest) {
+        c->dest = apr_pcalloc(cmd->pool, sizeof(*c->dest));
+        APR_ARRAY_PUSH(statsd_reg->dests, statsd_dest *) = c->dest;
+    }
+    return c->dest;
+}
+
+/* StatsdHost, StatsdPort, StatsdServer */
+static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_dest *d = section_dest(cmd, c);
+    statsd_target t;
+
+    switch ((int)(intptr_t)cmd->info) {
+    case DEST_HOST:
+        if (statsd_target_from_host_port(&t, arg, d->port) != 0)
+            return bad_value(cmd, arg, "not a host name or address");
+        d->host = arg;
+        break;
+    case DEST_PORT:
+        if (statsd_target_parse_port(arg, &d->port) != 0)
+            return bad_value(cmd, arg, "not a port number (1-65535)");
+        if (statsd_target_from_host_port(&t, d->host, d->port) != 0)
+            return bad_value(cmd, arg, "not a valid destination");
+        break;
+    default:
+        if (statsd_target_parse(&t, arg) != 0)
+            return bad_value(cmd, arg, "expected udp://host:port, "
+                             "udp://[ipv6]:port or unix:/path");
+        d->host = NULL;
+        d->port = 0;
+        break;
+    }
+    d->target = t;
+    return NULL;
+}
+
+static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    ap_regex_t *re = ap_pregcomp(cmd->pool, arg, AP_REG_ICASE | AP_REG_NOSUB);
+
+    if (!re)
+        return bad_value(cmd, arg, "not a valid regular expression");
+    if (!c->excludes)
+        c->excludes = apr_array_make(cmd->pool, 4, sizeof(ap_regex_t *));
+    APR_ARRAY_PUSH(c->excludes, ap_regex_t *) = re;
+    return NULL;
+}
+
+static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_verbs *v = c->verbs;
+    int m = ap_method_number_of(arg);
+
+    if (!*arg)
+        return bad_value(cmd, arg, "empty method");
+    if (!v)   /* the section's own list: it replaces the inherited one */
+        c->verbs = v = apr_pcalloc(cmd->pool, sizeof(*v));
+    if (!strcmp(arg, "HEAD")) {
+        v->head = 1;
+        return NULL;
+    }
+    if (m != M_INVALID && m < 64) {
+        v->bits |= AP_METHOD_BIT << m;
+        return NULL;
+    }
+    /* not known yet (maybe registered later by another module) */
+    if (!v->names)
+        v->names = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(v->names, const char *) = arg;
+    return NULL;
+}
+
+static const char *set_unit(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "milliseconds") || !strcasecmp(arg, "ms"))
+        c->unit = STATSD_UNIT_MS;
+    else if (!strcasecmp(arg, "microseconds") || !strcasecmp(arg, "us"))
+        c->unit = STATSD_UNIT_US;
+    else if (!strcasecmp(arg, "seconds") || !strcasecmp(arg, "s"))
+        c->unit = STATSD_UNIT_S;
+    else
+        return bad_value(cmd, arg,
+                         "expected milliseconds, microseconds or seconds");
+    return NULL;
+}
+
+static const char *set_stat_header(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    const char *p;
+
+    if (!strcasecmp(arg, "Off")) {
+        c->stat_header = "";
+        return NULL;
+    }
+    for (p = arg; *p; p++)
+        if (!apr_isalnum(*p) && *p != '-' && *p != '_')
+            return bad_value(cmd, arg, "not a header name");
+    if (!*arg)
+        return bad_value(cmd, arg, "not a header name");
+    c->stat_header = arg;
+    return NULL;
+}
+
+/* Parse a decimal in [lo, hi]; strict, for configuration values. */
+/* A decimal number from lo to hi into *out, or the configtest message
+ * ("expected WHAT from LO to HI"). */
+static const char *parse_range(cmd_parms *cmd, const char *arg, long lo,
+                               long hi, const char *what, long *out)
+{
+    char *end = NULL;   /* stays NULL unless arg starts with a digit */
+    long v = 0;
+
+    errno = 0;
+    if (apr_isdigit(*arg))
+        v = strtol(arg, &end, 10);
+    if (!end || errno || *end || v < lo || v > hi)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected %s from %ld to %ld", what, lo, hi));
+    *out = v;
+    return NULL;
+}
+
+static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    long v;
+    const char *err = parse_range(cmd, arg, STATSD_NAME_MIN, STATSD_NAME_MAX,
+                                  "a length", &v);
+
+    if (!err)
+        c->max_name_len = (int)v;
+    return err;
+}
+
+/* A number of the main server config: where it goes and its range. */
+typedef struct {
+    size_t offset;               /* a long in statsd_server_conf */
+    long lo, hi;
+    const char *what;
+} server_number;
+
+static const server_number max_packet_number = {
+    APR_OFFSETOF(statsd_server_conf, max_packet),
+    STATSD_MIN_PACKET, STATSD_MAX_PACKET, "a size in bytes"};
+static const server_number flush_number = {
+    APR_OFFSETOF(statsd_server_conf, flush_ms),
+    0, MAX_FLUSH_MS, "milliseconds (0: no batching)"};
+static const server_number max_names_number = {
+    APR_OFFSETOF(statsd_server_conf, max_names),
+    0, STATSD_MAX_NAMES_LIMIT, "a count (0: no limit)"};
+
+/* StatsdMaxPacketSize, StatsdFlushInterval, StatsdMaxNames: cmd->info
+ * says which; main server only, as they size per-process state. */
+static const char *set_server_number(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    const server_number *n = cmd->info;
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    long v;
+
+    (void)dconf;
+    if (err)
+        return err;
+    if ((err = parse_range(cmd, arg, n->lo, n->hi, n->what, &v)) != NULL)
+        return err;
+    *(long *)((char *)sc + n->offset) = v;
+    return NULL;
+}
+
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+/* Never in .htaccess: a user's file must not choose where metrics go. */
+#define DEST_CONF (RSRC_CONF | ACCESS_CONF)
+#define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
+
+const command_rec statsd_config_cmds[] = {
+    AP_INIT_FLAG("Statsd", ap_set_flag_slot, OFFSET(enabled), DIR_CONF,
+                 "On to measure requests here (default Off)"),
+    AP_INIT_TAKE1("StatsdHost", set_dest, (void *)DEST_HOST, DEST_CONF,
+                  "statsd host name or address (default localhost)"),
+    AP_INIT_TAKE1("StatsdPort", set_dest, (void *)DEST_PORT, DEST_CONF,
+                  "statsd UDP port (default 8125)"),
+    AP_INIT_TAKE1("StatsdServer", set_dest, (void *)DEST_SERVER, DEST_CONF,
+                  "udp://host:port, udp://[ipv6]:port or unix:/path"),
+    AP_INIT_TAKE1("StatsdPrefix", set_name, (void *)NAME_PREFIX, DIR_CONF,
+                  "prefix of every metric name ({hostname} allowed)"),
+    AP_INIT_TAKE1("StatsdSuffix", set_name, (void *)NAME_SUFFIX, DIR_CONF,
+                  "suffix of every request metric name"),
+    AP_INIT_TAKE1("StatsdStat", set_name, (void *)NAME_STAT, DIR_CONF,
+                  "fixed name for requests here instead of the path"),
+    AP_INIT_TAKE1("StatsdAggregateStat", set_name, (void *)NAME_AGGREGATE,
+                  DIR_CONF, "extra name every request here is counted under"),
+    AP_INIT_TAKE1("StatsdStatHeader", set_stat_header, NULL, DIR_CONF,
+                  "response header that may name a request, or Off"),
+    AP_INIT_ITERATE("StatsdExclude", set_exclude, NULL, DIR_CONF,
+                    "regexes of path segments left out of names"),
+    AP_INIT_ITERATE("StatsdHTTPVerbs", set_verb, NULL, DIR_CONF,
+                    "methods named as such; others become OtherVerbs"),
+    AP_INIT_TAKE1("StatsdTimeUnit", set_unit, NULL, DIR_CONF,
+                  "milliseconds (default), microseconds or seconds"),
+    AP_INIT_FLAG("StatsdLegacyMode", ap_set_flag_slot, OFFSET(legacy), DIR_CONF,
+                 "also send a counter line per request (default On)"),
+    AP_INIT_FLAG("StatsdServiceStats", ap_set_flag_slot, OFFSET(service), DIR_CONF,
+                 "send PREFIX.responses.* lines (default On)"),
+    AP_INIT_TAKE1("StatsdMaxNameLength", set_max_name_len, NULL, DIR_CONF,
+                  "longest metric name in bytes (default 250)"),
+    AP_INIT_FLAG("StatsdCollapseIds", ap_set_flag_slot, OFFSET(collapse_ids),
+                 DIR_CONF, "name numbers, UUIDs, hex and token path "
+                 "segments _id_ (default Off)"),
+    AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
+                  (void *)&max_names_number, RSRC_CONF,
+                  "distinct names per child before new ones become _other "
+                  "(default 10000; 0: no limit)"),
+    AP_INIT_TAKE1("StatsdMaxPacketSize", set_server_number,
+                  (void *)&max_packet_number, RSRC_CONF,
+                  "largest datagram in bytes (default 1432)"),
+    AP_INIT_TAKE1("StatsdFlushInterval", set_server_number,
+                  (void *)&flush_number, RSRC_CONF,
+                  "longest wait in ms before batched lines are sent "
+                  "(default 1000; 0 sends each request's lines at once)"),
+    {NULL}
+};
+
+/* Give what no one set its default, once, in each server's base section:
+ * every request's config is merged on top of its server's, so the
+ * request path reads settings as they are. Returns whether any server
+ * uses the default destination (localhost:8125). */
+int statsd_config_resolve_defaults(server_rec *s)
+{
+    static const statsd_str none = {"", 0};
+    int fallback = 0;
+
+    for (; s; s = s->next) {
+        statsd_dir_conf *c = ap_get_module_config(s->lookup_defaults,
+                                                  &statsd_module);
+        if (!c->dest) {
+            c->dest = statsd_reg->fallback;
+            fallback = 1;
+        }
+        if (!c->prefix)
+            c->prefix = statsd_reg->no_prefix;
+        if (!c->suffix)
+            c->suffix = &none;
+        if (!c->aggregate)
+            c->aggregate = &none;
+        if (!c->stat_header)
+            c->stat_header = DEFAULT_STAT_HEADER;
+        if (c->unit == UNSET)
+            c->unit = STATSD_UNIT_MS;
+        if (c->legacy == UNSET)
+            c->legacy = 1;
+        if (c->service == UNSET)
+            c->service = 1;
+        if (c->max_name_len == UNSET)
+            c->max_name_len = STATSD_NAME_DEFAULT_MAX;
+    }
+    return fallback;
+}

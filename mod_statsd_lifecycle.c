@@ -1,0 +1,295 @@
+/*
+ * mod_statsd_lifecycle.c - start-up and children: destinations resolved
+ * in post_config (and reload markers sent), one socket per destination in
+ * each child, the per-child watchdog that flushes batches and follows DNS
+ * changes, and what runs when a child exits.
+ */
+#include "mod_statsd.h"
+
+APLOG_USE_MODULE(statsd);
+
+statsd_registry *statsd_reg;
+
+/* ---------------------------------------------------------------------- */
+/* start-up: resolve destinations, one socket per child                   */
+
+int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    statsd_reg = apr_pcalloc(pconf, sizeof(*statsd_reg));
+    statsd_reg->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
+    statsd_reg->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
+    statsd_reg->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
+    statsd_reg->no_prefix = statsd_config_make_prefix(pconf, "", 0);
+    statsd_reg->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
+    statsd_target_from_host_port(&statsd_reg->fallback->target, NULL, 0);
+    return OK;
+}
+
+static apr_status_t destroy_sinks(void *data)
+{
+    apr_array_header_t *sinks = data;
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        statsd_batch_destroy(sink->batch);
+        statsd_client_destroy(sink->client);
+    }
+    apr_array_clear(sinks);
+    return APR_SUCCESS;
+}
+
+/* The sink for a target: an existing one for the same target, or a new
+ * client resolved now. A name that does not resolve is not fatal: its
+ * lines are dropped and counted until it does. */
+static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
+                             const statsd_target *t, size_t max_packet,
+                             int batching)
+{
+    statsd_sink *sink;
+    int i, rv;
+
+    for (i = 0; i < statsd_reg->sinks->nelts; i++) {
+        sink = APR_ARRAY_IDX(statsd_reg->sinks, i, statsd_sink *);
+        if (statsd_target_equal(statsd_client_target(sink->client), t))
+            return sink;
+    }
+    sink = apr_pcalloc(p, sizeof(*sink));
+    rv = statsd_client_create(&sink->client, t, max_packet);
+    if (rv != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                     "statsd: cannot set up destination %s",
+                     target_text(p, t));
+        return NULL;
+    }
+    if (batching && (rv = statsd_batch_create(&sink->batch,
+                                              sink->client)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                     "statsd: cannot set up batching for %s",
+                     target_text(p, t));
+        statsd_client_destroy(sink->client);
+        return NULL;
+    }
+    rv = statsd_client_resolve(sink->client);
+    sink->next_resolve = apr_time_now()
+                         + (rv != 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
+    if (rv != 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, -rv, s,
+                     "statsd: destination %s does not resolve; its "
+                     "metrics are dropped and counted", target_text(p, t));
+    APR_ARRAY_PUSH(statsd_reg->sinks, statsd_sink *) = sink;
+    return sink;
+}
+
+/* Look a destination's name up again: soon while it does not resolve,
+ * then once a minute so a DNS change is followed without a restart. */
+static void refresh_sink(statsd_sink *sink, apr_time_t now, apr_pool_t *p)
+{
+    int was = statsd_client_is_resolved(sink->client), rv;
+
+    if (now < sink->next_resolve)
+        return;
+    rv = statsd_client_refresh(sink->client);
+    sink->next_resolve = now + (rv < 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
+    if (rv > 0)
+        ap_log_error(APLOG_MARK, was ? APLOG_INFO : APLOG_NOTICE, 0,
+                     ap_server_conf, "statsd: destination %s %s",
+                     target_text(p, statsd_client_target(sink->client)),
+                     was ? "has a new address" : "resolves now");
+}
+
+/* Each child's watchdog thread, off the request path: sends what the
+ * batches hold (so an idle child never holds lines back longer than the
+ * flush interval) and keeps destination addresses fresh. */
+static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
+{
+    apr_array_header_t *sinks = data;
+    apr_time_t now = apr_time_now();
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        if (sink->batch)
+            statsd_batch_flush(sink->batch);
+        if (state == AP_WATCHDOG_STATE_RUNNING)
+            refresh_sink(sink, now, pool);
+    }
+    return APR_SUCCESS;
+}
+
+/* A watchdog in every child (not a singleton) calls on_tick. */
+static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    ap_watchdog_t *wd;
+    apr_status_t rv;
+
+    if (!wd_get_instance || !wd_register) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: mod_watchdog "
+                     "is needed (for batching and re-resolution)");
+        return !OK;
+    }
+    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
+    if (rv == APR_SUCCESS)
+        rv = wd_register(wd, apr_time_from_msec(tick_ms), statsd_reg->sinks,
+                         on_tick);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "statsd: cannot start the child watchdog");
+        return !OK;
+    }
+    return OK;
+}
+
+/* A (prefix, destination) pair that gets a reload marker. */
+typedef struct {
+    const statsd_prefix *prefix;
+    statsd_sink *sink;
+} marker;
+
+/* The marker of section c of a server whose base section is base (already
+ * given its defaults), merged as a request there would see it. */
+static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
+                       const statsd_dir_conf *c, const statsd_dir_conf *base)
+{
+    const statsd_dir_conf *mc = c == base ? c
+        : statsd_config_merge_dir(p, (void *)base, (void *)c);
+    const statsd_prefix *pf = mc->prefix;
+    marker *m;
+    int i;
+
+    if (mc->enabled != 1 || !mc->dest->sink)
+        return;
+    for (i = 0; i < markers->nelts; i++) {
+        m = &APR_ARRAY_IDX(markers, i, marker);
+        if (m->sink == mc->dest->sink && m->prefix->len == pf->len
+            && !memcmp(m->prefix->name, pf->name, pf->len))
+            return;
+    }
+    m = apr_array_push(markers);
+    m->prefix = pf;
+    m->sink = mc->dest->sink;
+}
+
+/* P.httpd.reloads:1|c once per distinct prefix (and destination) at every
+ * start and graceful restart, so dashboards can mark config changes.
+ * Runs in the parent, which opens its sockets only for this. */
+static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
+{
+    apr_array_header_t *markers = apr_array_make(ptemp, 8, sizeof(marker));
+    server_rec *s;
+    int i;
+
+    for (s = main_s; s; s = s->next) {
+        const statsd_dir_conf *c =
+            ap_get_module_config(s->lookup_defaults, &statsd_module);
+        add_marker(markers, ptemp, c, c);
+    }
+    for (i = 0; i < statsd_reg->prefixed->nelts; i++) {
+        prefixed_section *ps = &APR_ARRAY_IDX(statsd_reg->prefixed, i,
+                                              prefixed_section);
+        add_marker(markers, ptemp, ps->conf,
+                   ap_get_module_config(ps->server->lookup_defaults,
+                                        &statsd_module));
+    }
+    for (i = 0; i < markers->nelts; i++) {
+        marker *m = &APR_ARRAY_IDX(markers, i, marker);
+        char *line = apr_psprintf(ptemp, "%.*s%shttpd.reloads:1|c",
+                                  (int)m->prefix->len, m->prefix->name,
+                                  m->prefix->len ? "." : "");
+        if (statsd_client_open(m->sink->client) == 0)
+            statsd_client_send(m->sink->client, line, strlen(line), 1);
+    }
+    /* children open their own sockets */
+    for (i = 0; i < statsd_reg->sinks->nelts; i++)
+        statsd_client_close(APR_ARRAY_IDX(statsd_reg->sinks, i,
+                                          statsd_sink *)->client);
+}
+
+int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                       apr_pool_t *ptemp, server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+    size_t max_packet = (size_t)sc->max_packet;
+    int flush_ms = (int)sc->flush_ms;
+    int i;
+
+    statsd_reg->max_names = (size_t)sc->max_names;
+
+    (void)plog;
+    /* the first of the two start-up passes only checks the config */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    apr_pool_cleanup_register(pconf, statsd_reg->sinks, destroy_sinks,
+                              apr_pool_cleanup_null);
+    for (i = 0; i < statsd_reg->dests->nelts; i++) {
+        statsd_dest *d = APR_ARRAY_IDX(statsd_reg->dests, i, statsd_dest *);
+        d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0);
+    }
+    if (statsd_config_resolve_defaults(s))
+        statsd_reg->fallback->sink = sink_for(pconf, s,
+                                            &statsd_reg->fallback->target,
+                                            max_packet, flush_ms > 0);
+    if (statsd_reg->sinks->nelts == 0)
+        return OK;
+    send_reload_markers(ptemp, s);
+    return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
+}
+
+static apr_status_t close_sockets(void *data)
+{
+    apr_array_header_t *sinks = data;
+    int i;
+
+    /* prefork may run this from a signal handler: never wait for a lock
+     * (a request interrupted while adding lines keeps its batch) */
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        if (sink->batch)
+            statsd_batch_flush_nowait(sink->batch);
+        statsd_client_close(sink->client);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t destroy_names(void *data)
+{
+    (void)data;
+    statsd_nameset_destroy(statsd_reg->names);
+    statsd_reg->names = NULL;
+    return APR_SUCCESS;
+}
+
+void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int i;
+
+    if (statsd_reg->max_names) {
+        int rv = statsd_nameset_create(&statsd_reg->names,
+                                        statsd_reg->max_names);
+        if (rv != 0)
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, "statsd: no memory "
+                         "for StatsdMaxNames; names are not limited");
+        else
+            apr_pool_cleanup_register(pchild, NULL, destroy_names,
+                                      apr_pool_cleanup_null);
+    }
+
+    for (i = 0; i < statsd_reg->sinks->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i, statsd_sink *);
+        int rv = statsd_client_open(sink->client);
+        if (rv != 0 && statsd_client_is_resolved(sink->client))
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                         "statsd: cannot open a socket for %s",
+                         target_text(pchild,
+                                     statsd_client_target(sink->client)));
+    }
+    apr_pool_cleanup_register(pchild, statsd_reg->sinks, close_sockets,
+                              apr_pool_cleanup_null);
+}
