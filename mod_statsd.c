@@ -7,6 +7,7 @@
  * watchdog in mod_statsd_lifecycle.c.
  */
 #include "mod_statsd.h"
+#include "statsd_choose.h"
 
 APLOG_USE_MODULE(statsd);
 
@@ -61,19 +62,25 @@ static int exclude_segment(const char *seg, size_t len, void *baton)
     return 0;
 }
 
-/* The name a note or header gives, looked for from the last request of
- * the internal-redirect chain back to the first. The header was taken out
- * of the response by stat_header_out, which kept its value. */
-static const char *chosen_name(request_rec *last)
+/* The statsd.stat note of the last request of the internal-redirect
+ * chain, or of the one before it, and so on back to the first. */
+static const char *stat_note(request_rec *last)
 {
-    request_rec *rr;
     const char *v;
 
-    for (rr = last; rr; rr = rr->prev)
-        if ((v = apr_table_get(rr->notes, NOTE_STAT)) != NULL)
+    for (; last; last = last->prev)
+        if ((v = apr_table_get(last->notes, NOTE_STAT)) != NULL)
             return v;
-    for (rr = last; rr; rr = rr->prev)
-        if ((v = ap_get_module_config(rr->request_config, &statsd_module)))
+    return NULL;
+}
+
+/* The same for the StatsdStatHeader value stat_header_out kept. */
+static const char *stat_header(request_rec *last)
+{
+    const char *v;
+
+    for (; last; last = last->prev)
+        if ((v = ap_get_module_config(last->request_config, &statsd_module)))
             return v;
     return NULL;
 }
@@ -115,108 +122,98 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                      statsd_client_target(sink->client)));
 }
 
-static int log_transaction(request_rec *r)
+/* The parts of the key the configuration gives: every setting has its
+ * value here (resolve_defaults gave the unset ones theirs at start-up). */
+static void configured_parts(statsd_request *req, const statsd_dir_conf *c)
 {
-    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
-                                                    &statsd_module);
-    const statsd_dest *dest;
-    statsd_measurement m;
-    statsd_request req;
-    request_rec *last;
-    char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note, *agg;
-    char guard_buf[STATSD_NAME_MAX + 1];
-    apr_time_t usec;
-    long sent;
+    req->key.prefix = c->prefix->name;
+    req->key.prefix_len = c->prefix->len;
+    req->key.suffix = c->suffix->s;
+    req->key.suffix_len = c->suffix->len;
+    req->aggregate = c->aggregate->s;
+    req->aggregate_len = c->aggregate->len;
+    req->unit = (statsd_time_unit)c->unit;
+    req->key.max_len = (size_t)c->max_name_len;
+    req->legacy = c->legacy;
+    req->service = c->service ? &c->prefix->service : NULL;
+}
 
-    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
-        return DECLINED;
-    usec = apr_time_now() - r->request_time;
-    if (usec <= 0)
-        usec = 1; /* the clock stepped back: still a real request */
-    for (last = r; last->next; last = last->next)
-        ;
+/* NAME from what the request offers (statsd_choose_name decides). The
+ * path scratch is the caller's stack buffer unless the target is long. */
+static void choose_name(statsd_request *req, request_rec *r,
+                        request_rec *last, const statsd_dir_conf *c,
+                        statsd_choose_scratch *sc, char *path_buf,
+                        size_t path_size)
+{
+    statsd_choose_offer o;
 
-    /* every setting has its value here: resolve_defaults gave the unset
-     * ones theirs at start-up */
-    req.key.prefix = c->prefix->name;
-    req.key.prefix_len = c->prefix->len;
-    req.key.suffix = c->suffix->s;
-    req.key.suffix_len = c->suffix->len;
-    req.aggregate = c->aggregate->s;
-    req.aggregate_len = c->aggregate->len;
-    req.key.name_len = 0;
-    if (c->stat) {
-        req.key.name = c->stat->s;
-        req.key.name_len = c->stat->len;
-    } else {
-        const char *v = chosen_name(last);
-        if (v) {
-            req.key.name = name_buf;
-            req.key.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX,
-                                                 v, strlen(v));
-        }
-        if (req.key.name_len == 0) {
-            const char *uri = r->unparsed_uri ? r->unparsed_uri : "";
-            size_t len = strlen(uri);
-            char *buf = path_buf;
-            if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
-                buf = apr_palloc(r->pool, STATSD_PATH_SCRATCH(len));
-            req.key.name = buf;
-            req.key.name_len = statsd_name_from_path(
-                buf, STATSD_PATH_SCRATCH(len), uri, len,
-                c->excludes ? exclude_segment : NULL, c->excludes);
-        }
-        /* names from requests are guarded; StatsdStat is the admin's */
-        if (c->collapse_ids == 1) {
-            req.key.name_len = statsd_guard_collapse(
-                guard_buf, STATSD_NAME_MAX, req.key.name, req.key.name_len);
-            req.key.name = guard_buf;
-        }
-        if (statsd_reg->names
-            && !statsd_nameset_admit(statsd_reg->names, req.key.name,
-                                      req.key.name_len)) {
-            req.key.name = STATSD_OTHER_NAME;
-            req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
-        }
+    o.stat = c->stat ? c->stat->s : NULL;
+    o.stat_len = c->stat ? c->stat->len : 0;
+    o.note = o.stat ? NULL : stat_note(last);
+    o.header = o.stat || o.note ? NULL : stat_header(last);
+    o.uri = r->unparsed_uri ? r->unparsed_uri : "";
+    o.uri_len = strlen(o.uri);
+    o.exclude = c->excludes ? exclude_segment : NULL;
+    o.exclude_baton = c->excludes;
+    o.collapse = c->collapse_ids == 1;
+    o.names = statsd_reg->names;
+    sc->path = path_buf;
+    sc->path_cap = path_size;
+    if (STATSD_PATH_SCRATCH(o.uri_len) > path_size) {
+        sc->path_cap = STATSD_PATH_SCRATCH(o.uri_len);
+        sc->path = apr_palloc(r->pool, sc->path_cap);
     }
+    req->key.name = statsd_choose_name(&o, sc, &req->key.name_len);
+}
+
+/* METHOD: httpd's name for it, or OtherVerbs when StatsdHTTPVerbs does
+ * not list it (or there is none). */
+static void method_part(statsd_request *req, const request_rec *r,
+                        const statsd_dir_conf *c)
+{
     if (!r->method || r->method_number == M_INVALID
         || (c->verbs && !verb_allowed(c->verbs, r))) {
-        req.key.method = STATSD_OTHER_VERBS;
-        req.key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
-        req.key.method_clean = 1;
+        req->key.method = STATSD_OTHER_VERBS;
+        req->key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
+        req->key.method_clean = 1;
     } else {
-        req.key.method = r->method;
-        req.key.method_len = strlen(r->method);
+        req->key.method = r->method;
+        req->key.method_len = strlen(r->method);
         /* httpd's own methods are plain words; registered ones may not be */
-        req.key.method_clean = r->method_number < M_INVALID;
+        req->key.method_clean = r->method_number < M_INVALID;
     }
-    req.key.status = last->status;
-    req.usec = (uint64_t)usec;
-    req.unit = (statsd_time_unit)c->unit;
-    req.key.max_len = (size_t)c->max_name_len;
-    req.legacy = c->legacy;
-    req.service = c->service ? &c->prefix->service : NULL;
-    if (statsd_lines_build(&req, &m) != 0)
-        return DECLINED;
+}
 
-    dest = c->dest;
-    if (dest->sink) {
-        if (dest->sink->batch)
-            sent = statsd_batch_add(dest->sink->batch, m.lines, m.lines_len,
-                                    m.n_lines);
-        else
-            sent = statsd_client_send_lines(dest->sink->client, m.lines,
-                                            m.lines_len);
-        /* batched sends fail later, or in the watchdog: look at the count */
-        if (statsd_client_errors_pending(dest->sink->client))
-            report_send_errors(r, dest->sink);
-    } else {
-        sent = -1;
-    }
+/* Queue or send the lines; the bytes taken, or -1 when they were lost. */
+static long hand_over(request_rec *r, const statsd_dest *dest,
+                      const statsd_measurement *m)
+{
+    statsd_sink *sink = dest->sink;
+    long sent;
 
-    note = apr_palloc(r->pool, m.key_len + 64);
-    statsd_lines_note(note, &m, sent < 0 ? -1 : sent, req.legacy);
-    agg = m.agg_len ? apr_pstrmemdup(r->pool, m.agg, m.agg_len) : NULL;
+    if (!sink)
+        return -1;
+    if (sink->batch)
+        sent = statsd_batch_add(sink->batch, m->lines, m->lines_len,
+                                m->n_lines);
+    else
+        sent = statsd_client_send_lines(sink->client, m->lines,
+                                        m->lines_len);
+    /* batched sends fail later, or in the watchdog: look at the count */
+    if (statsd_client_errors_pending(sink->client))
+        report_send_errors(r, sink);
+    return sent < 0 ? -1 : sent;
+}
+
+/* The statsd and statsd.aggregate notes, for %{...}n in the access log. */
+static void set_notes(request_rec *r, request_rec *last,
+                      const statsd_measurement *m, long sent, int legacy)
+{
+    char *note = apr_palloc(r->pool, m->key_len + 64);
+    char *agg = m->agg_len ? apr_pstrmemdup(r->pool, m->agg, m->agg_len)
+                           : NULL;
+
+    statsd_lines_note(note, m, sent, legacy);
     /* addn: nothing else sets these notes, and setn would scan them */
     apr_table_addn(r->notes, NOTE_RESULT, note);
     if (agg)
@@ -227,6 +224,34 @@ static int log_transaction(request_rec *r)
         if (agg)
             apr_table_setn(last->notes, NOTE_AGGREGATE, agg);
     }
+}
+
+static int log_transaction(request_rec *r)
+{
+    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                    &statsd_module);
+    statsd_choose_scratch sc;
+    statsd_measurement m;
+    statsd_request req;
+    request_rec *last;
+    char path_buf[1024];
+    apr_time_t usec;
+
+    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
+        return DECLINED;
+    usec = apr_time_now() - r->request_time;
+    if (usec <= 0)
+        usec = 1; /* the clock stepped back: still a real request */
+    for (last = r; last->next; last = last->next)
+        ;
+    configured_parts(&req, c);
+    choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
+    method_part(&req, r, c);
+    req.key.status = last->status;
+    req.usec = (uint64_t)usec;
+    if (statsd_lines_build(&req, &m) != 0)
+        return DECLINED;
+    set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
     return OK;
 }
 
