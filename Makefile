@@ -25,9 +25,9 @@ all: $(MODULE)
 deps:
 	@scripts/deps.sh build
 
-# Link-time optimisation inlines the core units into the request path
-# (107 fewer instructions per request by the bench's b4 count). With gcc
-# only (clang needs a linker plugin); MODULE_LTO= builds without it.
+# Link-time optimisation inlines the core units into the request path.
+# With gcc only (clang needs a linker plugin); MODULE_LTO= builds without
+# it.
 MODULE_LTO ?= auto
 
 $(MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)

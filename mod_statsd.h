@@ -52,8 +52,8 @@ typedef struct {
     apr_time_t next_resolve;     /* watchdog thread only */
 } statsd_sink;
 
-/* The destination one config section defines (whole, as in the original:
- * StatsdHost alone means port 8125, StatsdPort alone means localhost). */
+/* The destination one config section defines, as a whole: StatsdHost
+ * alone means port 8125, StatsdPort alone means localhost. */
 typedef struct {
     const char *host;        /* as given, NULL: default */
     unsigned port;           /* 0: default */

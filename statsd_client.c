@@ -5,13 +5,13 @@
  * No httpd/APR, no printing, no global mutable state: everything a client
  * needs lives in its own struct.
  *
- * Reporting of lost datagrams (measured on Linux 6.x, loopback):
+ * How lost datagrams are reported (Linux, loopback):
  *  - UDP: an unconnected socket never learns of an ICMP "port unreachable"
  *    unless IP_RECVERR / IPV6_RECVERR is on. With it, the ICMP sets the
  *    socket's pending error and the *next* sendto() fails with ECONNREFUSED
  *    without sending its own datagram. So with nothing listening the sends
  *    alternate ok / ECONNREFUSED: every refused one is a real, counted loss,
- *    and the counters stay a lower bound (as SPEC §4 allows). The ICMP
+ *    and the counters stay a lower bound. The ICMP
  *    reports also pile up in the socket's error queue, which nobody reads;
  *    it is bounded by SO_RCVBUF, so we shrink that (the socket never
  *    receives anything else).
@@ -119,7 +119,7 @@ static int gai_to_errno(int rc)
 }
 
 /* First IPv4 address, else first IPv6: Etsy statsd listens on IPv4 while
- * "localhost" often lists ::1 first (SPEC §4). */
+ * "localhost" often lists ::1 first. */
 static const struct addrinfo *pick_address(const struct addrinfo *list)
 {
     const struct addrinfo *ai;

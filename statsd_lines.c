@@ -1,5 +1,5 @@
 /*
- * statsd_lines.c - the statsd lines of one measured request (SPEC §2).
+ * statsd_lines.c - the statsd lines of one measured request.
  *
  * Hand-written number formatting and short copies only: a printf-family
  * call alone would cost more than this whole file on the request path.

@@ -1,5 +1,5 @@
 /*
- * statsd_lines.h - the statsd lines of one measured request (SPEC §2).
+ * statsd_lines.h - the statsd lines of one measured request.
  *
  * Turns what was measured (names, method, status, duration) into the
  * '\n'-joined lines of the Etsy statsd protocol, plus the `statsd` note.

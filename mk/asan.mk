@@ -1,4 +1,4 @@
-# make asan-test    - SPEC §5 "tests also pass under AddressSanitizer":
+# make asan-test    - the tests under AddressSanitizer and UBSan:
 #   asan-unit         the Check unit tests (UNIT_TESTS) rebuilt with
 #                     -fsanitize=address,undefined into build/asan/, run with
 #                     CK_FORK=no (one process, so ASan sees every test)

@@ -1,6 +1,6 @@
 /*
- * test_lines.c - Check unit tests of the line formatter (statsd_lines.h,
- * SPEC §2): number formatting, the lines of one request, the `statsd` note.
+ * test_lines.c - Check unit tests of the line formatter (statsd_lines.h):
+ * number formatting, the lines of one request, the `statsd` note.
  *
  * Inputs are heap copies of exactly their length (no NUL), outputs heap
  * blocks of exactly the documented size, so AddressSanitizer sees overruns.
