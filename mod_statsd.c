@@ -147,23 +147,22 @@ static void choose_name(statsd_request *req, request_rec *r,
 {
     statsd_choose_offer o;
 
-    o.stat = c->stat ? c->stat->s : NULL;
-    o.stat_len = c->stat ? c->stat->len : 0;
-    o.note = o.stat ? NULL : stat_note(last);
-    o.header = o.stat || o.note ? NULL : stat_header(last);
+    o.stat = c->stat->s;
+    o.stat_len = c->stat->len;
+    o.note = stat_note(last);
+    o.header = o.note ? NULL : stat_header(last);
     o.uri = r->unparsed_uri ? r->unparsed_uri : "";
     o.uri_len = strlen(o.uri);
     o.exclude = c->excludes ? exclude_segment : NULL;
     o.exclude_baton = c->excludes;
-    o.collapse = c->collapse_ids == 1;
+    o.collapse = c->collapse_ids;
     o.names = statsd_reg->names;
-    sc->path = path_buf;
-    sc->path_cap = path_size;
     if (STATSD_PATH_SCRATCH(o.uri_len) > path_size) {
-        sc->path_cap = STATSD_PATH_SCRATCH(o.uri_len);
-        sc->path = apr_palloc(r->pool, sc->path_cap);
+        path_size = STATSD_PATH_SCRATCH(o.uri_len);
+        path_buf = apr_palloc(r->pool, path_size);
     }
-    req->key.name = statsd_choose_name(&o, sc, &req->key.name_len);
+    req->key.name = statsd_choose_name(&o, sc, path_buf, path_size,
+                                       &req->key.name_len);
 }
 
 /* METHOD: httpd's name for it, or OtherVerbs when StatsdHTTPVerbs does
@@ -210,10 +209,10 @@ static void set_notes(request_rec *r, request_rec *last,
                       const statsd_measurement *m, long sent, int legacy)
 {
     char *note = apr_palloc(r->pool, m->key_len + 64);
-    char *agg = m->agg_len ? apr_pstrmemdup(r->pool, m->agg, m->agg_len)
-                           : NULL;
+    char *agg;
 
     statsd_lines_note(note, m, sent, legacy);
+    agg = m->agg_len ? apr_pstrmemdup(r->pool, m->agg, m->agg_len) : NULL;
     /* addn: nothing else sets these notes, and setn would scan them */
     apr_table_addn(r->notes, NOTE_RESULT, note);
     if (agg)

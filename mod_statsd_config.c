@@ -400,6 +400,8 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->suffix = &none;
         if (!c->aggregate)
             c->aggregate = &none;
+        if (!c->stat)
+            c->stat = &none;
         if (!c->stat_header)
             c->stat_header = DEFAULT_STAT_HEADER;
         if (c->unit == UNSET)
@@ -410,6 +412,8 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->service = 1;
         if (c->max_name_len == UNSET)
             c->max_name_len = STATSD_NAME_DEFAULT_MAX;
+        if (c->collapse_ids == UNSET)
+            c->collapse_ids = 0;
     }
     return fallback;
 }

@@ -8,21 +8,22 @@
 #include "statsd_guard.h"
 
 const char *statsd_choose_name(const statsd_choose_offer *o,
-                               statsd_choose_scratch *s, size_t *len)
+                               statsd_choose_scratch *s, char *path,
+                               size_t path_cap, size_t *len)
 {
     const char *v = o->note ? o->note : o->header;
     const char *name = s->clean;
     size_t n = 0;
 
-    if (o->stat && o->stat_len) {
+    if (o->stat_len) {
         *len = o->stat_len;
         return o->stat;
     }
     if (v)
         n = statsd_name_clean(s->clean, sizeof(s->clean), v, strlen(v));
     if (n == 0) {
-        name = s->path;
-        n = statsd_name_from_path(s->path, s->path_cap, o->uri, o->uri_len,
+        name = path;
+        n = statsd_name_from_path(path, path_cap, o->uri, o->uri_len,
                                   o->exclude, o->exclude_baton);
     }
     if (o->collapse) {

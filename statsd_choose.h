@@ -24,7 +24,7 @@ extern "C" {
 /* What one request offers, looked at in this order. */
 typedef struct {
     /* StatsdStat, already clean: used as it is, never collapsed or
-     * limited (the administrator chose it). NULL or empty: none. */
+     * limited (the administrator chose it). stat_len 0: none. */
     const char *stat;
     size_t stat_len;
     /* The statsd.stat note, then the header (looked at only without a
@@ -42,20 +42,19 @@ typedef struct {
     statsd_nameset *names;     /* StatsdMaxNames; NULL: no limit */
 } statsd_choose_offer;
 
-/* Where the chosen name may be written. path must hold at least
- * STATSD_PATH_SCRATCH(uri_len) bytes (a request with a longer target
- * than the caller's stack buffer gets one from its pool). */
+/* Where a cleaned note or header and a collapsed name are written. */
 typedef struct {
-    char clean[STATSD_NAME_MAX];       /* a cleaned note or header */
-    char collapsed[STATSD_NAME_MAX];   /* the name with ids collapsed */
-    char *path;
-    size_t path_cap;
+    char clean[STATSD_NAME_MAX];
+    char collapsed[STATSD_NAME_MAX];
 } statsd_choose_scratch;
 
 /* The request's NAME: never empty, clean, pointing into o->stat, into s,
- * or at the constant "_other". Its length goes to *len. */
+ * into path (where the name from the target is built: path_cap must be at
+ * least STATSD_PATH_SCRATCH(o->uri_len)), or at the constant "_other".
+ * Its length goes to *len. */
 const char *statsd_choose_name(const statsd_choose_offer *o,
-                               statsd_choose_scratch *s, size_t *len);
+                               statsd_choose_scratch *s, char *path,
+                               size_t path_cap, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -235,7 +235,8 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     statsd_request req;
     statsd_choose_offer o;
     statsd_choose_scratch sc;
-    char path_buf[1024], *note;
+    char path_buf[1024], *path, *note;
+    size_t path_cap;
 
     memset(&req, 0, sizeof(req));
     req.key.prefix = a->pclean;
@@ -247,13 +248,14 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     o.uri = e->uri;
     o.uri_len = strlen(e->uri);
     o.names = names;
-    sc.path = path_buf;
-    sc.path_cap = sizeof(path_buf);
-    if (STATSD_PATH_SCRATCH(o.uri_len) > sizeof(path_buf)) {
-        sc.path_cap = STATSD_PATH_SCRATCH(o.uri_len);
-        sc.path = pool_alloc(sc.path_cap);
+    path = path_buf;
+    path_cap = sizeof(path_buf);
+    if (STATSD_PATH_SCRATCH(o.uri_len) > path_cap) {
+        path_cap = STATSD_PATH_SCRATCH(o.uri_len);
+        path = pool_alloc(path_cap);
     }
-    req.key.name = statsd_choose_name(&o, &sc, &req.key.name_len);
+    req.key.name = statsd_choose_name(&o, &sc, path, path_cap,
+                                      &req.key.name_len);
     req.key.method = e->method;
     req.key.method_len = strlen(e->method);
     req.key.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */

@@ -1028,8 +1028,9 @@ static char *choose_name(const span *f, int src_mode, int excl,
                         ? f[F_URI].n + 4 : STATSD_NAME_MAX);
     char *ref = xmalloc(STATSD_NAME_MAX);
     size_t stat_len = 0, exp_len = 0, max_names = 0, before = 0, n, unused;
+    size_t path_cap;
     const char *name;
-    char *out;
+    char *out, *path;
 
     /* each unit on its own, on blocks of exactly its size */
     free(name_from_uri(f[F_URI], excl, &unused));
@@ -1060,13 +1061,13 @@ static char *choose_name(const span *f, int src_mode, int excl,
         o.names = make_nameset(hdr, &max_names);
         before = statsd_nameset_count(o.names);
     }
-    sc->path_cap = STATSD_PATH_SCRATCH(f[F_URI].n);
-    sc->path = xmalloc(sc->path_cap);
-    x.lo = sc->path;
-    x.hi = sc->path + sc->path_cap;
+    path_cap = STATSD_PATH_SCRATCH(f[F_URI].n);
+    path = xmalloc(path_cap);
+    x.lo = path;
+    x.hi = path + path_cap;
 
     stage = "statsd_choose_name";
-    name = statsd_choose_name(&o, sc, &n);
+    name = statsd_choose_name(&o, sc, path, path_cap, &n);
     CHECK(n > 0);
     CHECK(name_ok(name, n));
 
@@ -1099,7 +1100,7 @@ static char *choose_name(const span *f, int src_mode, int excl,
     out = xmalloc(n);
     memcpy(out, name, n);
     *len = n;
-    free(sc->path);
+    free(path);
     free(sc);
     free(stat);
     free(given);
