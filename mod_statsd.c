@@ -116,9 +116,7 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
     if (count == 0)
         return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r,
-                  "statsd: %" APR_UINT64_T_FMT " datagram(s) to %s dropped "
-                  "since the last report (this is logged once a minute)",
-                  count, target_text(r->pool,
+                  STATSD_MSG_DROPPED, count, target_text(r->pool,
                                      statsd_client_target(sink->client)));
 }
 
@@ -258,18 +256,20 @@ static void register_hooks(apr_pool_t *p)
 {
     /* before mod_log_config, so %{statsd}n sees our note */
     static const char *const log_after[] = {"mod_log_config.c", NULL};
+    /* post_config: before mod_watchdog's, which starts a child watchdog
+     * only for instances that have callbacks registered by then.
+     * child_init: before mod_watchdog's, which starts the thread, so the
+     * sockets are open before its first tick. Stopping is not ordered by
+     * hooks: mod_watchdog stops the thread from a cleanup of a process
+     * pool, after the child's own cleanups (close_sockets) have run; the
+     * gate of each sink keeps the thread from sending after the close. */
+    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
 
     (void)p;
     ap_hook_pre_config(statsd_lifecycle_pre_config, NULL, NULL,
                        APR_HOOK_MIDDLE);
-    ap_hook_post_config(statsd_lifecycle_post_config, NULL, NULL,
+    ap_hook_post_config(statsd_lifecycle_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
-    /* before mod_watchdog's child_init, which starts the watchdog thread:
-     * the sockets are open before its first tick flushes, and (cleanups
-     * run in reverse order) the thread, which may be sending a batch, is
-     * stopped before close_sockets runs */
-    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
-
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,
                        APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_stat_header_filter, NULL, NULL,
