@@ -71,13 +71,13 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
 
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
 
-const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p, const char *name,
-                                        size_t len)
+const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
+                                               const char *name, size_t len)
 {
     statsd_prefix *pf = apr_palloc(p, sizeof(*pf));
     pf->name = name;
     pf->len = len;
-    statsd_service_init(&pf->service, name, len);
+    statsd_lines_service_init(&pf->service, name, len);
     return pf;
 }
 
@@ -256,7 +256,6 @@ static const char *set_stat_header(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* Parse a decimal in [lo, hi]; strict, for configuration values. */
 /* A decimal number from lo to hi into *out, or the configtest message
  * ("expected WHAT from LO to HI"). */
 static const char *parse_range(cmd_parms *cmd, const char *arg, long lo,

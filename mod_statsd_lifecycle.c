@@ -13,7 +13,8 @@ statsd_registry *statsd_reg;
 /* ---------------------------------------------------------------------- */
 /* start-up: resolve destinations, one socket per child                   */
 
-int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
@@ -228,7 +229,7 @@ static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
 }
 
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                       apr_pool_t *ptemp, server_rec *s)
+                                 apr_pool_t *ptemp, server_rec *s)
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);

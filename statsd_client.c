@@ -75,7 +75,7 @@ struct statsd_client {
 
 /* ---- drop reasons ------------------------------------------------------- */
 
-const char *statsd_drop_reason_name(statsd_drop_reason why)
+const char *statsd_client_drop_reason_name(statsd_drop_reason why)
 {
     static const char *const names[STATSD_DROP_REASONS] = {
         "wouldblock", "refused", "nobufs", "noent", "unresolved", "toobig",

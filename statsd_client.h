@@ -49,7 +49,7 @@ typedef enum {
 } statsd_drop_reason;
 
 /* Name of a drop reason, e.g. "refused"; never NULL. */
-const char *statsd_drop_reason_name(statsd_drop_reason why);
+const char *statsd_client_drop_reason_name(statsd_drop_reason why);
 
 typedef struct {
     uint64_t lines;                        /* lines sent */

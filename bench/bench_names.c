@@ -382,7 +382,7 @@ int main(int argc, char **argv)
                                     strlen(a->prefix));
         a->slen = statsd_name_clean(a->sclean, STATSD_AFFIX_MAX, a->suffix,
                                     strlen(a->suffix));
-        statsd_service_init(&a->svc, a->pclean, a->plen);
+        statsd_lines_service_init(&a->svc, a->pclean, a->plen);
     }
     build_round();
     /* created once per child in the module: not timed */

@@ -847,7 +847,7 @@ static void run_targets(span target, span host, unsigned port)
 
 /* ---- service lines ------------------------------------------------------- */
 
-/* statsd_service_init for a clean prefix: the ready-made service lines
+/* statsd_lines_service_init for a clean prefix: the ready-made service lines
  * "P.responses.good:1|c", "P.responses.bad:1|c\nP.responses.4xx:1|c",
  * the 5xx twin, and the timer's "P.responses.time:". */
 static void check_service(statsd_service *svc, const char *prefix,
@@ -857,8 +857,8 @@ static void check_service(statsd_service *svc, const char *prefix,
     const char *dot = len ? "." : "";
     int p = (int)len, n;
 
-    stage = "statsd_service_init";
-    statsd_service_init(svc, prefix, len);
+    stage = "statsd_lines_service_init";
+    statsd_lines_service_init(svc, prefix, len);
     CHECK(svc->good_len <= sizeof(svc->good) && svc->bad4_len <= sizeof(svc->bad4)
           && svc->bad5_len <= sizeof(svc->bad5) && svc->time_len <= sizeof(svc->time));
     n = snprintf(want, sizeof(want), "%.*s%sresponses.good:1|c", p, prefix, dot);
@@ -1218,7 +1218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* duration */
-    stage = "statsd_format_duration";
+    stage = "statsd_lines_format_duration";
     {
         char want[STATSD_NUM_MAX];
         size_t wl = ref_duration(want, req.usec, req.unit);

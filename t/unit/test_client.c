@@ -600,18 +600,18 @@ END_TEST
 
 START_TEST(test_drop_reason_names)
 {
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_WOULDBLOCK),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_WOULDBLOCK),
                      "wouldblock");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_REFUSED), "refused");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_NOBUFS), "nobufs");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_NOENT), "noent");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_UNRESOLVED),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_REFUSED), "refused");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_NOBUFS), "nobufs");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_NOENT), "noent");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_UNRESOLVED),
                      "unresolved");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_TOOBIG), "toobig");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_OTHER), "other");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_BADFD), "badfd");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_REASONS), "unknown");
-    ck_assert_str_eq(statsd_drop_reason_name((statsd_drop_reason)-1),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_TOOBIG), "toobig");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_OTHER), "other");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_BADFD), "badfd");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_REASONS), "unknown");
+    ck_assert_str_eq(statsd_client_drop_reason_name((statsd_drop_reason)-1),
                      "unknown");
 }
 END_TEST
