@@ -242,8 +242,8 @@ static int log_transaction(request_rec *r)
     for (last = r; last->next; last = last->next)
         ;
     configured_parts(&req, c);
-    choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
     method_part(&req, r, c);
+    choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
     req.key.status = last->status;
     req.usec = (uint64_t)usec;
     if (statsd_lines_build(&req, &m) != 0)

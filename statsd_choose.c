@@ -12,16 +12,17 @@ const char *statsd_choose_name(const statsd_choose_offer *o,
                                size_t path_cap, size_t *len)
 {
     const char *v = o->note ? o->note : o->header;
-    const char *name = s->clean;
-    size_t n = 0;
+    const char *name;
+    size_t n;
 
     if (o->stat_len) {
         *len = o->stat_len;
         return o->stat;
     }
-    if (v)
-        n = statsd_name_clean(s->clean, sizeof(s->clean), v, strlen(v));
-    if (n == 0) {
+    if (v && (n = statsd_name_clean(s->clean, sizeof(s->clean), v,
+                                    strlen(v))) != 0) {
+        name = s->clean;
+    } else {
         name = path;
         n = statsd_name_from_path(path, path_cap, o->uri, o->uri_len,
                                   o->exclude, o->exclude_baton);
