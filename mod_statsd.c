@@ -1,8 +1,8 @@
 /*
  * mod_statsd.c - the module: hook registration and the request path.
- * Each finished request is handed to the core units: a name is chosen
- * (statsd_name, statsd_guard, statsd_nameset), its lines built
- * (statsd_lines) and queued or sent (statsd_batch, statsd_client).
+ * Each finished request is handed to the core units: its name is chosen
+ * (statsd_choose), its lines built (statsd_lines) and queued or sent
+ * (statsd_batch, statsd_client).
  * Directives live in mod_statsd_config.c; start-up, children and the
  * watchdog in mod_statsd_lifecycle.c.
  */
@@ -115,8 +115,8 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
     err = statsd_client_take_errors(sink->client, &count);
     if (count == 0)
         return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r,
-                  STATSD_MSG_DROPPED, count, target_text(r->pool,
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
+                  count, target_text(r->pool,
                                      statsd_client_target(sink->client)));
 }
 

@@ -251,8 +251,8 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (statsd_config_resolve_defaults(s))
         statsd_reg->fallback->sink = sink_for(pconf, s,
-                                            &statsd_reg->fallback->target,
-                                            max_packet, flush_ms > 0);
+                                              &statsd_reg->fallback->target,
+                                              max_packet, flush_ms > 0);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     send_reload_markers(ptemp, s);
@@ -306,7 +306,7 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 
     if (statsd_reg->max_names) {
         int rv = statsd_nameset_create(&statsd_reg->names,
-                                        statsd_reg->max_names);
+                                       statsd_reg->max_names);
         if (rv != 0)
             ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, STATSD_MSG_NAMESET);
         else
