@@ -1,12 +1,13 @@
 /*
  * mod_statsd.c - the module: hook registration and the request path.
- * Each finished request is handed to the core units: a name is chosen
- * (statsd_name, statsd_guard, statsd_nameset), its lines built
- * (statsd_lines) and queued or sent (statsd_batch, statsd_client).
+ * Each finished request is handed to the core units: its name is chosen
+ * (statsd_choose), its lines built (statsd_lines) and queued or sent
+ * (statsd_batch, statsd_client).
  * Directives live in mod_statsd_config.c; start-up, children and the
  * watchdog in mod_statsd_lifecycle.c.
  */
 #include "mod_statsd.h"
+#include "statsd_choose.h"
 
 APLOG_USE_MODULE(statsd);
 
@@ -61,19 +62,25 @@ static int exclude_segment(const char *seg, size_t len, void *baton)
     return 0;
 }
 
-/* The name a note or header gives, looked for from the last request of
- * the internal-redirect chain back to the first. The header was taken out
- * of the response by stat_header_out, which kept its value. */
-static const char *chosen_name(request_rec *last)
+/* The statsd.stat note of the last request of the internal-redirect
+ * chain, or of the one before it, and so on back to the first. */
+static const char *stat_note(request_rec *last)
 {
-    request_rec *rr;
     const char *v;
 
-    for (rr = last; rr; rr = rr->prev)
-        if ((v = apr_table_get(rr->notes, NOTE_STAT)) != NULL)
+    for (; last; last = last->prev)
+        if ((v = apr_table_get(last->notes, NOTE_STAT)) != NULL)
             return v;
-    for (rr = last; rr; rr = rr->prev)
-        if ((v = ap_get_module_config(rr->request_config, &statsd_module)))
+    return NULL;
+}
+
+/* The same for the StatsdStatHeader value stat_header_out kept. */
+static const char *stat_header(request_rec *last)
+{
+    const char *v;
+
+    for (; last; last = last->prev)
+        if ((v = ap_get_module_config(last->request_config, &statsd_module)))
             return v;
     return NULL;
 }
@@ -108,115 +115,102 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
     err = statsd_client_take_errors(sink->client, &count);
     if (count == 0)
         return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r,
-                  "statsd: %" APR_UINT64_T_FMT " datagram(s) to %s dropped "
-                  "since the last report (this is logged once a minute)",
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
                   count, target_text(r->pool,
                                      statsd_client_target(sink->client)));
 }
 
-static int log_transaction(request_rec *r)
+/* The parts of the key the configuration gives: every setting has its
+ * value here (resolve_defaults gave the unset ones theirs at start-up). */
+static void configured_parts(statsd_request *req, const statsd_dir_conf *c)
 {
-    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
-                                                    &statsd_module);
-    const statsd_dest *dest;
-    statsd_measurement m;
-    statsd_request req;
-    request_rec *last;
-    char path_buf[1024], name_buf[STATSD_NAME_MAX + 1], *note, *agg;
-    char guard_buf[STATSD_NAME_MAX + 1];
-    apr_time_t usec;
-    long sent;
+    req->key.prefix = c->prefix->name;
+    req->key.prefix_len = c->prefix->len;
+    req->key.suffix = c->suffix->s;
+    req->key.suffix_len = c->suffix->len;
+    req->aggregate = c->aggregate->s;
+    req->aggregate_len = c->aggregate->len;
+    req->unit = (statsd_time_unit)c->unit;
+    req->key.max_len = (size_t)c->max_name_len;
+    req->legacy = c->legacy;
+    req->service = c->service ? &c->prefix->service : NULL;
+}
 
-    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
-        return DECLINED;
-    usec = apr_time_now() - r->request_time;
-    if (usec <= 0)
-        usec = 1; /* the clock stepped back: still a real request */
-    for (last = r; last->next; last = last->next)
-        ;
+/* NAME from what the request offers (statsd_choose_name decides). The
+ * path scratch is the caller's stack buffer unless the target is long. */
+static void choose_name(statsd_request *req, request_rec *r,
+                        request_rec *last, const statsd_dir_conf *c,
+                        statsd_choose_scratch *sc, char *path_buf,
+                        size_t path_size)
+{
+    statsd_choose_offer o;
 
-    /* every setting has its value here: resolve_defaults gave the unset
-     * ones theirs at start-up */
-    req.key.prefix = c->prefix->name;
-    req.key.prefix_len = c->prefix->len;
-    req.key.suffix = c->suffix->s;
-    req.key.suffix_len = c->suffix->len;
-    req.aggregate = c->aggregate->s;
-    req.aggregate_len = c->aggregate->len;
-    req.key.name_len = 0;
-    if (c->stat) {
-        req.key.name = c->stat->s;
-        req.key.name_len = c->stat->len;
-    } else {
-        const char *v = chosen_name(last);
-        if (v) {
-            req.key.name = name_buf;
-            req.key.name_len = statsd_name_clean(name_buf, STATSD_NAME_MAX,
-                                                 v, strlen(v));
-        }
-        if (req.key.name_len == 0) {
-            const char *uri = r->unparsed_uri ? r->unparsed_uri : "";
-            size_t len = strlen(uri);
-            char *buf = path_buf;
-            if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
-                buf = apr_palloc(r->pool, STATSD_PATH_SCRATCH(len));
-            req.key.name = buf;
-            req.key.name_len = statsd_name_from_path(
-                buf, STATSD_PATH_SCRATCH(len), uri, len,
-                c->excludes ? exclude_segment : NULL, c->excludes);
-        }
-        /* names from requests are guarded; StatsdStat is the admin's */
-        if (c->collapse_ids == 1) {
-            req.key.name_len = statsd_guard_collapse(
-                guard_buf, STATSD_NAME_MAX, req.key.name, req.key.name_len);
-            req.key.name = guard_buf;
-        }
-        if (statsd_reg->names
-            && !statsd_nameset_admit(statsd_reg->names, req.key.name,
-                                      req.key.name_len)) {
-            req.key.name = STATSD_OTHER_NAME;
-            req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
-        }
+    o.stat = c->stat->s;
+    o.stat_len = c->stat->len;
+    o.note = stat_note(last);
+    o.header = o.note ? NULL : stat_header(last);
+    o.uri = r->unparsed_uri ? r->unparsed_uri : "";
+    o.uri_len = strlen(o.uri);
+    o.exclude = c->excludes ? exclude_segment : NULL;
+    o.exclude_baton = c->excludes;
+    o.collapse = c->collapse_ids;
+    o.names = statsd_reg->names;
+    if (STATSD_PATH_SCRATCH(o.uri_len) > path_size) {
+        path_size = STATSD_PATH_SCRATCH(o.uri_len);
+        path_buf = apr_palloc(r->pool, path_size);
     }
+    req->key.name = statsd_choose_name(&o, sc, path_buf, path_size,
+                                       &req->key.name_len);
+}
+
+/* METHOD: httpd's name for it, or OtherVerbs when StatsdHTTPVerbs does
+ * not list it (or there is none). */
+static void method_part(statsd_request *req, const request_rec *r,
+                        const statsd_dir_conf *c)
+{
     if (!r->method || r->method_number == M_INVALID
         || (c->verbs && !verb_allowed(c->verbs, r))) {
-        req.key.method = STATSD_OTHER_VERBS;
-        req.key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
-        req.key.method_clean = 1;
+        req->key.method = STATSD_OTHER_VERBS;
+        req->key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
+        req->key.method_clean = 1;
     } else {
-        req.key.method = r->method;
-        req.key.method_len = strlen(r->method);
+        req->key.method = r->method;
+        req->key.method_len = strlen(r->method);
         /* httpd's own methods are plain words; registered ones may not be */
-        req.key.method_clean = r->method_number < M_INVALID;
+        req->key.method_clean = r->method_number < M_INVALID;
     }
-    req.key.status = last->status;
-    req.usec = (uint64_t)usec;
-    req.unit = (statsd_time_unit)c->unit;
-    req.key.max_len = (size_t)c->max_name_len;
-    req.legacy = c->legacy;
-    req.service = c->service ? &c->prefix->service : NULL;
-    if (statsd_lines_build(&req, &m) != 0)
-        return DECLINED;
+}
 
-    dest = c->dest;
-    if (dest->sink) {
-        if (dest->sink->batch)
-            sent = statsd_batch_add(dest->sink->batch, m.lines, m.lines_len,
-                                    m.n_lines);
-        else
-            sent = statsd_client_send_lines(dest->sink->client, m.lines,
-                                            m.lines_len);
-        /* batched sends fail later, or in the watchdog: look at the count */
-        if (statsd_client_errors_pending(dest->sink->client))
-            report_send_errors(r, dest->sink);
-    } else {
-        sent = -1;
-    }
+/* Queue or send the lines; the bytes taken, or -1 when they were lost. */
+static long hand_over(request_rec *r, const statsd_dest *dest,
+                      const statsd_measurement *m)
+{
+    statsd_sink *sink = dest->sink;
+    long sent;
 
-    note = apr_palloc(r->pool, m.key_len + 64);
-    statsd_lines_note(note, &m, sent < 0 ? -1 : sent, req.legacy);
-    agg = m.agg_len ? apr_pstrmemdup(r->pool, m.agg, m.agg_len) : NULL;
+    if (!sink)
+        return -1;
+    if (sink->batch)
+        sent = statsd_batch_add(sink->batch, m->lines, m->lines_len,
+                                m->n_lines);
+    else
+        sent = statsd_client_send_lines(sink->client, m->lines,
+                                        m->lines_len);
+    /* batched sends fail later, or in the watchdog: look at the count */
+    if (statsd_client_errors_pending(sink->client))
+        report_send_errors(r, sink);
+    return sent < 0 ? -1 : sent;
+}
+
+/* The statsd and statsd.aggregate notes, for %{...}n in the access log. */
+static void set_notes(request_rec *r, request_rec *last,
+                      const statsd_measurement *m, long sent, int legacy)
+{
+    char *note = apr_palloc(r->pool, m->key_len + 64);
+    char *agg;
+
+    statsd_lines_note(note, m, sent, legacy);
+    agg = m->agg_len ? apr_pstrmemdup(r->pool, m->agg, m->agg_len) : NULL;
     /* addn: nothing else sets these notes, and setn would scan them */
     apr_table_addn(r->notes, NOTE_RESULT, note);
     if (agg)
@@ -227,6 +221,34 @@ static int log_transaction(request_rec *r)
         if (agg)
             apr_table_setn(last->notes, NOTE_AGGREGATE, agg);
     }
+}
+
+static int log_transaction(request_rec *r)
+{
+    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                    &statsd_module);
+    statsd_choose_scratch sc;
+    statsd_measurement m;
+    statsd_request req;
+    request_rec *last;
+    char path_buf[1024];
+    apr_time_t usec;
+
+    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
+        return DECLINED;
+    usec = apr_time_now() - r->request_time;
+    if (usec <= 0)
+        usec = 1; /* the clock stepped back: still a real request */
+    for (last = r; last->next; last = last->next)
+        ;
+    configured_parts(&req, c);
+    method_part(&req, r, c);
+    choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
+    req.key.status = last->status;
+    req.usec = (uint64_t)usec;
+    if (statsd_lines_build(&req, &m) != 0)
+        return DECLINED;
+    set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
     return OK;
 }
 
@@ -234,18 +256,20 @@ static void register_hooks(apr_pool_t *p)
 {
     /* before mod_log_config, so %{statsd}n sees our note */
     static const char *const log_after[] = {"mod_log_config.c", NULL};
+    /* post_config: before mod_watchdog's, which starts a child watchdog
+     * only for instances that have callbacks registered by then.
+     * child_init: before mod_watchdog's, which starts the thread, so the
+     * sockets are open before its first tick. Stopping is not ordered by
+     * hooks: mod_watchdog stops the thread from a cleanup of a process
+     * pool, after the child's own cleanups (close_sockets) have run; the
+     * gate of each sink keeps the thread from sending after the close. */
+    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
 
     (void)p;
     ap_hook_pre_config(statsd_lifecycle_pre_config, NULL, NULL,
                        APR_HOOK_MIDDLE);
-    ap_hook_post_config(statsd_lifecycle_post_config, NULL, NULL,
+    ap_hook_post_config(statsd_lifecycle_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
-    /* before mod_watchdog's child_init, which starts the watchdog thread:
-     * the sockets are open before its first tick flushes, and (cleanups
-     * run in reverse order) the thread, which may be sending a batch, is
-     * stopped before close_sockets runs */
-    static const char *const before_watchdog[] = {"mod_watchdog.c", NULL};
-
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,
                        APR_HOOK_MIDDLE);
     ap_hook_insert_filter(insert_stat_header_filter, NULL, NULL,

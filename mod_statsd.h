@@ -21,8 +21,11 @@
 #include "apr_optional.h"
 #include "mod_watchdog.h"
 
+#include "mod_statsd_msgids.h"
+
 #include "statsd_batch.h"
 #include "statsd_client.h"
+#include "statsd_gate.h"
 #include "statsd_guard.h"
 #include "statsd_nameset.h"
 #include "statsd_lines.h"
@@ -42,18 +45,19 @@
 #define RESOLVE_RETRY apr_time_from_sec(2)         /* name not found yet */
 #define RESOLVE_REFRESH apr_time_from_sec(60)      /* follow DNS changes */
 
-
 /* One distinct destination with its client; shared by every section that
- * names the same target. last_log limits send-error logging per child. */
+ * names the same target. last_log limits send-error logging per child;
+ * the gate orders the watchdog's work against the close at child exit. */
 typedef struct {
     statsd_client *client;
     statsd_batch *batch;         /* NULL: one datagram per request */
     apr_time_t last_log;
     apr_time_t next_resolve;     /* watchdog thread only */
+    statsd_gate gate;
 } statsd_sink;
 
-/* The destination one config section defines (whole, as in the original:
- * StatsdHost alone means port 8125, StatsdPort alone means localhost). */
+/* The destination one config section defines, as a whole: StatsdHost
+ * alone means port 8125, StatsdPort alone means localhost. */
 typedef struct {
     const char *host;        /* as given, NULL: default */
     unsigned port;           /* 0: default */

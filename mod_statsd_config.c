@@ -71,13 +71,13 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
 
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
 
-const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p, const char *name,
-                                        size_t len)
+const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
+                                               const char *name, size_t len)
 {
     statsd_prefix *pf = apr_palloc(p, sizeof(*pf));
     pf->name = name;
     pf->len = len;
-    statsd_service_init(&pf->service, name, len);
+    statsd_lines_service_init(&pf->service, name, len);
     return pf;
 }
 
@@ -256,7 +256,6 @@ static const char *set_stat_header(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* Parse a decimal in [lo, hi]; strict, for configuration values. */
 /* A decimal number from lo to hi into *out, or the configtest message
  * ("expected WHAT from LO to HI"). */
 static const char *parse_range(cmd_parms *cmd, const char *arg, long lo,
@@ -400,6 +399,8 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->suffix = &none;
         if (!c->aggregate)
             c->aggregate = &none;
+        if (!c->stat)
+            c->stat = &none;
         if (!c->stat_header)
             c->stat_header = DEFAULT_STAT_HEADER;
         if (c->unit == UNSET)
@@ -410,6 +411,8 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->service = 1;
         if (c->max_name_len == UNSET)
             c->max_name_len = STATSD_NAME_DEFAULT_MAX;
+        if (c->collapse_ids == UNSET)
+            c->collapse_ids = 0;
     }
     return fallback;
 }

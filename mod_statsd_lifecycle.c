@@ -13,7 +13,8 @@ statsd_registry *statsd_reg;
 /* ---------------------------------------------------------------------- */
 /* start-up: resolve destinations, one socket per child                   */
 
-int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
@@ -41,6 +42,18 @@ static apr_status_t destroy_sinks(void *data)
     return APR_SUCCESS;
 }
 
+/* A sink's close work (statsd_gate): what is batched goes out, then the
+ * sockets close. Never waits for the batch lock: a request interrupted
+ * while adding lines (prefork, in a signal handler) keeps its batch. */
+static void close_sink(void *data)
+{
+    statsd_sink *sink = data;
+
+    if (sink->batch)
+        statsd_batch_flush_nowait(sink->batch);
+    statsd_client_close(sink->client);
+}
+
 /* The sink for a target: an existing one for the same target, or a new
  * client resolved now. A name that does not resolve is not fatal: its
  * lines are dropped and counted until it does. */
@@ -60,25 +73,23 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
     rv = statsd_client_create(&sink->client, t, max_packet);
     if (rv != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
-                     "statsd: cannot set up destination %s",
-                     target_text(p, t));
+                     STATSD_MSG_DEST_SETUP, target_text(p, t));
         return NULL;
     }
     if (batching && (rv = statsd_batch_create(&sink->batch,
                                               sink->client)) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
-                     "statsd: cannot set up batching for %s",
-                     target_text(p, t));
+                     STATSD_MSG_BATCH_SETUP, target_text(p, t));
         statsd_client_destroy(sink->client);
         return NULL;
     }
+    statsd_gate_init(&sink->gate, close_sink, sink);
     rv = statsd_client_resolve(sink->client);
     sink->next_resolve = apr_time_now()
                          + (rv != 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
     if (rv != 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, -rv, s,
-                     "statsd: destination %s does not resolve; its "
-                     "metrics are dropped and counted", target_text(p, t));
+                     STATSD_MSG_UNRESOLVED, target_text(p, t));
     APR_ARRAY_PUSH(statsd_reg->sinks, statsd_sink *) = sink;
     return sink;
 }
@@ -95,28 +106,35 @@ static void refresh_sink(statsd_sink *sink, apr_time_t now, apr_pool_t *p)
     sink->next_resolve = now + (rv < 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
     if (rv > 0)
         ap_log_error(APLOG_MARK, was ? APLOG_INFO : APLOG_NOTICE, 0,
-                     ap_server_conf, "statsd: destination %s %s",
-                     target_text(p, statsd_client_target(sink->client)),
-                     was ? "has a new address" : "resolves now");
+                     ap_server_conf,
+                     was ? STATSD_MSG_NEW_ADDRESS : STATSD_MSG_RESOLVED,
+                     target_text(p, statsd_client_target(sink->client)));
 }
 
 /* Each child's watchdog thread, off the request path: sends what the
  * batches hold (so an idle child never holds lines back longer than the
- * flush interval) and keeps destination addresses fresh. */
+ * flush interval) and keeps destination addresses fresh. Once the child
+ * has closed its sockets, APR_EOF: mod_watchdog then never calls again. */
 static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 {
     apr_array_header_t *sinks = data;
     apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
     int i;
 
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        if (statsd_gate_enter(&sink->gate) != 0) {
+            rv = APR_EOF;
+            continue;
+        }
         if (sink->batch)
             statsd_batch_flush(sink->batch);
         if (state == AP_WATCHDOG_STATE_RUNNING)
             refresh_sink(sink, now, pool);
+        statsd_gate_leave(&sink->gate);
     }
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* A watchdog in every child (not a singleton) calls on_tick. */
@@ -130,8 +148,7 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
     apr_status_t rv;
 
     if (!wd_get_instance || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "statsd: mod_watchdog "
-                     "is needed (for batching and re-resolution)");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, STATSD_MSG_NO_WATCHDOG);
         return !OK;
     }
     rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
@@ -140,7 +157,7 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
                          on_tick);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "statsd: cannot start the child watchdog");
+                     STATSD_MSG_WATCHDOG);
         return !OK;
     }
     return OK;
@@ -212,7 +229,7 @@ static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
 }
 
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                       apr_pool_t *ptemp, server_rec *s)
+                                 apr_pool_t *ptemp, server_rec *s)
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);
@@ -234,27 +251,44 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     if (statsd_config_resolve_defaults(s))
         statsd_reg->fallback->sink = sink_for(pconf, s,
-                                            &statsd_reg->fallback->target,
-                                            max_packet, flush_ms > 0);
+                                              &statsd_reg->fallback->target,
+                                              max_packet, flush_ms > 0);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     send_reload_markers(ptemp, s);
     return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
 }
 
+/* Sends on a closed socket since the child started; 0 unless the order
+ * of the close and the watchdog's flushes is broken. */
+static uint64_t badfd_sends(const apr_array_header_t *sinks)
+{
+    uint64_t n = 0;
+    statsd_stats st;
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++) {
+        statsd_client_stats(APR_ARRAY_IDX(sinks, i, statsd_sink *)->client,
+                            &st);
+        n += st.drops[STATSD_DROP_BADFD];
+    }
+    return n;
+}
+
+/* Child exit (prefork may run it from a signal handler: nothing here
+ * waits). The watchdog thread is still running: a sink whose gate it
+ * holds is closed by that thread as it leaves. */
 static apr_status_t close_sockets(void *data)
 {
     apr_array_header_t *sinks = data;
+    uint64_t badfd;
     int i;
 
-    /* prefork may run this from a signal handler: never wait for a lock
-     * (a request interrupted while adding lines keeps its batch) */
-    for (i = 0; i < sinks->nelts; i++) {
-        statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
-        if (sink->batch)
-            statsd_batch_flush_nowait(sink->batch);
-        statsd_client_close(sink->client);
-    }
+    for (i = 0; i < sinks->nelts; i++)
+        statsd_gate_close(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
+    if ((badfd = badfd_sends(sinks)) != 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     STATSD_MSG_BADFD, badfd);
     return APR_SUCCESS;
 }
 
@@ -272,10 +306,9 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 
     if (statsd_reg->max_names) {
         int rv = statsd_nameset_create(&statsd_reg->names,
-                                        statsd_reg->max_names);
+                                       statsd_reg->max_names);
         if (rv != 0)
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, "statsd: no memory "
-                         "for StatsdMaxNames; names are not limited");
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, STATSD_MSG_NAMESET);
         else
             apr_pool_cleanup_register(pchild, NULL, destroy_names,
                                       apr_pool_cleanup_null);
@@ -285,8 +318,7 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
         statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i, statsd_sink *);
         int rv = statsd_client_open(sink->client);
         if (rv != 0 && statsd_client_is_resolved(sink->client))
-            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
-                         "statsd: cannot open a socket for %s",
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, STATSD_MSG_SOCKET,
                          target_text(pchild,
                                      statsd_client_target(sink->client)));
     }

@@ -5,13 +5,13 @@
  * No httpd/APR, no printing, no global mutable state: everything a client
  * needs lives in its own struct.
  *
- * Reporting of lost datagrams (measured on Linux 6.x, loopback):
+ * How lost datagrams are reported (Linux, loopback):
  *  - UDP: an unconnected socket never learns of an ICMP "port unreachable"
  *    unless IP_RECVERR / IPV6_RECVERR is on. With it, the ICMP sets the
  *    socket's pending error and the *next* sendto() fails with ECONNREFUSED
  *    without sending its own datagram. So with nothing listening the sends
  *    alternate ok / ECONNREFUSED: every refused one is a real, counted loss,
- *    and the counters stay a lower bound (as SPEC §4 allows). The ICMP
+ *    and the counters stay a lower bound. The ICMP
  *    reports also pile up in the socket's error queue, which nobody reads;
  *    it is bounded by SO_RCVBUF, so we shrink that (the socket never
  *    receives anything else).
@@ -69,16 +69,17 @@ struct statsd_client {
     uint64_t dropped_lines;
     uint64_t drops[STATSD_DROP_REASONS];
     uint64_t error_count;               /* failures since the last take */
+    int closed;                         /* closed since the last open */
     int last_errno;
 };
 
 /* ---- drop reasons ------------------------------------------------------- */
 
-const char *statsd_drop_reason_name(statsd_drop_reason why)
+const char *statsd_client_drop_reason_name(statsd_drop_reason why)
 {
     static const char *const names[STATSD_DROP_REASONS] = {
         "wouldblock", "refused", "nobufs", "noent", "unresolved", "toobig",
-        "other"
+        "other", "badfd"
     };
 
     if ((unsigned)why >= STATSD_DROP_REASONS)
@@ -119,7 +120,7 @@ static int gai_to_errno(int rc)
 }
 
 /* First IPv4 address, else first IPv6: Etsy statsd listens on IPv4 while
- * "localhost" often lists ::1 first (SPEC §4). */
+ * "localhost" often lists ::1 first. */
 static const struct addrinfo *pick_address(const struct addrinfo *list)
 {
     const struct addrinfo *ai;
@@ -372,6 +373,7 @@ int statsd_client_open(statsd_client *c)
         return -EINVAL;
     if (!statsd_client_is_resolved(c))
         return -EDESTADDRREQ;
+    __atomic_store_n(&c->closed, 0, __ATOMIC_RELAXED);
     return ensure_socket(c, c->slot[__atomic_load_n(&c->cur,
                                                     __ATOMIC_ACQUIRE)]
                                 .addr.ss_family);
@@ -391,6 +393,7 @@ void statsd_client_close(statsd_client *c)
             (void)close(c->fds[k]);
         c->fds[k] = -1;
     }
+    __atomic_store_n(&c->closed, 1, __ATOMIC_RELAXED);
 }
 
 size_t statsd_client_max_packet(const statsd_client *c)
@@ -430,6 +433,8 @@ static statsd_drop_reason classify(const statsd_client *c, int err)
         return STATSD_DROP_NOBUFS;
     if (err == ENOENT)
         return STATSD_DROP_NOENT;
+    if (err == EBADF)
+        return STATSD_DROP_BADFD;
     if (err == ECONNREFUSED)
         return c->target.kind == STATSD_TARGET_UNIX ? STATSD_DROP_NOENT
                                                     : STATSD_DROP_REFUSED;
@@ -464,8 +469,10 @@ int statsd_client_send(statsd_client *c, const char *buf, size_t len,
     to = &c->slot[__atomic_load_n(&c->cur, __ATOMIC_ACQUIRE)];
     fd = __atomic_load_n(&c->fds[fd_kind(to->addr.ss_family)],
                          __ATOMIC_ACQUIRE);
-    if (fd < 0)
-        return fail(c, STATSD_DROP_UNRESOLVED, EBADF, n_lines);
+    if (fd < 0)   /* never opened, or closed: the latter is a bug */
+        return fail(c, __atomic_load_n(&c->closed, __ATOMIC_RELAXED)
+                           ? STATSD_DROP_BADFD : STATSD_DROP_UNRESOLVED,
+                    EBADF, n_lines);
     errno = 0;
     n = c->send_fn(fd, buf, len, (const struct sockaddr *)&to->addr,
                    to->len, c->send_baton);

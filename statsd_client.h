@@ -43,11 +43,13 @@ typedef enum {
     STATSD_DROP_UNRESOLVED,     /* no address (yet) or no socket */
     STATSD_DROP_TOOBIG,         /* one line longer than the packet size */
     STATSD_DROP_OTHER,          /* any other send error */
+    STATSD_DROP_BADFD,          /* EBADF, or a send after statsd_client_close:
+                                 * never expected, a bug if counted */
     STATSD_DROP_REASONS
 } statsd_drop_reason;
 
 /* Name of a drop reason, e.g. "refused"; never NULL. */
-const char *statsd_drop_reason_name(statsd_drop_reason why);
+const char *statsd_client_drop_reason_name(statsd_drop_reason why);
 
 typedef struct {
     uint64_t lines;                        /* lines sent */

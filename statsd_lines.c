@@ -1,5 +1,5 @@
 /*
- * statsd_lines.c - the statsd lines of one measured request (SPEC §2).
+ * statsd_lines.c - the statsd lines of one measured request.
  *
  * Hand-written number formatting and short copies only: a printf-family
  * call alone would cost more than this whole file on the request path.
@@ -36,7 +36,7 @@ static inline size_t put_uint(char *dst, uint64_t v)
                     : format_uint_long(dst, v);
 }
 
-size_t statsd_format_uint(char *dst, uint64_t v)
+size_t statsd_lines_format_uint(char *dst, uint64_t v)
 {
     return put_uint(dst, v);
 }
@@ -59,7 +59,8 @@ static size_t put_fraction(char *dst, uint32_t frac, unsigned groups)
     return n;
 }
 
-size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit)
+size_t statsd_lines_format_duration(char *dst, uint64_t usec,
+                                    statsd_time_unit unit)
 {
     uint64_t per_unit;
     unsigned groups;
@@ -121,7 +122,8 @@ static size_t bad_lines(char *dst, const char *prefix, size_t len,
     return (size_t)(p - dst);
 }
 
-void statsd_service_init(statsd_service *svc, const char *prefix, size_t len)
+void statsd_lines_service_init(statsd_service *svc, const char *prefix,
+                               size_t len)
 {
     char *p;
 
@@ -166,7 +168,7 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     p += m->key_len;
     *p++ = ':';
     dur = p;
-    dur_len = statsd_format_duration(p, req->usec, req->unit);
+    dur_len = statsd_lines_format_duration(p, req->usec, req->unit);
     p = PUT_LIT(p + dur_len, "|ms");
     m->duration = dur;
     m->duration_len = dur_len;

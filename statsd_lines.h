@@ -1,5 +1,5 @@
 /*
- * statsd_lines.h - the statsd lines of one measured request (SPEC §2).
+ * statsd_lines.h - the statsd lines of one measured request.
  *
  * Turns what was measured (names, method, status, duration) into the
  * '\n'-joined lines of the Etsy statsd protocol, plus the `statsd` note.
@@ -26,12 +26,13 @@ typedef enum {
 #define STATSD_NUM_MAX 32   /* room for any formatted number */
 
 /* Decimal digits of v; returns the length (no NUL). */
-size_t statsd_format_uint(char *dst, uint64_t v);
+size_t statsd_lines_format_uint(char *dst, uint64_t v);
 
 /* A duration of usec microseconds in unit, with microsecond resolution
  * and no trailing zeros: "12.345", "0.052", "3". 0 is printed as the
  * smallest step (1 us), as a timer is never 0. Returns the length. */
-size_t statsd_format_duration(char *dst, uint64_t usec, statsd_time_unit unit);
+size_t statsd_lines_format_duration(char *dst, uint64_t usec,
+                                    statsd_time_unit unit);
 
 /* The service lines of one prefix, made once at start-up so a request
  * only copies them: "P.responses.good:1|c", "P.responses.bad:1|c\n
@@ -45,7 +46,8 @@ typedef struct {
 } statsd_service;
 
 /* Fill *svc for a clean prefix of at most STATSD_AFFIX_MAX bytes. */
-void statsd_service_init(statsd_service *svc, const char *prefix, size_t len);
+void statsd_lines_service_init(statsd_service *svc, const char *prefix,
+                               size_t len);
 
 /* One request, as the glue saw it. Strings need not be NUL-terminated.
  * The key parts are filled in place (statsd_name_key reads them as they

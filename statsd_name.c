@@ -1,5 +1,5 @@
 /*
- * statsd_name.c - metric names from request parts (SPEC §2).
+ * statsd_name.c - metric names from request parts.
  *
  * Runs on every request, so it works in single passes over the input
  * with a byte table instead of ctype calls (which depend on the locale).

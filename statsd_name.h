@@ -1,5 +1,5 @@
 /*
- * statsd_name.h - metric names from request parts (SPEC §2).
+ * statsd_name.h - metric names from request parts.
  *
  * Pure functions over byte strings: no httpd types, no allocation, no
  * printing. Every name they produce matches ^[A-Za-z0-9_.-]*$, has no

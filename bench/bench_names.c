@@ -1,20 +1,19 @@
 /*
- * bench_names.c - microbenchmark of the per-request name building and line
- * formatting of mod_statsd (SPEC §6: <= 300 ns per request, no heap).
+ * bench_names.c - microbenchmark of the per-request name choice and line
+ * formatting of mod_statsd (no heap use allowed).
  *
  * For every request of a realistic mix (static files, REST paths with ids,
  * query strings, percent-encoded bytes, dot segments, long paths, several
  * prefixes/suffixes, methods and statuses) it does what log_transaction()
  * in mod_statsd.c does between "the request is done" and "hand the lines to
- * the client": fill a statsd_request, statsd_name_from_path() into a stack
- * buffer (r->pool for URIs over 1 KiB), statsd_lines_build(),
- * statsd_lines_note() into r->pool (and, where statsd_guard.h exists, the
- * StatsdMaxNames check statsd_nameset_admit() the default config does;
- * StatsdCollapseIds is Off by default and not timed). r->pool is modelled by a bump arena
- * (apr_palloc is not a heap allocation either). What it leaves out: the
- * apr_table lookups (no-statsd, note/header name), apr_time_now(), the send
- * or batch add, apr_table_setn of the note - those are httpd/APR costs
- * measured by the cachegrind part of `make bench`.
+ * the client", with the default configuration: statsd_choose_name() (the
+ * path into a stack buffer, r->pool for targets over 1 KiB, and the
+ * StatsdMaxNames set), statsd_lines_build(), statsd_lines_note() into
+ * r->pool. r->pool is modelled by a bump arena (apr_palloc is not a heap
+ * allocation either). What it leaves out: the apr_table lookups
+ * (no-statsd, note), apr_time_now(), the send or batch add, apr_table_addn
+ * of the note - httpd/APR costs counted by the cachegrind part of
+ * `make bench`.
  *
  * Heap use is counted by a malloc/calloc/realloc/free/memalign interposer
  * (defined here, forwarding to glibc's __libc_* entry points), so any
@@ -32,8 +31,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "statsd_choose.h"
 #include "statsd_lines.h"
-#include "statsd_name.h"
 #include "statsd_nameset.h"
 /* StatsdMaxNames is on by default: its check is on the same path */
 static statsd_nameset *names;
@@ -139,7 +138,7 @@ typedef struct {
 } affix_entry;
 
 static affix_entry affixes[] = {
-    {.prefix = "bench", .suffix = ""},          /* SPEC §6 default config */
+    {.prefix = "bench", .suffix = ""},          /* the default config */
     {.prefix = "", .suffix = ""},
     {.prefix = "prod.web-01.shop.", .suffix = ""},
     {.prefix = "mycompany.frontend.www_example_com", .suffix = "canary"},
@@ -234,25 +233,29 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
 {
     const affix_entry *a = &affixes[e->affix];
     statsd_request req;
-    char path_buf[1024], *note;
-    const char *uri = e->uri;
-    size_t len = strlen(uri);
-    char *buf = path_buf;
+    statsd_choose_offer o;
+    statsd_choose_scratch sc;
+    char path_buf[1024], *path, *note;
+    size_t path_cap;
 
     memset(&req, 0, sizeof(req));
     req.key.prefix = a->pclean;
     req.key.prefix_len = a->plen;
     req.key.suffix = a->sclean;
     req.key.suffix_len = a->slen;
-    if (STATSD_PATH_SCRATCH(len) > sizeof(path_buf))
-        buf = pool_alloc(STATSD_PATH_SCRATCH(len));
-    req.key.name = buf;
-    req.key.name_len = statsd_name_from_path(buf, STATSD_PATH_SCRATCH(len),
-                                             uri, len, NULL, NULL);
-    if (names && !statsd_nameset_admit(names, req.key.name, req.key.name_len)) {
-        req.key.name = STATSD_OTHER_NAME;
-        req.key.name_len = sizeof(STATSD_OTHER_NAME) - 1;
+    /* the default configuration: no StatsdStat, note or header */
+    memset(&o, 0, sizeof(o));
+    o.uri = e->uri;
+    o.uri_len = strlen(e->uri);
+    o.names = names;
+    path = path_buf;
+    path_cap = sizeof(path_buf);
+    if (STATSD_PATH_SCRATCH(o.uri_len) > path_cap) {
+        path_cap = STATSD_PATH_SCRATCH(o.uri_len);
+        path = pool_alloc(path_cap);
     }
+    req.key.name = statsd_choose_name(&o, &sc, path, path_cap,
+                                      &req.key.name_len);
     req.key.method = e->method;
     req.key.method_len = strlen(e->method);
     req.key.method_clean = 1;   /* methods httpd knows; OtherVerbs likewise */
@@ -264,7 +267,7 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     req.service = &a->svc;
     if (statsd_lines_build(&req, m) != 0) {
         fprintf(stderr, "bench_names: statsd_lines_build failed for %s\n",
-                uri);
+                e->uri);
         exit(1);
     }
     note = pool_alloc(m->key_len + 64);
@@ -324,7 +327,8 @@ static double quantile(double *v, size_t n, double q)
     return v[i];
 }
 
-/* Check one request's output against the metric grammar (SPEC §2). */
+/* Check one request's output against the metric grammar: a clean key,
+ * "KEY:VALUE|TYPE" lines, as many as the status calls for. */
 static int valid_output(const mix_entry *e, const statsd_measurement *m)
 {
     size_t i, start = 0;
@@ -378,7 +382,7 @@ int main(int argc, char **argv)
                                     strlen(a->prefix));
         a->slen = statsd_name_clean(a->sclean, STATSD_AFFIX_MAX, a->suffix,
                                     strlen(a->suffix));
-        statsd_service_init(&a->svc, a->pclean, a->plen);
+        statsd_lines_service_init(&a->svc, a->pclean, a->plen);
     }
     build_round();
     /* created once per child in the module: not timed */

@@ -1,16 +1,17 @@
 /*
- * fuzz_names.c - libFuzzer target for the name builder and the line
- * formatter (SPEC §2, §5).
+ * fuzz_names.c - libFuzzer target for the name choice and the line
+ * formatter.
  *
- * Each input is one request, run through the core units the way
- * mod_statsd.c's log_transaction chains them: prefix, suffix and
- * aggregate cleaned as the config handlers clean them; NAME from a note
- * (statsd_name_clean) or from the URI (statsd_name_from_path with an
- * exclude callback); optional statsd_guard_collapse and name set; then
- * statsd_lines_build and statsd_lines_note. Every output is checked
- * against the metric contract and, where the contract pins the exact
- * result, against a small independent reference written here. A failed
- * check prints what it was looking at and aborts.
+ * Each input is one request, run through the core units as the module
+ * runs them: prefix, suffix and aggregate cleaned as the config handlers
+ * clean them; NAME from statsd_choose_name (StatsdStat, a note or a
+ * header, else the URI with an exclude callback; optional id collapsing
+ * and name set), then statsd_lines_build and statsd_lines_note. Every
+ * output is checked against the metric contract and, where the contract
+ * pins the exact result, against a small independent reference written
+ * here; the units statsd_choose_name chains are also called one by one on
+ * blocks of exactly their size. A failed check prints what it was looking
+ * at and aborts.
  *
  * Optional stages on the same input: the lines through statsd_client /
  * statsd_batch with a recording send function (datagram size, splitting
@@ -25,14 +26,6 @@
  * every output buffer is a heap block of exactly the size the contract
  * gives, so AddressSanitizer traps a read or write past either.
  *
- * Findings not fixed yet can be let through with FUZZ_TOLERATE in the
- * environment (a comma list), so that a run looks past them:
- *   collapse  statsd_guard_collapse returns 0 for a NAME whose first
- *             segment is longer than STATSD_NAME_MAX (the request is then
- *             not measured at all; seed collapse-long-segment)
- *   scheme    statsd_name_from_path takes any text before "://" as a
- *             scheme ("x/y://z/w" is named "w"; seed absolute-badscheme)
- *
  * Build: see mk/fuzz.mk (`make fuzz`, `make fuzz-check`). The same file
  * compiles without libFuzzer; fuzz/standalone.c then supplies main().
  */
@@ -45,6 +38,7 @@
 #include <string.h>
 
 #include "statsd_batch.h"
+#include "statsd_choose.h"
 #include "statsd_client.h"
 #include "statsd_guard.h"
 #include "statsd_nameset.h"
@@ -61,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OPT_SERVICE     0x08
 #define OPT_COLLAPSE    0x10
 #define OPT_SEP_FF      0x20
-#define OPT_SRC_SHIFT   6       /* NAME from: 0 uri, 1 note, 2 StatsdStat, 3 uri */
+#define OPT_SRC_SHIFT   6       /* NAME from: 0 uri, 1 note, 2 StatsdStat, 3 header */
 /* hdr[1] */
 #define OPT_EXCL_MASK   0x03    /* 0 none, 1 digit first, 2 odd bytes, 3 all */
 #define OPT_INPLACE     0x04    /* clean prefix/suffix with dst == src */
@@ -220,7 +214,7 @@ static void sanitize_into(char *dst, const char *src, size_t n)
         dst[i] = keep_byte((unsigned char)src[i]) ? src[i] : '_';
 }
 
-/* ---- references (what SPEC §2 and the headers say, written plainly) ------ */
+/* ---- references (what the headers say, written plainly) ----------------- */
 
 /* statsd_name_clean: segments split on '.', empty ones dropped, bytes
  * outside [A-Za-z0-9_-] -> '_', joined by '.'; past cap it stops after
@@ -297,32 +291,6 @@ static int exclude_cb(const char *seg, size_t len, void *baton)
 }
 
 
-/* Findings the run may be told to let pass (FUZZ_TOLERATE=a,b in the
- * environment), so a known, reported bug does not hide the next one.
- * Default: everything is checked. */
-enum {
-    TOL_COLLAPSE_EMPTY = 1,     /* collapse turns a long name into nothing */
-    TOL_SCHEME = 2              /* absolute-form without a valid scheme */
-};
-static unsigned tolerate;
-
-static void read_tolerate(void)
-{
-    static int done;
-    const char *t;
-
-    if (done)
-        return;
-    done = 1;
-    t = getenv("FUZZ_TOLERATE");
-    if (t == NULL)
-        return;
-    if (strstr(t, "collapse"))
-        tolerate |= TOL_COLLAPSE_EMPTY;
-    if (strstr(t, "scheme"))
-        tolerate |= TOL_SCHEME;
-}
-
 /* RFC 3986 scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 static int scheme_ok(const char *s, size_t n)
 {
@@ -338,14 +306,14 @@ static int scheme_ok(const char *s, size_t n)
     return 1;
 }
 
-/* statsd_name_from_path per SPEC §2: the path (up to '?' or '#') of an
+/* statsd_name_from_path: the path (up to '?' or '#') of an
  * origin-form or absolute-form target, split on raw '/', each segment
  * percent-decoded; empty and "." segments dropped, ".." drops the one
  * before (kept or excluded), excluded segments dropped, the rest
  * sanitised and joined by '.'; nothing left (or "*"): ROOT.
  * out must hold len + 4 bytes. Returns the length. */
 static size_t ref_from_path(char *out, const char *uri, size_t len,
-                            exclude_ctx *x, int strict_scheme)
+                            exclude_ctx *x)
 {
     /* a LIFO of segments: their texts sit one after another in arena */
     size_t *off = xmalloc((len + 1) * sizeof(*off));
@@ -359,7 +327,7 @@ static size_t ref_from_path(char *out, const char *uri, size_t len,
     if (p < len && uri[0] != '/') {
         const char *c = memchr(uri, ':', len);
         if (c && (size_t)(uri + len - c) >= 3 && c[1] == '/' && c[2] == '/'
-            && (!strict_scheme || scheme_ok(uri, (size_t)(c - uri)))) {
+            && scheme_ok(uri, (size_t)(c - uri))) {
             p = (size_t)(c - uri) + 3;
             while (p < len && uri[p] != '/' && uri[p] != '?' && uri[p] != '#')
                 p++;
@@ -491,7 +459,7 @@ static void sb_part(strbuf *b, const char *s, size_t n)
     b->n += n;
 }
 
-/* The duration as SPEC §2 prints it: microsecond resolution, no trailing
+/* The duration as statsd prints it: microsecond resolution, no trailing
  * zeros, never 0, never an exponent. out: STATSD_NUM_MAX bytes. */
 static size_t ref_duration(char *out, uint64_t usec, statsd_time_unit unit)
 {
@@ -879,7 +847,7 @@ static void run_targets(span target, span host, unsigned port)
 
 /* ---- service lines ------------------------------------------------------- */
 
-/* statsd_service_init for a clean prefix: the ready-made service lines
+/* statsd_lines_service_init for a clean prefix: the ready-made service lines
  * "P.responses.good:1|c", "P.responses.bad:1|c\nP.responses.4xx:1|c",
  * the 5xx twin, and the timer's "P.responses.time:". */
 static void check_service(statsd_service *svc, const char *prefix,
@@ -889,8 +857,8 @@ static void check_service(statsd_service *svc, const char *prefix,
     const char *dot = len ? "." : "";
     int p = (int)len, n;
 
-    stage = "statsd_service_init";
-    statsd_service_init(svc, prefix, len);
+    stage = "statsd_lines_service_init";
+    statsd_lines_service_init(svc, prefix, len);
     CHECK(svc->good_len <= sizeof(svc->good) && svc->bad4_len <= sizeof(svc->bad4)
           && svc->bad5_len <= sizeof(svc->bad5) && svc->time_len <= sizeof(svc->time));
     n = snprintf(want, sizeof(want), "%.*s%sresponses.good:1|c", p, prefix, dot);
@@ -1016,14 +984,130 @@ static char *name_from_uri(span raw, int excl_mode, size_t *len)
                               excl_mode ? exclude_cb : NULL, &x);
     CHECK(n <= cap);
     CHECK(name_ok(dst, n));
-    /* with TOL_SCHEME, any text before "://" counts as a scheme */
-    ref_n = ref_from_path(ref, uri, raw.n, excl_mode ? &rx : NULL,
-                          !(tolerate & TOL_SCHEME));
+    ref_n = ref_from_path(ref, uri, raw.n, excl_mode ? &rx : NULL);
     CHECK_BYTES(dst, n, ref, ref_n);
     free(uri);
     free(ref);
     *len = n;
     return dst;
+}
+
+/* The name set of one input: max_names from hdr[16], and as many other
+ * requests' names admitted before ours as hdr[16] asks, so that ours may
+ * find it full. */
+static statsd_nameset *make_nameset(const uint8_t *hdr, size_t *max_names)
+{
+    statsd_nameset *set = NULL;
+    size_t k;
+    char other[2];
+
+    *max_names = 1 + (hdr[16] & 7);
+    stage = "statsd_nameset";
+    CHECK(statsd_nameset_create(&set, *max_names) == 0);
+    for (k = 0; k < (size_t)((hdr[16] >> 3) & 7); k++) {
+        other[0] = 'n';
+        other[1] = (char)('0' + k);
+        CHECK(statsd_nameset_admit(set, other, 2) == (k < *max_names));
+    }
+    CHECK(statsd_nameset_count(set) <= *max_names);
+    return set;
+}
+
+/* NAME by statsd_choose_name, checked against the references: StatsdStat
+ * as it is; else the cleaned note or header; else the URI's name; then
+ * ids collapsed and the name set applied, when asked. Returns a heap copy
+ * (caller frees) of the name. */
+static char *choose_name(const span *f, int src_mode, int excl,
+                         const uint8_t *hdr, size_t *len)
+{
+    statsd_choose_offer o;
+    statsd_choose_scratch *sc = xmalloc(sizeof(*sc));
+    exclude_ctx x = { excl, NULL, NULL, 0 }, rx = { excl, NULL, NULL, 0 };
+    char *stat = NULL, *given = NULL, *uri = dup_cstr(f[F_URI]);
+    char *exp = xmalloc(f[F_URI].n + 4 > STATSD_NAME_MAX
+                        ? f[F_URI].n + 4 : STATSD_NAME_MAX);
+    char *ref = xmalloc(STATSD_NAME_MAX);
+    size_t stat_len = 0, exp_len = 0, max_names = 0, before = 0, n, unused;
+    size_t path_cap;
+    const char *name;
+    char *out, *path;
+
+    /* each unit on its own, on blocks of exactly its size */
+    free(name_from_uri(f[F_URI], excl, &unused));
+    if (src_mode != 0)
+        free(clean_name(f[F_NOTE], &unused));
+
+    memset(&o, 0, sizeof(o));
+    if (src_mode == 2) {
+        /* StatsdStat is cleaned when the config is read; an empty one is
+         * refused there, so the request then has none */
+        stat = clean_name(f[F_NOTE], &stat_len);
+        o.stat = stat;
+        o.stat_len = stat_len;
+    } else if (src_mode == 1 || src_mode == 3) {
+        /* the note and the header are C strings in httpd's tables */
+        given = dup_cstr(f[F_NOTE]);
+        if (src_mode == 1)
+            o.note = given;
+        else
+            o.header = given;
+    }
+    o.uri = uri;
+    o.uri_len = f[F_URI].n;
+    o.exclude = excl ? exclude_cb : NULL;
+    o.exclude_baton = &x;
+    o.collapse = (hdr[0] & OPT_COLLAPSE) != 0;
+    if (hdr[1] & OPT_NAMESET) {
+        o.names = make_nameset(hdr, &max_names);
+        before = statsd_nameset_count(o.names);
+    }
+    path_cap = STATSD_PATH_SCRATCH(f[F_URI].n);
+    path = xmalloc(path_cap);
+    x.lo = path;
+    x.hi = path + path_cap;
+
+    stage = "statsd_choose_name";
+    name = statsd_choose_name(&o, sc, path, path_cap, &n);
+    CHECK(n > 0);
+    CHECK(name_ok(name, n));
+
+    if (stat_len) {
+        CHECK(name == stat);
+        CHECK_BYTES(name, n, stat, stat_len);
+    } else {
+        if (given)
+            exp_len = ref_clean(exp, STATSD_NAME_MAX, given, strlen(given));
+        if (exp_len == 0)
+            exp_len = ref_from_path(exp, uri, f[F_URI].n, excl ? &rx : NULL);
+        if (o.collapse) {
+            /* every request is measured: a name is cut, never dropped */
+            exp_len = ref_collapse(ref, STATSD_NAME_MAX, exp, exp_len);
+            memcpy(exp, ref, exp_len);
+            CHECK(exp_len > 0);
+        }
+        if (o.names && !statsd_nameset_admit(o.names, exp, exp_len)) {
+            /* refused: only when full, and then for good */
+            CHECK(before == max_names);
+            exp_len = sizeof(STATSD_OTHER_NAME) - 1;
+            memcpy(exp, STATSD_OTHER_NAME, exp_len);
+        }
+        CHECK_BYTES(name, n, exp, exp_len);
+    }
+    if (o.names) {
+        CHECK(statsd_nameset_count(o.names) <= max_names);
+        statsd_nameset_destroy(o.names);
+    }
+    out = xmalloc(n);
+    memcpy(out, name, n);
+    *len = n;
+    free(path);
+    free(sc);
+    free(stat);
+    free(given);
+    free(uri);
+    free(exp);
+    free(ref);
+    return out;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -1037,16 +1121,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     statsd_service *svc;
     statsd_measurement *m;
     key_frame frame;
-    char *prefix, *suffix, *agg = NULL, *name = NULL, *guard = NULL;
+    char *prefix, *suffix, *agg = NULL, *name;
     char *method, *note;
     size_t prefix_len, suffix_len, agg_len = 0, name_len = 0, note_len;
-    int from_config_stat = 0;
     long bytes;
     exp_line expv[8];
     unsigned n_exp = 0;
     char svc_names[4][STATSD_AFFIX_MAX + 32];
 
-    read_tolerate();
     memset(&req, 0, sizeof(req));
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, data, size < HDR_LEN ? size : HDR_LEN);
@@ -1079,64 +1161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* ---- request time: NAME ---- */
-    if (src_mode == 2) {
-        /* StatsdStat: the admin's name, never guarded; refused when empty */
-        name = clean_name(f[F_NOTE], &name_len);
-        from_config_stat = name_len > 0;
-    } else if (src_mode == 1) {
-        /* note statsd.stat / X-Statsd-Stat header */
-        name = clean_name(f[F_NOTE], &name_len);
-    }
-    if (name_len == 0) {
-        free(name);
-        name = name_from_uri(f[F_URI], excl, &name_len);
-    }
-    if (!from_config_stat && (hdr[0] & OPT_COLLAPSE)) {
-        char *ref = xmalloc(STATSD_NAME_MAX);
-        size_t g, rg;
-        stage = "statsd_guard_collapse";
-        guard = xmalloc(STATSD_NAME_MAX);
-        g = statsd_guard_collapse(guard, STATSD_NAME_MAX, name, name_len);
-        rg = ref_collapse(ref, STATSD_NAME_MAX, name, name_len);
-        CHECK(g <= STATSD_NAME_MAX);
-        CHECK(name_ok_or_empty(guard, g));
-        CHECK_BYTES(guard, g, ref, rg);
-        /* SPEC §2: every request is measured; a name is capped by
-         * cutting it, never dropped */
-        if (!(tolerate & TOL_COLLAPSE_EMPTY))
-            CHECK(g > 0);
-        free(ref);
-        free(name);
-        name = guard;
-        name_len = g;
-    }
-    if (!from_config_stat && (hdr[1] & OPT_NAMESET) && name_len > 0) {
-        statsd_nameset *set = NULL;
-        size_t max_names = 1 + (hdr[16] & 7), k, before;
-        char other[8];
-        stage = "statsd_nameset";
-        CHECK(statsd_nameset_create(&set, max_names) == 0);
-        /* other requests' names first, so that ours may find it full */
-        for (k = 0; k < (size_t)((hdr[16] >> 3) & 7); k++) {
-            other[0] = 'n';
-            other[1] = (char)('0' + k);
-            CHECK(statsd_nameset_admit(set, other, 2) == (k < max_names));
-        }
-        before = statsd_nameset_count(set);
-        CHECK(before <= max_names);
-        if (!statsd_nameset_admit(set, name, name_len)) {
-            CHECK(before == max_names);
-            span other_name = { STATSD_OTHER_NAME,
-                                sizeof(STATSD_OTHER_NAME) - 1 };
-            free(name);
-            name = dup_exact(other_name);
-            name_len = other_name.n;
-        } else {
-            CHECK(statsd_nameset_admit(set, name, name_len) == 1);
-        }
-        CHECK(statsd_nameset_count(set) <= max_names);
-        statsd_nameset_destroy(set);
-    }
+    name = choose_name(f, src_mode, excl, hdr, &name_len);
 
     /* ---- the method: httpd always has one, else OtherVerbs; one of
      * httpd's own (or OtherVerbs) is known clean and copied as it is ---- */
@@ -1175,13 +1200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m = xmalloc(sizeof(*m));
     memset(m, 0x5a, sizeof(*m));
 
-    if (statsd_lines_build(&req, m) != 0) {
-        /* only an empty NAME may be refused (the tolerated collapse bug) */
-        CHECK(name_len == 0);
-        CHECK(m->lines_len == 0 && m->n_lines == 0);
-        goto out;
-    }
-    CHECK(name_len > 0);
+    CHECK(statsd_lines_build(&req, m) == 0);
 
     /* key and aggregate key */
     frame_init(&frame, &req);
@@ -1199,7 +1218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* duration */
-    stage = "statsd_format_duration";
+    stage = "statsd_lines_format_duration";
     {
         char want[STATSD_NUM_MAX];
         size_t wl = ref_duration(want, req.usec, req.unit);
@@ -1271,7 +1290,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       (hdr[1] & OPT_BATCH) != 0);
     }
 
-out:
     /* destinations, from their own fields */
     run_targets(f[F_TARGET], f[F_HOST], get16(hdr + 14));
 

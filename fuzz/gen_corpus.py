@@ -48,7 +48,7 @@ def seed(o0=LEGACY | SERVICE, o1=0, max_len=250, status=200, usec=12345,
 
 
 SEEDS = {
-    # SPEC §2 examples
+    # examples of the naming rules
     "spec-query": seed(uri="/foo/bar?baz=42", method="GET", prefix="test"),
     "spec-slashes": seed(uri="///basic///foo///", method="GET", prefix="test"),
     "spec-dot": seed(uri="/basic/x.y", method="POST", status=201, prefix="test"),

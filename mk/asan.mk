@@ -1,4 +1,4 @@
-# make asan-test    - SPEC §5 "tests also pass under AddressSanitizer":
+# make asan-test    - the tests under AddressSanitizer and UBSan:
 #   asan-unit         the Check unit tests (UNIT_TESTS) rebuilt with
 #                     -fsanitize=address,undefined into build/asan/, run with
 #                     CK_FORK=no (one process, so ASan sees every test)
@@ -54,13 +54,14 @@ asan-unit:
 	    UBSAN_OPTIONS=$(ASAN_UBSAN_OPTIONS) ./$$t; \
 	done
 
-# apxs compiles and links in the copy: -Wc/-Wl split on commas, so each
-# sanitizer is its own flag. The module must come out instrumented.
+# apxs compiles and links in the copy, as `make` does (APXS_COMPILE) plus
+# the sanitizers: -Wc/-Wl split on commas, so each sanitizer is its own
+# flag. The module must come out instrumented.
 $(ASAN_MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	@command -v $(APXS) >/dev/null 2>&1 || scripts/deps.sh build
 	@mkdir -p $(ASAN_OUT)
 	cp -f $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR) $(ASAN_OUT)/
-	cd $(ASAN_OUT) && $(APXS) -c -Wc,-std=gnu99 $(addprefix -Wc$(comma),$(WARN)) \
+	cd $(ASAN_OUT) || exit 1; $(APXS_COMPILE) \
 	    -Wc,-fsanitize=address -Wc,-fsanitize=undefined \
 	    -Wc,-fno-sanitize-recover=undefined -Wc,-fno-omit-frame-pointer \
 	    -Wl,-fsanitize=address -Wl,-fsanitize=undefined \

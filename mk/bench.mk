@@ -1,4 +1,4 @@
-# make bench - SPEC §6 performance figures, with and without the module, in
+# make bench - performance figures, with and without the module, in
 # one run: name+format microbenchmark, cachegrind instructions/request of
 # apache2 -X, datagrams/lines per request, paired wrk rounds. Prints a table
 # and writes build/bench/results.txt (see bench/bench.py).

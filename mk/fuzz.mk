@@ -1,5 +1,5 @@
-# make fuzz        - SPEC §5: libFuzzer run of fuzz/fuzz_names.c, the request
-#                    chain of log_transaction (names, key, lines, note) plus
+# make fuzz        - libFuzzer run of fuzz/fuzz_names.c: the request chain
+#                    of log_transaction (name choice, key, lines, note) plus
 #                    the client/batch splitting and the target parser, built
 #                    with clang -fsanitize=fuzzer,address,undefined. Runs
 #                    FUZZ_SECONDS on build/fuzz/corpus (seeded from
@@ -12,14 +12,11 @@
 #
 #   make fuzz FUZZ_SECONDS=600          a longer run
 #   make fuzz FUZZ_ARGS='-jobs=4 -workers=4'   any libFuzzer flags
-#   make fuzz FUZZ_TOLERATE=scheme,collapse    let known, reported findings
-#                                              pass (see fuzz_names.c)
 #   build/fuzz/fuzz_names build/fuzz/artifacts/crash-...    replay a crash
 #   /usr/bin/python3 fuzz/gen_corpus.py     rewrite the seeds
 
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 70000
-FUZZ_TOLERATE ?=
 FUZZ_ARGS ?=
 FUZZ_CLANG ?= clang
 FUZZ_GCC ?= gcc
@@ -59,8 +56,7 @@ fuzz: fuzz-deps
 	@mkdir -p $(FUZZ_OUT)/corpus $(FUZZ_OUT)/artifacts
 	@cp fuzz/corpus/* $(FUZZ_OUT)/corpus/
 	@echo "== fuzz_names: $(FUZZ_SECONDS)s, max_len $(FUZZ_MAX_LEN), log in $(FUZZ_OUT)/fuzz.log"
-	@FUZZ_TOLERATE='$(FUZZ_TOLERATE)' \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(FUZZ_OUT)/fuzz_names -max_len=$(FUZZ_MAX_LEN) \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2560 \
 	    -print_final_stats=1 -dict=fuzz/names.dict \
@@ -83,8 +79,7 @@ fuzz: fuzz-deps
 fuzz-check:
 	@$(MAKE) --no-print-directory $(FUZZ_OUT)/standalone
 	@echo "== fuzz-check: seeds of $(FUZZ_CHECK_DIRS) under gcc ASan/UBSan"
-	@FUZZ_TOLERATE='$(FUZZ_TOLERATE)' \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:disable_coredump=1 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:disable_coredump=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(FUZZ_OUT)/standalone $(FUZZ_CHECK_DIRS) 2>$(FUZZ_OUT)/fuzz-check.log; \
 	rc=$$?; \

@@ -1,4 +1,4 @@
-# Interop with other statsd receivers and the Graphite dashboard (issue 6).
+# Interop with other statsd receivers and the Graphite dashboard.
 #   make test-interop   pytest t/interop: the module's lines through
 #                       collectd's statsd plugin, and through npm statsd
 #                       0.9.0 -> carbon-cache -> whisper (values compared)

@@ -1,4 +1,4 @@
-# Debian package and install-path checks (issue 6).
+# Debian package and install-path checks.
 #   make package        build libapache2-mod-statsd in a copy of the tree
 #                       (build/package/), .deb copied to build/
 #   make test-package   build, lintian (errors fail), install on this

@@ -600,17 +600,18 @@ END_TEST
 
 START_TEST(test_drop_reason_names)
 {
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_WOULDBLOCK),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_WOULDBLOCK),
                      "wouldblock");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_REFUSED), "refused");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_NOBUFS), "nobufs");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_NOENT), "noent");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_UNRESOLVED),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_REFUSED), "refused");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_NOBUFS), "nobufs");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_NOENT), "noent");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_UNRESOLVED),
                      "unresolved");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_TOOBIG), "toobig");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_OTHER), "other");
-    ck_assert_str_eq(statsd_drop_reason_name(STATSD_DROP_REASONS), "unknown");
-    ck_assert_str_eq(statsd_drop_reason_name((statsd_drop_reason)-1),
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_TOOBIG), "toobig");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_OTHER), "other");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_BADFD), "badfd");
+    ck_assert_str_eq(statsd_client_drop_reason_name(STATSD_DROP_REASONS), "unknown");
+    ck_assert_str_eq(statsd_client_drop_reason_name((statsd_drop_reason)-1),
                      "unknown");
 }
 END_TEST
@@ -670,7 +671,9 @@ START_TEST(test_unresolved_and_closed)
     ck_assert_int_eq(statsd_client_open(c), 0);  /* and opens again */
     ck_assert_int_eq(statsd_client_send(c, "a:1|c", 5, 1), 0);
     ck_assert_int_eq(cap->calls, 2);
-    assert_stats(c, 2, 2, 10, 4, DROPS([STATSD_DROP_UNRESOLVED] = 3));
+    /* the send after close is a bug of the caller's, counted apart */
+    assert_stats(c, 2, 2, 10, 4, DROPS([STATSD_DROP_UNRESOLVED] = 2,
+                                       [STATSD_DROP_BADFD] = 1));
     statsd_client_destroy(c);
     free(cap);
 }
@@ -869,6 +872,7 @@ static const struct {
     { "udp://127.0.0.1:8125", EPERM, STATSD_DROP_OTHER },
     { "udp://127.0.0.1:8125", ENETUNREACH, STATSD_DROP_OTHER },
     { "udp://127.0.0.1:8125", EMSGSIZE, STATSD_DROP_OTHER },
+    { "udp://127.0.0.1:8125", EBADF, STATSD_DROP_BADFD },
     { "unix:/nonexistent/statsd.sock", ECONNREFUSED, STATSD_DROP_NOENT },
     { "unix:/nonexistent/statsd.sock", ENOENT, STATSD_DROP_NOENT },
     { "unix:/nonexistent/statsd.sock", EAGAIN, STATSD_DROP_WOULDBLOCK },

@@ -1,6 +1,6 @@
 /*
- * test_lines.c - Check unit tests of the line formatter (statsd_lines.h,
- * SPEC §2): number formatting, the lines of one request, the `statsd` note.
+ * test_lines.c - Check unit tests of the line formatter (statsd_lines.h):
+ * number formatting, the lines of one request, the `statsd` note.
  *
  * Inputs are heap copies of exactly their length (no NUL), outputs heap
  * blocks of exactly the documented size, so AddressSanitizer sees overruns.
@@ -18,7 +18,7 @@
 
 #include "unit_util.h"
 
-/* ---- statsd_format_uint ------------------------------------------------- */
+/* ---- statsd_lines_format_uint ------------------------------------------------- */
 
 static void check_uint(uint64_t v)
 {
@@ -26,7 +26,7 @@ static void check_uint(uint64_t v)
     int el = snprintf(exp, sizeof exp, "%" PRIu64, v);
     char *dst = malloc(STATSD_NUM_MAX);
     ck_assert_ptr_nonnull(dst);
-    size_t r = statsd_format_uint(dst, v);
+    size_t r = statsd_lines_format_uint(dst, v);
     ck_assert_msg(r <= STATSD_NUM_MAX, "format_uint: %zu bytes", r);
     ASSERT_BYTES(dst, r, exp, (size_t)el, "format_uint");
     free(dst);
@@ -35,13 +35,13 @@ static void check_uint(uint64_t v)
 START_TEST(uint_cases)
 {
     char buf[STATSD_NUM_MAX];
-    size_t r = statsd_format_uint(buf, 0);
+    size_t r = statsd_lines_format_uint(buf, 0);
     ASSERT_BYTES(buf, r, "0", 1, "format_uint(0)");
-    r = statsd_format_uint(buf, UINT64_C(18446744073709551615));
+    r = statsd_lines_format_uint(buf, UINT64_C(18446744073709551615));
     ASSERT_BYTES(buf, r, "18446744073709551615", 20, "format_uint(UINT64_MAX)");
-    r = statsd_format_uint(buf, 1);
+    r = statsd_lines_format_uint(buf, 1);
     ASSERT_BYTES(buf, r, "1", 1, "format_uint(1)");
-    r = statsd_format_uint(buf, 404);
+    r = statsd_lines_format_uint(buf, 404);
     ASSERT_BYTES(buf, r, "404", 3, "format_uint(404)");
 
     uint64_t p = 1;
@@ -66,7 +66,7 @@ START_TEST(uint_cases)
 }
 END_TEST
 
-/* ---- statsd_format_duration --------------------------------------------- */
+/* ---- statsd_lines_format_duration --------------------------------------------- */
 
 /* Reference: integer part, then up to 3 (ms) / 6 (s) fraction digits with
  * trailing zeros removed; 0 counts as 1 us. */
@@ -97,7 +97,7 @@ static void check_duration(uint64_t usec, statsd_time_unit unit, const char *exp
     char what[96];
     char *dst = malloc(STATSD_NUM_MAX);
     ck_assert_ptr_nonnull(dst);
-    size_t r = statsd_format_duration(dst, usec, unit);
+    size_t r = statsd_lines_format_duration(dst, usec, unit);
     snprintf(what, sizeof what, "format_duration(%" PRIu64 ", %s)", usec,
              unit_name(unit));
     ck_assert_msg(r > 0 && r <= STATSD_NUM_MAX, "%s: length %zu", what, r);
@@ -170,7 +170,7 @@ START_TEST(duration_shape)
     for (int i = 0; i < 64; i++, v = v * 3 + 7) {
         for (int u = 0; u < 3; u++) {
             char buf[STATSD_NUM_MAX + 1];
-            size_t r = statsd_format_duration(buf, v, units[u]);
+            size_t r = statsd_lines_format_duration(buf, v, units[u]);
             ck_assert(r > 0 && r < STATSD_NUM_MAX);
             buf[r] = '\0';
             ck_assert_msg(strspn(buf, "0123456789.") == r, "\"%s\" has odd bytes",
@@ -228,7 +228,7 @@ static int build(const req_spec *rs, statsd_measurement **out)
     req.key.max_len = rs->max;
     req.legacy = rs->legacy;
     static statsd_service svc;
-    statsd_service_init(&svc, p, pl);
+    statsd_lines_service_init(&svc, p, pl);
     req.service = rs->service ? &svc : NULL;
     statsd_measurement *ms = malloc(sizeof *ms);
     ck_assert_ptr_nonnull(ms);

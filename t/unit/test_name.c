@@ -1,5 +1,5 @@
 /*
- * test_name.c - Check unit tests of the name builder (statsd_name.h, SPEC §2).
+ * test_name.c - Check unit tests of the name builder (statsd_name.h).
  *
  * Every input is handed over in a heap block of exactly its length (no NUL)
  * and every output buffer is a heap block of exactly the documented size, so

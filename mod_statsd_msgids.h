@@ -1,0 +1,54 @@
+/*
+ * mod_statsd_msgids.h - every message the module logs, each with its
+ * stable id (in the spirit of httpd's APLOGNO): tests and log watchers
+ * match on the id, so an id is never reused or renumbered, whatever
+ * happens to its text. httpd tags each line [statsd:level] already, so
+ * the texts carry no "statsd:" prefix.
+ *
+ * Next free id: STATSD00012 (00012..00019 are reserved for this module's
+ * next messages).
+ */
+#ifndef MOD_STATSD_MSGIDS_H
+#define MOD_STATSD_MSGIDS_H
+
+/* start-up, ERR: a destination's client could not be made (no memory) */
+#define STATSD_MSG_DEST_SETUP \
+    "STATSD00001: cannot set up destination %s"
+/* start-up, ERR: a destination's batch could not be made (no memory) */
+#define STATSD_MSG_BATCH_SETUP \
+    "STATSD00002: cannot set up batching for %s"
+/* start-up, WARNING: the name is looked up again every few seconds */
+#define STATSD_MSG_UNRESOLVED \
+    "STATSD00003: destination %s does not resolve; its metrics are " \
+    "dropped and counted"
+/* watchdog, NOTICE: a destination that did not resolve does now */
+#define STATSD_MSG_RESOLVED \
+    "STATSD00004: destination %s resolves now"
+/* watchdog, INFO: DNS gave a destination another address */
+#define STATSD_MSG_NEW_ADDRESS \
+    "STATSD00005: destination %s has a new address"
+/* start-up, CRIT: batching and re-resolution run in its threads */
+#define STATSD_MSG_NO_WATCHDOG \
+    "STATSD00006: mod_watchdog is needed (for batching and re-resolution)"
+/* start-up, CRIT: mod_watchdog refused the per-child watchdog */
+#define STATSD_MSG_WATCHDOG \
+    "STATSD00007: cannot start the child watchdog"
+/* child start, ERR: the name set of StatsdMaxNames could not be made */
+#define STATSD_MSG_NAMESET \
+    "STATSD00008: no memory for StatsdMaxNames; names are not limited"
+/* child start, ERR: no socket for a destination (fd limit, ...) */
+#define STATSD_MSG_SOCKET \
+    "STATSD00009: cannot open a socket for %s"
+/* request, WARNING, at most once a minute per destination and child:
+ * datagrams lost (full buffer, nothing listening, ...) since the last
+ * such line; the error is the last send's */
+#define STATSD_MSG_DROPPED \
+    "STATSD00010: %" APR_UINT64_T_FMT " datagram(s) to %s dropped since " \
+    "the last report (logged once a minute)"
+/* child exit, WARNING: sends that found their socket closed (EBADF);
+ * never expected: the watchdog and the exit flush are ordered against
+ * the close */
+#define STATSD_MSG_BADFD \
+    "STATSD00011: %" APR_UINT64_T_FMT " send(s) on a closed socket"
+
+#endif /* MOD_STATSD_MSGIDS_H */
