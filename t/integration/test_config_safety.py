@@ -1,4 +1,4 @@
-"""Configuration safety (SPEC §3): a user's .htaccess can never choose
+"""Configuration safety: a user's .htaccess can never choose
 where metrics go; every bad value stops `apache2 -t` with a message naming
 the directive and the value (the cases test_config.py does not already
 cover); a bad config at a graceful restart leaves the running server
@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from conftest import (assert_configtest_rejects, assert_lines, Httpd,
-                      serve_env, start_and_drain, statsd_conf, std_lines,
-                      UdpListener)
-from reliability_helpers import reload_markers
+from statsdtest.httpd import Httpd
+from statsdtest.proc import alive
+from statsdtest.lines import assert_lines, reload_markers, statsd_conf, std_lines
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import assert_configtest_rejects, serve_env, start_and_drain
 
 # ---- .htaccess ------------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ def ht():
     for d, text in files.items():
         h.add_file(f"u/{d}/.htaccess", text)
         h.add_file(f"u/{d}/index.html", f"{d}\n")
-    yield from serve_env(h, main, other, expected=(r"not allowed here",), other=other)
+    yield from serve_env(h, main, other, expected=("AH00529",), other=other)
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def hte(ht):
     return ht.fresh()
 
 
-@pytest.mark.error_log_expect(r"not allowed here")
+@pytest.mark.error_log_expect("AH00529")   # core: .htaccess: not allowed here
 @pytest.mark.parametrize("d,directive", [("host", "StatsdHost"), ("server", "StatsdServer"),
                                          ("both", "StatsdServer")])
 def test_destination_in_htaccess_is_refused(hte, d, directive):
@@ -173,14 +174,14 @@ def test_bad_config_at_graceful_keeps_the_running_server(httpd_factory, udp_list
     pid = h.pid
     h.conf_extra = good + "StatsdPort 0\n"
     h.write_config()
-    p = h._cmd("-k", "graceful")
+    p = h.cmd("-k", "graceful")
     assert p.returncode != 0, p.stdout
     assert "StatsdPort" in p.stdout and "'0'" in p.stdout, p.stdout
     # the old generation keeps serving and measuring, with no reload
     assert h.get("/still").status == 404
     assert_lines(udp_listener, std_lines("still", "GET", 404))
     assert reload_markers(udp_listener) == []
-    assert h.pid == pid and Httpd._alive(pid)
+    assert h.pid == pid and alive(pid)
     h.conf_extra = good
     h.write_config()
 
