@@ -287,3 +287,12 @@ aggregationMethod = average
             str(p), since or now - 6 * 3600 + 10, now)
         return [(start + i * step, v) for i, v in enumerate(values)
                 if v is not None]
+
+
+def require(path, package):
+    """Raise with the package to install when a tool (a path or a command
+    name) is missing: a failure, never a silent skip."""
+    import shutil
+    if not Path(path).exists() and not shutil.which(str(path)):
+        raise AssertionError(f"{path} is missing: install {package} "
+                             f"(make test-interop installs it)")

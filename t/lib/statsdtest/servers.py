@@ -84,6 +84,8 @@ class Expectations:
         self.ids = []
 
     def expect(self, *ids):
+        """Message ids (STATSDnnnnn, AHnnnnn); a regex only for the httpd
+        messages that have no id."""
         for i in ids:
-            errorlog.id_pattern(i)          # raises on anything but an id
+            errorlog.expectation(i)         # raises on a bad regex
         self.ids.extend(ids)
