@@ -330,6 +330,7 @@ def make_site(tmp):
 
 def demo_httpd(tmp, statsd_port):
     """The harness's Httpd (event MPM) with the demo's site and vhosts."""
+    os.chmod(tmp, 0o755)            # httpd's children (www-data) read the site
     h = Httpd("demo", modules=DEMO_MODULES, default_files=False, workdir=str(tmp),
               server_conf=lambda h: HTTPD_CONF.format(
                   tmp=h.dir, addr=LOOPBACK, port=h.port, statsd_port=statsd_port))
