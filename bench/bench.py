@@ -436,7 +436,7 @@ def dispose(h):
         kill_valgrind(h)
     if h.pid is not None:
         stop_bench_httpd(h)
-    dispose(h)
+    h.cleanup()
 
 
 # ==========================================================================

@@ -103,16 +103,6 @@ def say(msg=""):
     print(msg, flush=True)
 
 
-def free_port(kind):
-    """A free port on 127.0.0.1 (kind: SOCK_STREAM or SOCK_DGRAM)."""
-    return proc.free_port(kind, LOOPBACK)
-
-
-def wait_until(predicate, timeout, step=0.1):
-    """Poll predicate() until it is true or timeout seconds pass."""
-    return proc.wait_for(predicate, timeout, step)
-
-
 udp_errors = proc.udp_rcvbuf_errors
 
 
@@ -134,8 +124,8 @@ class Receiver:
     def __init__(self, tmp, builtin, node=None):
         self.tmp = tmp
         self.builtin = builtin
-        self.port = free_port(socket.SOCK_DGRAM)
-        self.mgmt_port = free_port(socket.SOCK_STREAM)
+        self.port = proc.free_udp_port()
+        self.mgmt_port = proc.free_tcp_port()
         self.flush_file = tmp / "flushes.jsonl"
         self.log = tmp / "statsd.log"
         config = {
@@ -191,7 +181,7 @@ class Receiver:
             c = self.counters()
             return c is not None and c.get("demo.ready", 0) > 0
         try:
-            if not wait_until(seen, timeout, 0.2):
+            if not proc.wait_for(seen, timeout, 0.2):
                 raise DemoError("the receiver did not come up in %d s: %s"
                                 % (timeout, self.log_tail()))
         finally:
@@ -588,7 +578,7 @@ def main():
             c = receiver.counters() or {}
             return all(c.get(s + ".responses.good", 0) + c.get(s + ".responses.bad", 0)
                        >= want[s]["sent"] for s in TRAFFIC)
-        if wait_until(arrived, ARRIVAL_TIMEOUT, 0.05):
+        if proc.wait_for(arrived, ARRIVAL_TIMEOUT, 0.05):
             arrival = "lines all in %.2f s after the last response" % (time.monotonic() - t_done)
         else:
             arrival = "NOT all lines had arrived %.0f s after the last response" % ARRIVAL_TIMEOUT
