@@ -10,5 +10,6 @@ Importable without pytest. Each module has one job:
   statsd     the real npm statsd 0.9.0: one install, one runner
   errorlog   error-log checks by message id
   lines      the metric line grammar and exact-line assertions
+  servers    an Httpd shared by a module's tests; its error log checked
   interop    collectd and carbon-cache, the interop receivers
 """
