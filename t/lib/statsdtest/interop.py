@@ -5,6 +5,7 @@ answers with a chosen status, an access log of what the module noted);
 and statsd's percentile arithmetic, to compare against."""
 
 import math
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -292,7 +293,6 @@ aggregationMethod = average
 def require(path, package):
     """Raise with the package to install when a tool (a path or a command
     name) is missing: a failure, never a silent skip."""
-    import shutil
     if not Path(path).exists() and not shutil.which(str(path)):
         raise AssertionError(f"{path} is missing: install {package} "
                              f"(make test-interop installs it)")
