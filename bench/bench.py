@@ -1,16 +1,17 @@
 #!/usr/bin/python3
-"""make bench - mod_statsd performance against SPEC §6, in one run.
+"""make bench - mod_statsd performance against its targets, in one run.
 
     /usr/bin/python3 bench/bench.py [--quick] [--only a,b,c,d]
 
-Sections (the performance issue's contract):
+Sections:
   a) name builder + line formatter microbenchmark (bench/bench_names.c):
      ns/request (median of timed batches), heap allocations, and the
      instruction count under cachegrind.
   b) user-space instructions per request that the module adds: apache2 -X
      (worker MPM; --b-mpm event for the other) under cachegrind serving N1
      and N2 keep-alive requests of a small static file, without and with
-     the module in the SPEC §6 default config; per-request = (Ir(N2) -
+     the module in the default config (Statsd On, StatsdHost, StatsdPort,
+     StatsdPrefix at server level); per-request = (Ir(N2) -
      Ir(N1)) / (N2 - N1), the median of --b-reps paired runs (one pair
      drifts with timing). Plus a callgrind
      profile (N1/N2 difference per function) of where the module's
@@ -51,13 +52,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO / "t" / "lib"))     # the test harness
+
+from statsdtest.httpd import Httpd, HttpdError  # noqa: E402
+from statsdtest.paths import APACHE2, MODULE_SO, RUN_USER  # noqa: E402
+from statsdtest.proc import proc_stat, tcp_listening  # noqa: E402
+
 OUT = REPO / "build" / "bench"
-MODULE_SO = Path(os.environ.get("STATSD_MODULE_SO",
-                                str(REPO / ".libs" / "mod_statsd.so")))
-APACHE2 = os.environ.get("APACHE2", "/usr/sbin/apache2")
-MODULES_DIR = Path(os.environ.get("APACHE2_MODULES", "/usr/lib/apache2/modules"))
-RUN_USER = os.environ.get("APACHE2_USER", "www-data")
-RUN_GROUP = os.environ.get("APACHE2_GROUP", "www-data")
 BENCH_NAMES = OUT / "bench_names"
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -67,7 +68,7 @@ PREFIX = "bench"
 STATIC_PATH = "/bench.txt"
 STATIC_BODY = b"mod_statsd bench: a small static file.\n" * 3   # 117 bytes
 
-# SPEC §2 line grammar
+# the metric line grammar
 LINE_RE = re.compile(rb"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)$")
 # the lines of a measured request: P.NAME.METHOD.STATUS and P.responses.*;
 # anything else (e.g. the module's P.httpd.reloads marker) is counted apart
@@ -75,7 +76,8 @@ REQ_LINE_RE = re.compile(rb"^" + re.escape(b"bench.") +
                          rb"(responses\.(good|bad|4xx|5xx|time)|"
                          rb"[A-Za-z0-9_.-]+\.[A-Za-z0-9_-]+\.\d{3}):")
 
-# SPEC §6 / issue targets
+# the targets: instructions/request added, datagrams/request batched,
+# ns/request of the name builder, requests/s with/without the module
 T_INSTR = 1000
 T_DGRAM_BATCH = 0.15
 T_NS = 300.0
@@ -278,88 +280,8 @@ class Receiver:
 # ==========================================================================
 # throwaway httpd
 
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_stat(pid):
-    """(ppid, (utime, stime), (cutime, cstime), state) in ticks, or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # rest[0] is field 3 (state); utime is field 14 -> rest[11]
-    return (int(rest[1]), (int(rest[11]), int(rest[12])),
-            (int(rest[13]), int(rest[14])), rest[0])
-
-
-def alive(pid):
-    st = proc_stat(pid)
-    return st is not None and st[3] != "Z"
-
-
-class Httpd:
-    """apache2 with its own ServerRoot in /tmp, on 127.0.0.1 (event MPM
-    unless told otherwise)."""
-
-    def __init__(self, tag, module_so, *, statsd_port=None, flush=None,
-                 access_log=False, workdir, mpm="event"):
-        self.tag = tag
-        self.mpm = mpm
-        self.module_so = module_so          # None: without the module
-        self.statsd_port = statsd_port
-        self.flush = flush                  # None: not set (default)
-        self.access_log = access_log
-        self.port = free_tcp_port()
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=workdir))
-        os.chmod(self.dir, 0o755)
-        for sub in ("htdocs", "logs", "run"):
-            (self.dir / sub).mkdir(mode=0o755)
-            os.chmod(self.dir / sub, 0o755)
-        (self.dir / "htdocs" / STATIC_PATH.lstrip("/")).write_bytes(STATIC_BODY)
-        (self.dir / "htdocs" / "index.html").write_text("<p>bench</p>\n")
-        for f in (self.dir / "htdocs").iterdir():
-            os.chmod(f, 0o644)
-        self.conf = self.dir / "httpd.conf"
-        self.pid_file = self.dir / "run" / "httpd.pid"
-        self.error_log = self.dir / "logs" / "error_log"
-        self.access_file = self.dir / "logs" / "access_log"
-        self.pid = None
-        self.vg = None
-        self.write_config()
-
-    def config_text(self):
-        mods = [f"LoadModule mpm_{self.mpm}_module "
-                f"{MODULES_DIR}/mod_mpm_{self.mpm}.so"]
-        for m in ("authz_core", "mime", "dir"):
-            mods.append(f"LoadModule {m}_module {MODULES_DIR}/mod_{m}.so")
-        statsd = ""
-        if self.module_so:
-            mods.append(f"LoadModule statsd_module {self.module_so}")
-            # SPEC §6 "default config": these four at server level only
-            statsd = (f"Statsd On\nStatsdHost 127.0.0.1\n"
-                      f"StatsdPort {self.statsd_port}\nStatsdPrefix {PREFIX}\n")
-            if self.flush is not None:
-                statsd += f"StatsdFlushInterval {self.flush}\n"
-        access = ""
-        if self.access_log:
-            access = (f'LogFormat "%>s" statusonly\n'
-                      f'CustomLog "{self.access_file}" statusonly\n')
-        return "\n".join(mods) + f"""
-
-ServerRoot "{self.dir}"
-ServerName 127.0.0.1
-PidFile "{self.pid_file}"
-DefaultRuntimeDir "{self.dir}/run"
-ErrorLog "{self.error_log}"
-LogLevel warn
-Listen 127.0.0.1:{self.port}
-User {RUN_USER}
-Group {RUN_GROUP}
-TypesConfig /etc/mime.types
+# the server block after the harness's head (paths, Listen, User, modules)
+BENCH_SERVER_CONF = """\
 HostnameLookups Off
 Timeout 30
 KeepAlive On
@@ -375,190 +297,146 @@ MinSpareThreads 25
 MaxSpareThreads 75
 MaxConnectionsPerChild 0
 
-DocumentRoot "{self.dir}/htdocs"
+DocumentRoot "{docroot}"
 <Directory />
     AllowOverride None
     Require all denied
 </Directory>
-<Directory "{self.dir}/htdocs">
+<Directory "{docroot}">
     AllowOverride None
     Require all granted
 </Directory>
 DirectoryIndex index.html
-{access}
-{statsd}"""
+"""
 
-    def write_config(self, extra=""):
-        self.conf.write_text(self.config_text() + extra)
-        os.chmod(self.conf, 0o644)
 
-    def env(self):
-        env = dict(os.environ)
-        for k in ("APACHE_RUN_DIR", "APACHE_LOCK_DIR", "APACHE_PID_FILE"):
-            env[k] = str(self.dir / "run")
-        env["APACHE_LOG_DIR"] = str(self.dir / "logs")
-        env["APACHE_RUN_USER"] = RUN_USER
-        env["APACHE_RUN_GROUP"] = RUN_GROUP
-        return env
+def bench_server_conf(h):
+    text = BENCH_SERVER_CONF.format(docroot=h.docroot)
+    if h.access_log:
+        text += (f'LogFormat "%>s" statusonly\n'
+                 f'CustomLog "{h.access_file}" statusonly\n')
+    if h.load_statsd:
+        # the default config: these four at server level only
+        text += (f"Statsd On\nStatsdHost 127.0.0.1\n"
+                 f"StatsdPort {h.statsd_port}\nStatsdPrefix {PREFIX}\n")
+        if h.flush is not None:
+            text += f"StatsdFlushInterval {h.flush}\n"
+    return text
 
-    def ctl(self, *args, timeout=60):
-        return subprocess.run([APACHE2, "-f", str(self.conf), *args],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=timeout,
-                              cwd=str(self.dir), env=self.env())
 
-    def configtest(self):
-        p = self.ctl("-t")
-        return p.returncode, p.stdout
+def bench_httpd(tag, module_so, *, statsd_port=None, flush=None,
+                access_log=False, workdir, mpm="event"):
+    """The harness's Httpd on 127.0.0.1 with the bench's server block;
+    module_so None: without the module. flush None: not set (default)."""
+    h = Httpd(tag, mpm=mpm, load_statsd=module_so is not None, module_so=module_so,
+              modules=("authz_core", "mime", "dir"), default_files=False,
+              files={STATIC_PATH.lstrip("/"): STATIC_BODY,
+                     "index.html": "<p>bench</p>\n"},
+              server_conf=bench_server_conf, workdir=str(workdir))
+    h.statsd_port = statsd_port
+    h.flush = flush
+    h.access_log = access_log
+    h.access_file = h.logs / "access_log"
+    h.vg = None
+    h.write_config()
+    return h
 
-    def answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
 
-    def wait_up(self, timeout, proc=None):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                break
-            if self.answers():
-                return
-            time.sleep(0.1)
-        raise BenchError(f"{self.tag}: httpd did not answer on "
-                         f"127.0.0.1:{self.port} within {timeout}s\n"
-                         f"{self.error_log_text()[-3000:]}")
+def start_bench_httpd(h, timeout=20):
+    """Start; return once both children (StartServers 2) are up, before
+    anything is measured."""
+    return h.start(timeout=timeout, children=2)
 
-    def start(self, timeout=20):
-        p = self.ctl("-k", "start")
-        if p.returncode != 0:
-            raise BenchError(f"{self.tag}: apache2 -k start failed:\n"
-                             f"{p.stdout}\n{self.error_log_text()[-3000:]}")
-        deadline = time.monotonic() + timeout
-        while self.pid is None and time.monotonic() < deadline:
-            try:
-                self.pid = int(self.pid_file.read_text().strip())
-            except (OSError, ValueError):
-                time.sleep(0.05)
-        if self.pid is None:
-            raise BenchError(f"{self.tag}: no pid file")
-        self.wait_up(max(1, deadline - time.monotonic()))
-        # both children up (StartServers 2) before anything is measured
-        while time.monotonic() < deadline and len(self.children()) < 2:
-            time.sleep(0.05)
-        return self
 
-    def children(self):
-        kids = []
-        if self.pid is None:
-            return kids
-        for e in os.listdir("/proc"):
-            if e.isdigit():
-                st = proc_stat(int(e))
-                if st and st[0] == self.pid and st[3] != "Z":
-                    kids.append(int(e))
-        return kids
+def stop_bench_httpd(h, timeout=20):
+    """Graceful stop (children finish, exit cleanups flush), bounded."""
+    h.stop(timeout=timeout, graceful=True)
 
-    def cpu_ticks(self):
-        """(user, system) ticks of the parent and its children, plus the
-        parent's reaped-children times (a child that exited still counts)."""
-        user = system = 0
-        st = proc_stat(self.pid)
+
+def cpu_ticks(h):
+    """(user, system) ticks of the parent and its children, plus the
+    parent's reaped-children times (a child that exited still counts)."""
+    user = system = 0
+    st = proc_stat(h.pid)
+    if st:
+        user += st[1][0] + st[2][0]
+        system += st[1][1] + st[2][1]
+    for k in h.children(live=True):
+        st = proc_stat(k)
         if st:
-            user += st[1][0] + st[2][0]
-            system += st[1][1] + st[2][1]
-        for k in self.children():
-            st = proc_stat(k)
-            if st:
-                user += st[1][0]
-                system += st[1][1]
-        return user, system
+            user += st[1][0]
+            system += st[1][1]
+    return user, system
 
-    def stop(self, timeout=20):
-        """Graceful stop (children finish, exit cleanups flush), bounded;
-        escalates to -k stop, then SIGKILL of our own pids only."""
-        if self.pid is None:
+
+def wait_up(h, timeout, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            break
+        if tcp_listening(h.port, timeout=1):
             return
-        pid, kids = self.pid, self.children()
-        try:
-            self.ctl("-k", "graceful-stop", timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (
-                alive(pid) or any(alive(k) for k in kids)):
-            time.sleep(0.05)
-        if alive(pid):
-            log(f"{self.tag}: graceful-stop timed out, -k stop")
-            try:
-                self.ctl("-k", "stop", timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            time.sleep(1)
-        for p in [pid] + kids:
-            if alive(p):
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-        self.pid = None
+        time.sleep(0.1)
+    raise BenchError(f"{h.name}: httpd did not answer on "
+                     f"127.0.0.1:{h.port} within {timeout}s\n"
+                     f"{h.error_log_text()[-3000:]}")
 
-    # -- under valgrind, one process (-X)
-    def start_valgrind(self, tool, out_file, extra=(), timeout=240):
-        # valgrind creates the file at start-up (as root) and writes it at
-        # exit as User www-data: make it first, writable by anyone
-        Path(out_file).touch()
-        os.chmod(out_file, 0o666)
-        cmd = [VALGRIND, f"--tool={tool}", f"--{tool}-out-file={out_file}",
-               "--vgdb=no", *extra, APACHE2, "-X", "-f", str(self.conf)]
-        self.vg_log = open(self.dir / "logs" / f"valgrind-{tool}.log", "w")
-        self.vg = subprocess.Popen(cmd, stdout=self.vg_log,
-                                   stderr=subprocess.STDOUT,
-                                   cwd=str(self.dir), env=self.env())
-        try:
-            self.wait_up(timeout, proc=self.vg)
-        except BenchError:
-            self.kill_valgrind()
-            raise
 
-    def stop_valgrind(self, timeout=240):
-        """SIGTERM: httpd -X shuts down cleanly, valgrind writes totals."""
-        self.vg.send_signal(signal.SIGTERM)
-        try:
-            rc = self.vg.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill_valgrind()
-            raise BenchError(f"{self.tag}: valgrind'ed httpd did not exit")
-        self.vg_log.close()
-        self.vg = None
-        return rc
+# -- under valgrind, one process (-X)
+def start_valgrind(h, tool, out_file, extra=(), timeout=240):
+    # valgrind creates the file at start-up (as root) and writes it at
+    # exit as User www-data: make it first, writable by anyone
+    Path(out_file).touch()
+    os.chmod(out_file, 0o666)
+    h.write_config()
+    cmd = [VALGRIND, f"--tool={tool}", f"--{tool}-out-file={out_file}",
+           "--vgdb=no", *extra, *h.argv("-X")]
+    h.vg_log = open(h.logs / f"valgrind-{tool}.log", "w")
+    h.vg = subprocess.Popen(cmd, stdout=h.vg_log, stderr=subprocess.STDOUT,
+                            cwd=str(h.dir), env=h.env())
+    try:
+        wait_up(h, timeout, proc=h.vg)
+    except BenchError:
+        kill_valgrind(h)
+        raise
 
-    def kill_valgrind(self):
-        if self.vg and self.vg.poll() is None:
-            self.vg.kill()
-            self.vg.wait(timeout=30)
-        self.vg = None
 
-    def error_log_text(self):
-        try:
-            return self.error_log.read_text(errors="replace")
-        except OSError:
-            return ""
+def stop_valgrind(h, timeout=240):
+    """SIGTERM: httpd -X shuts down cleanly, valgrind writes totals."""
+    h.vg.send_signal(signal.SIGTERM)
+    try:
+        rc = h.vg.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_valgrind(h)
+        raise BenchError(f"{h.name}: valgrind'ed httpd did not exit")
+    h.vg_log.close()
+    h.vg = None
+    return rc
 
-    def problems(self):
-        """Error-log lines worth a look (crashes, module warnings)."""
-        pat = re.compile(r"\[[a-z_]+:(error|crit|alert|emerg)\]|\[statsd:"
-                         r"|exit signal|AH00052")
-        return [ln for ln in self.error_log_text().splitlines()
-                if pat.search(ln)]
 
-    def cleanup(self):
-        if self.vg is not None:
-            self.kill_valgrind()
-        if self.pid is not None:
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def kill_valgrind(h):
+    if h.vg and h.vg.poll() is None:
+        h.vg.kill()
+        h.vg.wait(timeout=30)
+    h.vg = None
+
+
+PROBLEM_RE = re.compile(r"\[[a-z_]+:(error|crit|alert|emerg)\]|\[statsd:"
+                        r"|exit signal|AH00052")
+
+
+def problems(h):
+    """Error-log lines worth a look (crashes, module warnings)."""
+    return [ln for ln in h.error_log_text().splitlines() if PROBLEM_RE.search(ln)]
+
+
+def dispose(h):
+    """Stop whatever still runs of h and remove its directory."""
+    if h.vg is not None:
+        kill_valgrind(h)
+    if h.pid is not None:
+        stop_bench_httpd(h)
+    h.cleanup()
 
 
 # ==========================================================================
@@ -640,7 +518,7 @@ def drive(port, n, conns=1, timeout=300):
 
 
 def expected_lines(statuses):
-    """SPEC §2, default config: timer + counter + responses.good|bad
+    """Lines of the default config: timer + counter + responses.good|bad
     (+4xx|5xx) + responses.time."""
     return sum(cnt * (4 if st < 400 else 5) for st, cnt in statuses.items())
 
@@ -777,7 +655,7 @@ class Bench:
         self.batching = None        # detected in setup()
 
     def httpd(self, *a, **kw):
-        h = Httpd(*a, workdir=self.work, **kw)
+        h = bench_httpd(*a, workdir=self.work, **kw)
         self.httpds.append(h)
         return h
 
@@ -789,9 +667,9 @@ class Bench:
     def close(self):
         for h in self.httpds:
             try:
-                h.cleanup()
+                dispose(h)
             except Exception as e:       # keep cleaning up the rest
-                log(f"cleanup of {h.tag}: {e!r}")
+                log(f"cleanup of {h.name}: {e!r}")
         for r in self.receivers:
             r.close()
         shutil.rmtree(self.work, ignore_errors=True)
@@ -840,7 +718,7 @@ class Bench:
         log(f"StatsdFlushInterval {'known' if self.batching else 'unknown'}"
             f" to the module; batching rows "
             f"{'measured' if self.batching else 'n/a'}")
-        h.cleanup()
+        dispose(h)
         self.httpds.remove(h)
 
     def foreign_httpds(self):
@@ -933,12 +811,12 @@ class Bench:
         os.chmod(outdir, 0o777)           # written by www-data at exit
         out = outdir / f"{tool}.out"
         t0 = time.monotonic()
-        h.start_valgrind(tool, out, extra)
+        start_valgrind(h, tool, out, extra)
         t_up = time.monotonic() - t0
         statuses = drive(h.port, n, conns=1, timeout=self.args.vg_timeout)
         if set(statuses) != {200}:
             raise BenchError(f"{tag}: unexpected statuses {dict(statuses)}")
-        rc = h.stop_valgrind()
+        rc = stop_valgrind(h)
         if not out.exists():
             raise BenchError(f"{tag}: valgrind wrote no {out} (rc {rc}); "
                              f"see {h.dir}/logs")
@@ -949,12 +827,12 @@ class Bench:
         total = read_summary(out)
         keep = OUT / f"{tool}.{'with_module' if with_module else 'without_module'}.{n}.out"
         shutil.copy2(out, keep)
-        probs = h.problems()
+        probs = problems(h)
         if probs:
             self.notes.append(f"{tag}: error log: {probs[:3]}")
         log(f"   {tag}: {total:,} Ir (start {t_up:.1f}s, total "
             f"{time.monotonic() - t0:.1f}s)")
-        h.cleanup()
+        dispose(h)
         self.httpds.remove(h)
         return total, keep
 
@@ -1024,17 +902,17 @@ class Bench:
         recv = self.receiver()
         h = self.httpd(f"sends-{'default' if flush is None else flush}",
                        self.module, statsd_port=recv.port, flush=flush)
-        h.start()
+        start_bench_httpd(h)
         t0 = time.monotonic()
         statuses = drive(h.port, n, conns=self.args.c_conns, timeout=180)
         dt = time.monotonic() - t0
         time.sleep(1.5)             # > the 1000 ms default flush interval
         before_stop = recv.stats()
-        h.stop()
+        stop_bench_httpd(h)
         st = recv.quiesce(0.5, 10)
-        probs = h.problems()
+        probs = problems(h)
         if probs:
-            self.notes.append(f"{h.tag}: error log: {probs[:3]}")
+            self.notes.append(f"{h.name}: error log: {probs[:3]}")
         exp = expected_lines(statuses)
         r = {"requests": n, "statuses": dict(statuses), "seconds": dt,
              "datagrams": st["req_datagrams"], "lines": st["req_lines"],
@@ -1050,7 +928,7 @@ class Bench:
              "dgram_per_req": st["req_datagrams"] / n,
              "lines_ratio": st["req_lines"] / exp if exp else 0,
              "good": st["good"], "rtime": st["rtime"]}
-        h.cleanup()
+        dispose(h)
         self.httpds.remove(h)
         self.receivers.remove(recv)
         recv.close()
@@ -1117,9 +995,9 @@ class Bench:
 
     def round(self, h, seconds, conns):
         m0, ch0 = self.machine_ticks(), os.times()
-        u0, s0 = h.cpu_ticks()
+        u0, s0 = cpu_ticks(h)
         w = self.wrk(h.port, seconds, conns)
-        u1, s1 = h.cpu_ticks()
+        u1, s1 = cpu_ticks(h)
         m1, ch1 = self.machine_ticks(), os.times()
         # CPU of everything that is neither this httpd nor wrk (other
         # engineers' tests, ...), as a share of the machine
@@ -1139,9 +1017,9 @@ class Bench:
     def section_d(self):
         log("d) wrk cross-check, paired rounds")
         sink = self.receiver(sink=True)
-        base = self.httpd("wrk-without", None, statsd_port=sink.port).start()
-        mod = self.httpd("wrk-with", self.module,
-                         statsd_port=sink.port).start()
+        base = start_bench_httpd(self.httpd("wrk-without", None, statsd_port=sink.port))
+        mod = start_bench_httpd(self.httpd("wrk-with", self.module,
+                                           statsd_port=sink.port))
         secs, conns, pairs = (self.args.round_seconds, self.args.conns,
                               self.args.pairs)
         self.wait_quiet("d")
@@ -1192,10 +1070,10 @@ class Bench:
         steal = [x["steal_pct"] for r in rounds for x in r]
         d["steal_pct"] = (statistics.median(steal), max(steal))
         for h in (base, mod):
-            probs = h.problems()
+            probs = problems(h)
             if probs:
-                self.notes.append(f"{h.tag}: error log: {probs[:3]}")
-            h.cleanup()
+                self.notes.append(f"{h.name}: error log: {probs[:3]}")
+            dispose(h)
             self.httpds.remove(h)
         self.receivers.remove(sink)
         sink.close()
@@ -1203,8 +1081,8 @@ class Bench:
         # paced run with a reading receiver: nothing lost at ~10k req/s
         log("d) paced ~10k req/s run, reading receiver")
         recv = self.receiver()
-        h = self.httpd("paced", self.module, statsd_port=recv.port,
-                       access_log=True).start()
+        h = start_bench_httpd(self.httpd("paced", self.module, statsd_port=recv.port,
+                                         access_log=True))
         env = dict(os.environ, BENCH_DELAY_MS=str(self.args.pace_delay_ms))
         conns = self.args.pace_conns
         rate = self.args.pace_rate
@@ -1232,7 +1110,7 @@ class Bench:
             w = self.wrk(h.port, self.args.pace_seconds, conns,
                          script=HERE / "pace.lua", env=env)
         time.sleep(1.5)
-        h.stop()
+        stop_bench_httpd(h)
         st = recv.quiesce(0.5, 10)
         statuses = collections.Counter()
         for line in h.access_file.read_text().split():
@@ -1250,10 +1128,10 @@ class Bench:
                       "conns": conns, "mode": mode, "probe_rps": probe_rps,
                       "capacity": capacity,
                       "delay_ms": self.args.pace_delay_ms}
-        probs = h.problems()
+        probs = problems(h)
         if probs:
-            self.notes.append(f"{h.tag}: error log: {probs[:3]}")
-        h.cleanup()
+            self.notes.append(f"{h.name}: error log: {probs[:3]}")
+        dispose(h)
         self.httpds.remove(h)
         log(f"   paced: {w['rps']:.0f} req/s, {st['req_lines']}/{exp} lines")
 
@@ -1299,7 +1177,7 @@ class Bench:
                          f"apache2 -X, cachegrind, N={b['n1']}/{b['n2']}"))
             rows.append(("b2", "httpd + module: instructions/request",
                          f"{b['with']['per_request']:,.0f}", "-", "info",
-                         "SPEC §6 default config"))
+                         "default config"))
             rows.append(("b3", "module: added instructions/request",
                          f"{b['added']:,.0f}", "<= 1,000",
                          verdict(b["added"] <= T_INSTR),
@@ -1525,7 +1403,7 @@ class Bench:
                    "counts only the module's own functions and their "
                    "callees and repeats within a few instructions. "
                    "httpd alone is "
-                   "below SPEC's 35-42k because this config is minimal (4 "
+                   "below the 35-42k reference because this config is minimal (4 "
                    "modules, no access log). (a1) and (d) are timings on a "
                    "shared 2-CPU VM: wrk and httpd compete for the same "
                    "CPUs, other jobs come and go (see others' CPU above; "
@@ -1601,7 +1479,7 @@ def main():
             if sec in args.only:
                 try:
                     getattr(bench, f"section_{sec}")()
-                except BenchError as e:
+                except (BenchError, HttpdError) as e:
                     failed = failed or e
                     bench.notes.append(f"section {sec} failed: {e}")
                     log(f"section {sec} FAILED: {e}")

@@ -3,7 +3,7 @@ dashboard (dashboard/dashboard.png).
 
 httpd + mod_statsd (StatsdPrefix shop) -> statsd 0.9.0 (flushInterval 2 s,
 percentThreshold [95, 99], graphite backend) -> carbon-cache -> whisper,
-all throwaway processes on 127.0.0.1 (t/interop/pipeline.py). About 60 s of
+all throwaway processes on 127.0.0.1 (t/lib/statsdtest). About 60 s of
 synthetic traffic from two clients: mostly fast static files, some CGI
 requests of 5-50 ms, a few slow ones (120-400 ms, more of them after the
 reload, so the percentiles move there), 404s (a burst of them around 15 s,
@@ -34,9 +34,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "t" / "interop"))
+sys.path.insert(0, str(HERE.parent / "t" / "lib"))   # the test harness
 
-import pipeline  # noqa: E402
+from statsdtest.httpclient import HttpClient  # noqa: E402
+from statsdtest.httpd import module_missing  # noqa: E402
+from statsdtest.interop import Carbon, interop_httpd  # noqa: E402
+from statsdtest.paths import REPO  # noqa: E402
+from statsdtest.proc import wait_for  # noqa: E402
+from statsdtest.statsd import Statsd  # noqa: E402
 
 PREFIX = "shop"
 FLUSH_MS = 2000
@@ -71,7 +76,7 @@ def drive(httpd, seconds, max_requests=6000):
 
     def client(seed):
         rnd = random.Random(seed)
-        c = pipeline.Client(httpd.port)
+        c = HttpClient(httpd.port)
         generation = False
         while time.time() < stop_at:
             with lock:
@@ -203,21 +208,21 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory")
     args = ap.parse_args()
-    if not pipeline.MODULE_SO.is_file():
-        sys.exit(f"{pipeline.MODULE_SO} is not built: run make")
+    if module_missing():
+        sys.exit(module_missing())
     seconds = max(10.0, min(args.seconds, 300.0))
 
     work = Path(tempfile.mkdtemp(prefix="mod_statsd-dashboard-"))
     os.chmod(work, 0o755)
     running = []
     try:
-        carbon = pipeline.Carbon(work / "carbon").start()
+        carbon = Carbon(work / "carbon").start()
         running.append(carbon)
-        statsd = pipeline.Statsd(work / "statsd", carbon.line_port,
+        statsd = Statsd.graphite(work / "statsd", carbon.line_port,
                                  flush_ms=FLUSH_MS).start()
         running.append(statsd)
         httpd_started = time.time()
-        httpd = pipeline.Httpd(work / "httpd", statsd.port, PREFIX).start()
+        httpd = interop_httpd(work / "httpd", statsd.port, PREFIX).start()
         running.append(httpd)
         print(f"pipeline up: httpd 127.0.0.1:{httpd.port} -> statsd "
               f"udp {statsd.port} -> carbon {carbon.line_port}; "
@@ -231,8 +236,8 @@ def main():
         c = f"stats.counters.{PREFIX}"
         t = f"stats.timers.{PREFIX}.responses.time"
         total = (lambda m: sum(v for _, v in carbon.fetch(m, int(start) - 5)))
-        pipeline.wait_for(lambda: total(f"{t}.count") >= state["n"],
-                          15, step=0.5)
+        wait_for(lambda: total(f"{t}.count") >= state["n"],
+                 15, step=0.5)
         time.sleep(FLUSH_MS / 1000 * 2 + 1)
         since = int(start) - 30
         series = {
@@ -254,7 +259,7 @@ def main():
             reloads, source = [reload_at], "script"
         print(f"reload lines from the {source}: "
               f"{[round(r - start, 1) for r in reloads]} s after start")
-        build = pipeline.REPO / "build" / "dashboard"
+        build = REPO / "build" / "dashboard"
         build.mkdir(parents=True, exist_ok=True)
         (build / "series.json").write_text(json.dumps(
             {"start": start, "end": end, "graceful_issued": reload_at,

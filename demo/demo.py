@@ -42,14 +42,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "demo"
-MODULE = REPO / ".libs" / "mod_statsd.so"
-STATSD_PREFIX_DIR = REPO / "build" / "statsd"
-STATSD_JS = STATSD_PREFIX_DIR / "node_modules" / "statsd" / "stats.js"
-STATSD_VERSION = "0.9.0"
-APACHE = "/usr/sbin/apache2"
-APACHE_MODULES = Path("/usr/lib/apache2/modules")
+sys.path.insert(0, str(REPO / "t" / "lib"))     # the test harness
 
-LOOPBACK = "127.0.0.1"
+from statsdtest import proc, statsd  # noqa: E402
+from statsdtest.httpd import Httpd, HttpdError, module_missing  # noqa: E402
+from statsdtest.paths import APACHE2, LOOPBACK  # noqa: E402
+
 TRAFFIC_SECONDS = min(max(float(os.environ.get("DEMO_SECONDS", "7")), 1.0), 30.0)
 CLIENTS_PER_VHOST = 2          # keep-alive connections per vhost
 RATE_PER_CLIENT = 120          # requests/s per client: a demo, not a benchmark
@@ -105,65 +103,19 @@ def say(msg=""):
     print(msg, flush=True)
 
 
-def free_port(kind):
-    """A free port on 127.0.0.1 (kind: SOCK_STREAM or SOCK_DGRAM)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, step=0.1):
-    """Poll predicate() until it is true or timeout seconds pass."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= end:
-            return value
-        time.sleep(step)
-
-
-def udp_errors():
-    """Kernel UDP receive-buffer drops so far (from /proc/net/snmp)."""
-    try:
-        lines = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
-        return int(dict(zip(lines[0][1:], lines[1][1:])).get("RcvbufErrors", 0))
-    except (OSError, IndexError, ValueError):
-        return 0
+udp_errors = proc.udp_rcvbuf_errors
 
 
 # --------------------------------------------------------------------------
 # The receiver: real statsd or demo/receiver.py, same config, same interface
 # --------------------------------------------------------------------------
 
-def statsd_installed():
-    try:
-        pkg = json.loads((STATSD_JS.parent / "package.json").read_text())
-        return pkg.get("version") == STATSD_VERSION
-    except (OSError, ValueError):
-        return False
-
-
 def install_statsd():
     """Install statsd 0.9.0 with npm if needed; return (node, why-not)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node:
-        return None, "node is not installed"
-    if statsd_installed():
-        return node, None
-    if not npm:
-        return None, "npm is not installed"
-    say("installing statsd %s with npm into %s ..." % (STATSD_VERSION, STATSD_PREFIX_DIR))
-    cmd = [npm, "install", "--prefix", str(STATSD_PREFIX_DIR), "--omit=optional",
-           "--no-audit", "--no-fund", "statsd@" + STATSD_VERSION]
     try:
-        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return None, "npm install timed out after 120 s"
-    if res.returncode != 0 or not statsd_installed():
-        tail = " | ".join(res.stdout.strip().splitlines()[-3:])
-        return None, "npm install failed (%s)" % (tail or "exit %d" % res.returncode)
-    return node, None
+        return statsd.install(timeout=120, say=say), None
+    except statsd.StatsdError as e:
+        return None, " | ".join(str(e).strip().splitlines()[-3:])
 
 
 class Receiver:
@@ -172,8 +124,8 @@ class Receiver:
     def __init__(self, tmp, builtin, node=None):
         self.tmp = tmp
         self.builtin = builtin
-        self.port = free_port(socket.SOCK_DGRAM)
-        self.mgmt_port = free_port(socket.SOCK_STREAM)
+        self.port = proc.free_udp_port()
+        self.mgmt_port = proc.free_tcp_port()
         self.flush_file = tmp / "flushes.jsonl"
         self.log = tmp / "statsd.log"
         config = {
@@ -192,7 +144,7 @@ class Receiver:
         if builtin:
             cmd = [sys.executable, str(DEMO / "receiver.py"), str(conf)]
         else:
-            cmd = [node, str(STATSD_JS), str(conf)]
+            cmd = [node, str(statsd.STATS_JS), str(conf)]
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=str(tmp),
@@ -229,7 +181,7 @@ class Receiver:
             c = self.counters()
             return c is not None and c.get("demo.ready", 0) > 0
         try:
-            if not wait_until(seen, timeout, 0.2):
+            if not proc.wait_for(seen, timeout, 0.2):
                 raise DemoError("the receiver did not come up in %d s: %s"
                                 % (timeout, self.log_tail()))
         finally:
@@ -279,26 +231,11 @@ function fail(r)            -- a page whose backend is broken
 end
 """
 
+# After the harness's head (ServerRoot, Listen, User, modules, ...): the
+# demo's own mime.types (no /etc/mime.types needed) and its two vhosts.
+DEMO_MODULES = ("authz_core", "mime", "dir", "alias", "lua")
 HTTPD_CONF = """\
-# Throwaway httpd for mod_statsd's `make demo`; everything lives in {tmp}.
-ServerRoot {tmp}
-DefaultRuntimeDir {tmp}/run
-PidFile {tmp}/run/httpd.pid
-ErrorLog {tmp}/error.log
-LogLevel warn
-Listen {addr}:{port}
 ServerName localhost
-User www-data
-Group www-data
-
-LoadModule mpm_event_module {mods}/mod_mpm_event.so
-LoadModule authz_core_module {mods}/mod_authz_core.so
-LoadModule mime_module {mods}/mod_mime.so
-LoadModule dir_module {mods}/mod_dir.so
-LoadModule alias_module {mods}/mod_alias.so
-LoadModule lua_module {mods}/mod_lua.so
-LoadModule statsd_module {module}
-
 TypesConfig {tmp}/mime.types
 DirectoryIndex index.html
 KeepAlive On
@@ -373,7 +310,7 @@ def make_site(tmp):
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    (tmp / "run").mkdir()
+    (tmp / "run").mkdir(exist_ok=True)
     # httpd's children run as www-data: make the tree readable for them.
     for root, dirs, names in os.walk(tmp):
         os.chmod(root, 0o755)
@@ -381,80 +318,14 @@ def make_site(tmp):
             os.chmod(os.path.join(root, n), 0o644)
 
 
-class Httpd:
-    def __init__(self, tmp, statsd_port):
-        self.tmp = tmp
-        self.port = free_port(socket.SOCK_STREAM)
-        self.conf = tmp / "httpd.conf"
-        self.pidfile = tmp / "run" / "httpd.pid"
-        self.pid = None
-        make_site(tmp)
-        self.conf.write_text(HTTPD_CONF.format(
-            tmp=tmp, addr=LOOPBACK, port=self.port, mods=APACHE_MODULES,
-            module=MODULE, statsd_port=statsd_port))
-
-    def start(self):
-        res = subprocess.run([APACHE, "-f", str(self.conf), "-k", "start"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=30)
-        if res.returncode != 0:
-            raise DemoError("apache2 did not start: %s %s"
-                            % (res.stdout.strip(), self.log_tail()))
-        self.pid = wait_until(self._read_pid, 10)
-        if not self.pid:
-            raise DemoError("apache2 wrote no pid file: " + self.log_tail())
-
-        def accepting():     # a bare connect: no request, nothing measured
-            try:
-                socket.create_connection((LOOPBACK, self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        if not wait_until(accepting, 10):
-            raise DemoError("apache2 is not listening: " + self.log_tail())
-
-    def _read_pid(self):
-        try:
-            return int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def _alive(self):
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-
-    def stop(self):
-        """apache2 -k stop, bounded; SIGKILL its process group after 10 s."""
-        if not self.pid:
-            self.pid = self._read_pid()
-            if not self.pid:
-                return
-        try:
-            subprocess.run([APACHE, "-f", str(self.conf), "-k", "stop"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        if wait_until(lambda: not self._alive(), 10):
-            return
-        # httpd -k start daemonises with setsid(): its pid is its group's id.
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        wait_until(lambda: not self._alive(), 5)
-
-    def log_tail(self, n=5):
-        try:
-            lines = (self.tmp / "error.log").read_text().strip().splitlines()
-            return " | ".join(lines[-n:])
-        except OSError:
-            return "(no error log)"
+def demo_httpd(tmp, statsd_port):
+    """The harness's Httpd (event MPM) with the demo's site and vhosts."""
+    os.chmod(tmp, 0o755)            # httpd's children (www-data) read the site
+    h = Httpd("demo", modules=DEMO_MODULES, default_files=False, workdir=str(tmp),
+              server_conf=lambda h: HTTPD_CONF.format(
+                  tmp=h.dir, addr=LOOPBACK, port=h.port, statsd_port=statsd_port))
+    make_site(h.dir)
+    return h
 
 
 # --------------------------------------------------------------------------
@@ -664,17 +535,17 @@ def choose_receiver():
     if node:
         ver = subprocess.run([node, "--version"], stdout=subprocess.PIPE, text=True,
                              timeout=10).stdout.strip()
-        return False, node, "Etsy statsd %s (npm), node %s" % (STATSD_VERSION, ver)
+        return False, node, "Etsy statsd %s (npm), node %s" % (statsd.VERSION, ver)
     if want == "statsd":
         raise DemoError("the real statsd is not available: " + why)
     return True, None, builtin_desc + ": the real statsd is not available (%s)" % why
 
 
 def main():
-    if not MODULE.exists():
-        raise DemoError("%s is missing: run `make` first" % MODULE)
-    if not os.path.exists(APACHE):
-        raise DemoError("%s is missing: apt-get install apache2" % APACHE)
+    if module_missing():
+        raise DemoError(module_missing())
+    if not os.path.exists(APACHE2):
+        raise DemoError("%s is missing: apt-get install apache2" % APACHE2)
     builtin, node, desc = choose_receiver()
 
     tmp = Path(tempfile.mkdtemp(prefix="mod_statsd-demo-"))
@@ -682,8 +553,11 @@ def main():
     try:
         receiver = Receiver(tmp, builtin, node)
         receiver.wait_ready()
-        httpd = Httpd(tmp, receiver.port)
-        httpd.start()
+        httpd = demo_httpd(tmp, receiver.port)
+        try:
+            httpd.start()
+        except HttpdError as e:
+            raise DemoError(str(e))
         say("receiver: " + desc)
         say("          udp %s:%d, flushInterval %d s (> the demo: one final flush on "
             "SIGTERM)" % (LOOPBACK, receiver.port, FLUSH_INTERVAL_MS // 1000))
@@ -704,7 +578,7 @@ def main():
             c = receiver.counters() or {}
             return all(c.get(s + ".responses.good", 0) + c.get(s + ".responses.bad", 0)
                        >= want[s]["sent"] for s in TRAFFIC)
-        if wait_until(arrived, ARRIVAL_TIMEOUT, 0.05):
+        if proc.wait_for(arrived, ARRIVAL_TIMEOUT, 0.05):
             arrival = "lines all in %.2f s after the last response" % (time.monotonic() - t_done)
         else:
             arrival = "NOT all lines had arrived %.0f s after the last response" % ARRIVAL_TIMEOUT

@@ -1,4 +1,4 @@
-"""Directives and their merging (SPEC §2 prefix rules, §3): StatsdPrefix
+"""Directives and their merging: StatsdPrefix
 and StatsdSuffix forms, {hostname}, per-vhost prefixes, destinations per
 section, list merging, flags with an unset state, .htaccess refusal and
 configtest failures for bad values."""
@@ -7,10 +7,12 @@ import re
 
 import pytest
 
-from conftest import (assert_configtest_rejects, assert_lines,
-                      assert_nothing_after_marker, Env, hostname_short_clean,
-                      Httpd, request_lines, serve_env, start_and_drain,
-                      statsd_conf, std_lines, stop_and_check, UdpListener)
+from statsdtest.httpd import Httpd
+from statsdtest.lines import (assert_lines, assert_nothing_after_marker,
+                              hostname_short_clean, request_lines, statsd_conf, std_lines)
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import (assert_configtest_rejects, Env, serve_env, start_and_drain,
+                                stop_and_check)
 
 
 def started(httpd_factory, listener, name, conf="", prefix="test", **kw):
@@ -303,7 +305,7 @@ def test_stat_header_name_directive(mg):
     assert_lines(mg.listener, std_lines("my.metric", "GET", 200, legacy=False))
 
 
-@pytest.mark.error_log_expect(r"StatsdPort not allowed here")
+@pytest.mark.error_log_expect(r"StatsdPort not allowed here")   # core, no id
 def test_destination_in_htaccess_refused(mg):
     r = mg.httpd.get("/ht/")
     assert r.status == 500
@@ -423,7 +425,7 @@ def test_configtest_server_only_directive_in_vhost(httpd_factory):
     assert rc != 0 and "StatsdFlushInterval" in out, out
 
 
-# ---- the cardinality guard (SPEC §3) ----------------------------------------------
+# ---- the cardinality guard -----------------------------------------------------------
 
 def test_collapse_ids(httpd_factory, udp_listener):
     h = started(httpd_factory, udp_listener, "collapse", conf="""

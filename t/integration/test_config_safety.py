@@ -1,4 +1,4 @@
-"""Configuration safety (SPEC §3): a user's .htaccess can never choose
+"""Configuration safety: a user's .htaccess can never choose
 where metrics go; every bad value stops `apache2 -t` with a message naming
 the directive and the value (the cases test_config.py does not already
 cover); a bad config at a graceful restart leaves the running server
@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from conftest import (assert_configtest_rejects, assert_lines, Httpd,
-                      serve_env, start_and_drain, statsd_conf, std_lines,
-                      UdpListener)
-from reliability_helpers import reload_markers
+from statsdtest.httpd import Httpd
+from statsdtest.proc import alive
+from statsdtest.lines import assert_lines, reload_markers, statsd_conf, std_lines
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import assert_configtest_rejects, serve_env, start_and_drain
 
 # ---- .htaccess ------------------------------------------------------------------------
 
@@ -44,7 +45,7 @@ def hte(ht):
     return ht.fresh()
 
 
-@pytest.mark.error_log_expect(r"not allowed here")
+@pytest.mark.error_log_expect(r"not allowed here")   # core, no id
 @pytest.mark.parametrize("d,directive", [("host", "StatsdHost"), ("server", "StatsdServer"),
                                          ("both", "StatsdServer")])
 def test_destination_in_htaccess_is_refused(hte, d, directive):
@@ -160,7 +161,7 @@ StatsdMaxNames 1000000
     assert "resolve" not in out, out
 
 
-@pytest.mark.skip(reason="StatsdSampleRate is not implemented yet (a later issue); "
+@pytest.mark.skip(reason="StatsdSampleRate is not implemented yet; "
                          "then: 0, 1.5, -0.1, abc and 'nan' must fail configtest")
 def test_configtest_rejects_bad_sample_rate():
     pass
@@ -173,14 +174,14 @@ def test_bad_config_at_graceful_keeps_the_running_server(httpd_factory, udp_list
     pid = h.pid
     h.conf_extra = good + "StatsdPort 0\n"
     h.write_config()
-    p = h._cmd("-k", "graceful")
+    p = h.cmd("-k", "graceful")
     assert p.returncode != 0, p.stdout
     assert "StatsdPort" in p.stdout and "'0'" in p.stdout, p.stdout
     # the old generation keeps serving and measuring, with no reload
     assert h.get("/still").status == 404
     assert_lines(udp_listener, std_lines("still", "GET", 404))
     assert reload_markers(udp_listener) == []
-    assert h.pid == pid and Httpd._alive(pid)
+    assert h.pid == pid and alive(pid)
     h.conf_extra = good
     h.write_config()
 

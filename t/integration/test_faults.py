@@ -1,4 +1,4 @@
-"""Faults of the statsd side (SPEC §4): nothing listening (IPv4, IPv6, with
+"""Faults of the statsd side: nothing listening (IPv4, IPv6, with
 and without batching), a receiver that never reads, a unix socket that
 appears late or goes away and comes back, a destination name that does
 not resolve at start-up and later does, and `localhost` with IPv4 first.
@@ -21,15 +21,15 @@ import time
 
 import pytest
 
-from conftest import (assert_lines, DatagramListener, free_udp_port,
-                      ipv6_loopback_available, managed_httpds, server_conf,
-                      statsd_conf, std_lines, Udp6Listener, UdpListener,
-                      UnixListener)
-from reliability_helpers import (DROP_REPORT, NsHttpd, ResponseStream,
-                                 bad_wire_lines, children, drop_reports,
-                                 get_request, log_lines, measured, metric_lines,
-                                 percentile, stress, unshare_works, wait_for,
-                                 wait_measured)
+from statsdtest import errorlog
+from statsdtest.errorlog import DROPPED, UNRESOLVED
+from statsdtest.httpclient import get_request, ResponseStream
+from statsdtest.httpd import private_hosts_supported
+from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
+                              percentile, server_conf, statsd_conf, std_lines,
+                              wait_measured)
+from statsdtest.listeners import ipv6_loopback_available, Udp6Listener, UdpListener, UnixListener
+from statsdtest.proc import children, free_udp_port, wait_for
 
 
 def timed_get(h, target="/static.txt"):
@@ -48,7 +48,7 @@ CLOSED_PORT_CASES = [
 ]
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 @pytest.mark.parametrize("family,flush", CLOSED_PORT_CASES)
 def test_closed_udp_port(httpd_factory, family, flush):
     """A closed UDP port: IP_RECVERR turns the ICMP port-unreachable into
@@ -77,7 +77,7 @@ def test_closed_udp_port(httpd_factory, family, flush):
             slow.append((i, took))
         time.sleep(0.02)           # spread over ~2-3 s: many sends, many ICMPs
     assert not slow, f"requests that took 1 s or more: {slow}"
-    reports = wait_for(lambda: drop_reports(h), 3.0)
+    reports = wait_for(lambda: errorlog.drop_reports(h.error_log_text()), 3.0)
     assert reports, ("no drop report in the error log:\n" + h.error_log_text()[-3000:])
     pids = [pid for pid, _, _ in reports]
     assert len(pids) == len(set(pids)), f"more than one report per child:\n{reports}"
@@ -189,20 +189,20 @@ def run_never_reading(httpd_factory, seconds):
           f"max {max(ref_lat) * 1000:.2f} ms")
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)   # allowed, not required: loopback drops silently
+@pytest.mark.error_log_expect(DROPPED)   # allowed, not required: loopback drops silently
 def test_receiver_never_reading_short(httpd_factory):
     run_never_reading(httpd_factory, 2)
 
 
-@stress
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.stress
+@pytest.mark.error_log_expect(DROPPED)
 def test_receiver_never_reading_10s(httpd_factory):
     run_never_reading(httpd_factory, 10)
 
 
 # ---- a unix socket that is missing, then created, then restarted ------------------
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_unix_socket_missing_then_created_then_restarted(httpd_factory):
     """Batched (flush 200 ms). Lines of requests made while the path is
     missing are dropped at the flush (ENOENT) and reported; once a receiver
@@ -230,7 +230,7 @@ def test_unix_socket_missing_then_created_then_restarted(httpd_factory):
         assert sorted(k for k in lines if ".GET.404:1|c" in k) == sorted(
             f"test.late.{i}.GET.404:1|c" for i in range(10))
         assert not bad_wire_lines(lines)
-        reports = drop_reports(h)
+        reports = errorlog.drop_reports(h.error_log_text())
         assert reports and all(f"unix:{path}" in l for _, _, l in reports), \
             h.error_log_text()[-2000:]
         # the receiver restarts: gone (ENOENT), then back
@@ -257,32 +257,20 @@ NAME = "statsd-test.invalid-ish-name"
 BASE_HOSTS = "127.0.0.1 localhost\n"
 
 
-class Udp6At(DatagramListener):
-    def __init__(self, port):
-        super().__init__(socket.AF_INET6, ("::1", port), "udp6")
-        self.host, self.port = "::1", port
-
-
 def listener_pair():
     """UDP listeners on 127.0.0.1 and ::1 with the same port number."""
     for _ in range(50):
         v4 = UdpListener()
         try:
-            return v4, Udp6At(v4.port)
+            return v4, Udp6Listener("::1", v4.port)
         except OSError:
             v4.close()
     pytest.fail("no UDP port free on both 127.0.0.1 and ::1", pytrace=False)
 
 
-@pytest.fixture
-def ns_httpd_factory(request, error_log):
-    """Like conftest's httpd_factory, for NsHttpd (own /etc/hosts)."""
-    yield from managed_httpds(request, error_log, NsHttpd)
-
-
 @pytest.fixture(scope="module")
 def private_hosts():
-    ok, why = unshare_works()
+    ok, why = private_hosts_supported()
     if not ok:
         pytest.skip(why)
 
@@ -316,8 +304,8 @@ def test_getaddrinfo_honours_etc_hosts(private_hosts):
         socket.getaddrinfo(NAME, 8125, 0, socket.SOCK_DGRAM)
 
 
-@pytest.mark.error_log_expect(r"statsd: destination .* does not resolve", DROP_REPORT)
-def test_unresolvable_host_at_startup_then_resolves(private_hosts, ns_httpd_factory,
+@pytest.mark.error_log_expect(UNRESOLVED, DROPPED)
+def test_unresolvable_host_at_startup_then_resolves(private_hosts, httpd_factory,
                                                     udp_listener):
     """StatsdHost names a host that does not resolve: httpd starts, with
     exactly one warning; the lines are dropped (and counted); once the name
@@ -325,9 +313,9 @@ def test_unresolvable_host_at_startup_then_resolves(private_hosts, ns_httpd_fact
     without a restart."""
     conf = (f"Statsd On\nStatsdHost {NAME}\nStatsdPort {udp_listener.port}\n"
             "StatsdPrefix test\nStatsdFlushInterval 200\n")
-    h = ns_httpd_factory("unresolved", BASE_HOSTS, conf=conf)
+    h = httpd_factory("unresolved", hosts=BASE_HOSTS, conf=conf)
     h.start()
-    warn = log_lines(h, r"statsd: destination .* does not resolve")
+    warn = errorlog.lines_with(h.error_log_text(), UNRESOLVED)
     assert len(warn) == 1, h.error_log_text()
     assert NAME in warn[0] and "[statsd:warn]" in warn[0], warn
     kids = children(h.pid)
@@ -355,15 +343,15 @@ def test_unresolvable_host_at_startup_then_resolves(private_hosts, ns_httpd_fact
     assert measured(lines) == 5 and not bad_wire_lines(lines), lines
     assert children(h.pid) == kids, "children were replaced: that is a restart"
     # still exactly one "does not resolve" warning: retries are quiet
-    assert len(log_lines(h, r"statsd: destination .* does not resolve")) == 1
+    assert len(errorlog.lines_with(h.error_log_text(), UNRESOLVED)) == 1
     # the failed sends of the unresolved phase were counted and reported
-    assert drop_reports(h), h.error_log_text()[-2000:]
+    assert errorlog.drop_reports(h.error_log_text()), h.error_log_text()[-2000:]
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_localhost_prefers_ipv4_even_when_hosts_lists_ipv6_first(private_hosts,
-                                                                 ns_httpd_factory):
-    """SPEC §4: `localhost` with both 127.0.0.1 and ::1 goes to IPv4 (Etsy
+                                                                 httpd_factory):
+    """`localhost` with both 127.0.0.1 and ::1 goes to IPv4 (Etsy
     statsd listens on IPv4 by default), whatever order /etc/hosts (and
     getaddrinfo) give. Consequence: a statsd that listens on ::1 only is
     NOT reached by `StatsdHost localhost`; configure it as `StatsdHost ::1`
@@ -379,7 +367,7 @@ def test_localhost_prefers_ipv4_even_when_hosts_lists_ipv6_first(private_hosts,
             "StatsdPrefix test\nStatsdFlushInterval 0\n"
             f"<Location /v6only>\n    StatsdHost v6only.{NAME}\n"
             f"    StatsdPort {other6.port}\n</Location>\n")
-    h = ns_httpd_factory("localhost6", hosts, conf=conf)
+    h = httpd_factory("localhost6", hosts=hosts, conf=conf)
     try:
         h.start()
         rc, out = h.ns_getent("ahosts", "localhost")
@@ -397,7 +385,7 @@ def test_localhost_prefers_ipv4_even_when_hosts_lists_ipv6_first(private_hosts,
         other6.close()
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_ipv6_only_statsd_needs_a_literal(httpd_factory, udp6_listener):
     """A statsd on ::1 only: `StatsdHost localhost` sends to 127.0.0.1
     (IPv4 first), where nothing listens, so nothing arrives and the drops
@@ -423,7 +411,7 @@ def test_ipv6_only_statsd_needs_a_literal(httpd_factory, udp6_listener):
 
 # ---- more receivers that cannot take the lines ----------------------------------------
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_unix_receiver_never_reading(httpd_factory):
     """A unix datagram receiver that never reads: its queue fills, then
     every send fails at once with EAGAIN (non-blocking: no wait), which,
@@ -441,19 +429,19 @@ def test_unix_receiver_never_reading(httpd_factory):
         assert res and all(s == 200 for s, _ in res), [r for r in res if r[0] != 200][:5]
         slow = [t for _, t in res if t >= 1.0]
         assert not slow, f"{len(slow)} requests took 1 s or more"
-        reports = wait_for(lambda: drop_reports(h), 3.0)
+        reports = wait_for(lambda: errorlog.drop_reports(h.error_log_text()), 3.0)
         assert reports and all(f"unix:{path}" in l for _, _, l in reports), \
             h.error_log_text()[-2000:]
         assert "Resource temporarily unavailable" in reports[0][2], reports[0][2]
         pids = [p for p, _, _ in reports]
         assert len(pids) == len(set(pids)), reports
-        print(f"\n{len(res)} requests; first report: {reports[0][2].split('statsd: ')[-1]}")
+        print(f"\n{len(res)} requests; first report: {errorlog.message(reports[0][2], DROPPED)}")
     finally:
         sock.close()
         shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_drop_reports_are_per_destination(httpd_factory):
     """Two dead destinations in one child: each gets its own report (once
     a minute per destination per child), neither hides the other."""
@@ -467,7 +455,7 @@ def test_drop_reports_are_per_destination(httpd_factory):
         assert h.get("/static.txt").status == 200
         assert h.get("/two/x").status == 404
         time.sleep(0.01)
-    reports = wait_for(lambda: len(drop_reports(h)) >= 2 and drop_reports(h), 3.0)
+    reports = wait_for(lambda: len(errorlog.drop_reports(h.error_log_text())) >= 2 and errorlog.drop_reports(h.error_log_text()), 3.0)
     assert reports, h.error_log_text()[-2000:]
     by_dest = {}
     for pid, _, line in reports:
@@ -478,7 +466,7 @@ def test_drop_reports_are_per_destination(httpd_factory):
         assert len(pids) == len(set(pids)), (dest, pids)
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.error_log_expect(DROPPED)
 def test_unix_socket_the_children_may_not_write(httpd_factory):
     """A unix socket in a directory only root may enter (0700): the parent
     (root) still sends its reload marker, the children (User www-data) get
@@ -495,17 +483,17 @@ def test_unix_socket_the_children_may_not_write(httpd_factory):
             assert r.status == 200 and took < 1.0
         lst.quiesce(0.3)
         assert metric_lines(lst) == []
-        reports = wait_for(lambda: drop_reports(h), 3.0)
+        reports = wait_for(lambda: errorlog.drop_reports(h.error_log_text()), 3.0)
         assert reports and "Permission denied" in reports[0][2], h.error_log_text()[-2000:]
     finally:
         lst.close()
         shutil.rmtree(d, ignore_errors=True)
 
 
-@stress
-@pytest.mark.error_log_expect(DROP_REPORT)
+@pytest.mark.stress
+@pytest.mark.error_log_expect(DROPPED)
 def test_dns_outage_keeps_address_then_change_of_family_is_followed(
-        private_hosts, ns_httpd_factory):
+        private_hosts, httpd_factory):
     """A resolved name is looked up again every 60 s. When the name
     disappears (a DNS outage), the last address stays in use; when it comes
     back with another address, here of the other family (127.0.0.1 ->
@@ -517,7 +505,7 @@ def test_dns_outage_keeps_address_then_change_of_family_is_followed(
     name = f"moving.{NAME}"
     conf = (f"Statsd On\nStatsdHost {name}\nStatsdPort {v4.port}\n"
             "StatsdPrefix test\nStatsdFlushInterval 200\n")
-    h = ns_httpd_factory("dnsmove", BASE_HOSTS + f"127.0.0.1 {name}\n", conf=conf)
+    h = httpd_factory("dnsmove", hosts=BASE_HOSTS + f"127.0.0.1 {name}\n", conf=conf)
     try:
         h.start()
         kids = children(h.pid)

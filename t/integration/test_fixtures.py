@@ -6,9 +6,11 @@ import socket
 
 import pytest
 
-from conftest import (Httpd, UdpListener, Udp6Listener, UnixListener,
-                      assert_lines, ipv6_loopback_available, normalise,
-                      request_lines, std_lines, DUR)
+from statsdtest.httpd import Httpd
+from statsdtest.lines import assert_lines, DUR, normalise, request_lines, std_lines
+from statsdtest.proc import alive
+from statsdtest.listeners import (ipv6_loopback_available, Udp6Listener, UdpListener,
+                                  UnixListener)
 
 
 def _send(family, addr, payload):
@@ -98,7 +100,7 @@ def test_httpd_without_module_serves(plain_httpd):
     assert h.get("/lua500").status == 500
 
 
-@pytest.mark.error_log_expect(r"AH01630")
+@pytest.mark.error_log_expect("AH01630")
 def test_httpd_expected_error_is_tolerated(plain_httpd):
     assert plain_httpd.get("/denied").status == 403
 
@@ -119,7 +121,7 @@ def test_start_stop_other_mpms(httpd_factory):
         assert h.get("/static.txt").status == 200
         pid = h.pid
         h.stop()
-        assert not Httpd._alive(pid)
+        assert not alive(pid)
 
 
 def test_error_log_classification(tmp_path):
@@ -128,13 +130,13 @@ def test_error_log_classification(tmp_path):
         h.error_log.write_text(
             "[Wed Nov 25 16:52:06.138527 2026] [mpm_event:notice] [pid 1:tid 1] AH00489: ok\n"
             "[Wed Nov 25 16:52:06.138527 2026] [core:error] [pid 1:tid 2] AH00135: Invalid method\n"
-            "[Wed Nov 25 16:52:06.138527 2026] [statsd:warn] [pid 1:tid 2] something odd\n"
+            "[Wed Nov 25 16:52:06.138527 2026] [statsd:warn] [pid 1:tid 2] STATSD00010: 3 datagram(s) to udp://127.0.0.1:9 dropped since the last report\n"
             "[Wed Nov 25 16:52:06.138527 2026] [core:notice] [pid 1] AH00052: child pid 7 exit signal Segmentation fault (11)\n"
             "[Wed Nov 25 16:52:06.138527 2026] [ssl:info] [pid 1] fine\n"
             "==123==ERROR: AddressSanitizer: heap-use-after-free\n")
         bad = h.bad_error_lines(0)
         assert len(bad) == 4, bad
-        assert len(h.bad_error_lines(0, [r"AH00135", r"statsd:warn"])) == 2
+        assert len(h.bad_error_lines(0, ["AH00135", "STATSD00010"])) == 2
     finally:
         Httpd.instances.remove(h)
         h.cleanup()

@@ -1,4 +1,4 @@
-"""The cardinality guard (SPEC §3): StatsdCollapseIds turns id-like path
+"""The cardinality guard: StatsdCollapseIds turns id-like path
 segments into `_id_`, StatsdMaxNames bounds the distinct names per child
 (new ones become `_other`), StatsdMaxNameLength caps every key, under a
 scanner's load of 100 000 random paths."""
@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from conftest import assert_lines, start_and_drain, statsd_conf, std_lines
-from reliability_helpers import (bad_wire_lines, children, graceful_stop, measured,
-                                 metric_lines, pipelined, request_keys,
-                                 wait_measured)
+from statsdtest.httpclient import pipelined
+from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
+                              request_keys, statsd_conf, std_lines, wait_measured)
+from statsdtest.proc import children
+from statsdtest.servers import start_and_drain
 
 # one child process, so "per child" is exact (event MPM)
 ONE_CHILD = """
@@ -96,7 +97,7 @@ def test_collapse_ids_not_for_statsd_stat_and_per_location(collapse_env):
     assert_lines(lst, std_lines("off.999", "GET", 404))
 
 
-@pytest.mark.error_log_expect(r"File name too long")   # core: AH00036 / AH00127
+@pytest.mark.error_log_expect("AH00036", "AH00127")   # core: File name too long
 def test_collapse_ids_long_first_segment_still_measured(httpd_factory, udp_listener):
     h = started(httpd_factory, udp_listener, "collapselong",
                 extra="StatsdCollapseIds On\nLimitRequestLine 70000\n")
@@ -148,7 +149,7 @@ def test_max_names_50_under_100k_random_paths(httpd_factory, udp_listener):
     # checked exactly either way (and 1000 paths already overflow 50 names)
     assert done >= 1000 and set(statuses) == {404}, (done, set(statuses), f"{took:.1f} s")
     assert children(h.pid) == kids, "a second child appeared"
-    graceful_stop(h)
+    h.graceful_stop()
     udp_listener.quiesce(0.3, timeout=5)
     lines = metric_lines(udp_listener)
     print(f"\n{done} of {n} requests in {took:.1f} s; "

@@ -1,4 +1,4 @@
-"""Metric names (SPEC §2): path-derived names, StatsdStat, the statsd.stat
+"""Metric names: path-derived names, StatsdStat, the statsd.stat
 note, the X-Statsd-Stat header, StatsdAggregateStat, StatsdExclude, the
 name length cap and hostile input. One httpd for the whole module."""
 
@@ -6,8 +6,10 @@ import re
 
 import pytest
 
-from conftest import (assert_lines, Httpd, LINE_RE, request_lines, serve_env,
-                      statsd_conf, std_lines, UdpListener)
+from statsdtest.httpd import Httpd
+from statsdtest.lines import assert_lines, LINE_RE, request_lines, statsd_conf, std_lines
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import serve_env
 
 LUA_SET = """
 function handle(r)
@@ -158,7 +160,7 @@ def test_dot_segments_collapse_to_root(e):
     check(e, raw_get(e, "/a/.."), "ROOT", status=200)
 
 
-@pytest.mark.error_log_expect(r"AH10244")
+@pytest.mark.error_log_expect("AH10244")
 def test_dotdot_above_root(e):
     # httpd refuses to climb above / (400 + AH10244 at error level); the
     # request is still measured and `..` at the top removes nothing.
@@ -406,7 +408,7 @@ def test_hostile_path(e, target, name):
 
 
 def test_hostile_method_is_other_verbs(e, error_log):
-    error_log.expect(r"AH00135")      # httpd: "Invalid method in request"
+    error_log.expect("AH00135")      # httpd: "Invalid method in request"
     r = e.httpd.raw(b"G@T:|# /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert r.status is not None, r.raw
     got = assert_lines(e.listener, std_lines("x", "OtherVerbs", r.status))

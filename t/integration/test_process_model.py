@@ -1,4 +1,4 @@
-"""The process model (SPEC §4): the same measurements under the prefork,
+"""The process model: the same measurements under the prefork,
 worker and event MPMs; batches flushed when children exit (graceful
 restart, graceful stop, MaxConnectionsPerChild); graceful restarts under
 light load without losing a measurement of a completed request, and
@@ -12,12 +12,15 @@ import time
 
 import pytest
 
-from conftest import (assert_lines, Httpd, serve_env, start_and_drain,
-                      statsd_conf, std_lines, UdpListener)
-from reliability_helpers import (LoadThread, bad_wire_lines, children, fd_count,
-                                 fd_targets, graceful_stop, measured, metric_lines,
-                                 reload_markers, rss_kb, start_time, stress,
-                                 wait_for, wait_measured)
+from statsdtest import errorlog
+from statsdtest.errorlog import CLOSED_SOCKET_SENDS
+from statsdtest.httpclient import LoadThread
+from statsdtest.httpd import Httpd
+from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
+                              reload_markers, statsd_conf, std_lines, wait_measured)
+from statsdtest.listeners import UdpListener
+from statsdtest.proc import children, fd_count, fd_targets, rss_kb, start_time, wait_for
+from statsdtest.servers import serve_env, start_and_drain
 
 MPMS = ["prefork", "worker", "event"]
 
@@ -141,7 +144,7 @@ def test_mpm_batches_flushed_at_graceful_restart_and_stop(httpd_factory, udp_lis
         assert h.get(f"/gen2/{i}").status == 404
     udp_listener.quiesce(0.3)
     assert measured(metric_lines(udp_listener)) == 0
-    graceful_stop(h)
+    h.graceful_stop()
     lines = wait_measured(udp_listener, n2, timeout=10)
     assert measured(lines) == n2, lines
     assert sorted(l for l in lines if l.endswith(":1|c") and ".gen2." in l) == sorted(
@@ -215,7 +218,7 @@ def run_graceful_restarts(h, lst, n, mpm):
         assert child_fds1 == child_fds0, (targets0, fd_targets(child1))
     finally:
         load.stop()
-    graceful_stop(h)
+    h.graceful_stop()
     lines = wait_measured(lst, len(load.completed), timeout=10)
     failed = load.failed
     assert not failed, f"{len(failed)} requests failed, e.g. {failed[:3]}"
@@ -236,7 +239,7 @@ def test_10_graceful_restarts_under_load(httpd_factory, udp_listener, mpm):
     assert not warn_or_worse(h, 0, MPM_NOISE)
 
 
-@stress
+@pytest.mark.stress
 @pytest.mark.parametrize("mpm", MPMS)
 def test_100_graceful_restarts_under_load(httpd_factory, udp_listener, mpm):
     h = httpd_factory(f"restarts100-{mpm}", mpm=mpm, conf=statsd_conf(udp_listener.port, flush=None, extra=CHURN))
@@ -244,6 +247,10 @@ def test_100_graceful_restarts_under_load(httpd_factory, udp_listener, mpm):
     udp_listener.drain_reload_markers()
     run_graceful_restarts(h, udp_listener, 100, mpm)
     assert not warn_or_worse(h, 0, MPM_NOISE)
+    # a child that sends on a socket already closed at a restart is a bug,
+    # whatever the log level
+    closed = errorlog.lines_with(h.error_log_text(), CLOSED_SOCKET_SENDS)
+    assert not closed, closed
 
 
 # ---- MaxConnectionsPerChild: children come and go -----------------------------------------
@@ -265,7 +272,7 @@ def run_max_connections(httpd_factory, lst, mpm, n):
         time.sleep(0.02)
     load.stop()
     fds1 = fd_count(pid)
-    graceful_stop(h)
+    h.graceful_stop()
     lines = wait_measured(lst, len(load.completed), timeout=10)
     print(f"\n{mpm}: {len(load.results)} requests, {len(seen)} children seen, "
           f"parent fds {fds0} -> {fds1}")
@@ -285,7 +292,7 @@ def test_max_connections_per_child_50(httpd_factory, udp_listener, mpm):
     run_max_connections(httpd_factory, udp_listener, mpm, 300)
 
 
-@stress
+@pytest.mark.stress
 @pytest.mark.parametrize("mpm", MPMS)
 def test_max_connections_per_child_50_long(httpd_factory, udp_listener, mpm):
     run_max_connections(httpd_factory, udp_listener, mpm, 3000)

@@ -1,12 +1,15 @@
-"""Statuses and what is measured (SPEC §2, §3): good/bad/4xx/5xx service
+"""Statuses and what is measured: good/bad/4xx/5xx service
 lines, ErrorDocument, no-statsd, `Statsd Off`, StatsdHTTPVerbs and unknown
 methods, StatsdLegacyMode, StatsdServiceStats, StatsdTimeUnit. One httpd
 for the whole module, one <Location> per feature."""
 
 import pytest
 
-from conftest import (assert_lines, assert_nothing_after_marker, Httpd,
-                      serve_env, statsd_conf, std_lines, UdpListener)
+from statsdtest.httpd import Httpd
+from statsdtest.lines import (assert_lines, assert_nothing_after_marker, statsd_conf,
+                              std_lines)
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import serve_env
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +104,7 @@ def test_302_redirect(e):
     assert_lines(e.listener, std_lines("found", "GET", 302))
 
 
-@pytest.mark.error_log_expect(r"AH01630")   # authz_core: client denied
+@pytest.mark.error_log_expect("AH01630")   # authz_core: client denied
 def test_403(e):
     assert e.httpd.get("/denied/x").status == 403
     assert_lines(e.listener, [
@@ -186,14 +189,14 @@ def test_known_unlisted_verb(e):
     assert_lines(e.listener, std_lines("verbs.x", "OtherVerbs", r.status))
 
 
-@pytest.mark.error_log_expect(r"AH00135")   # core: Invalid method in request
+@pytest.mark.error_log_expect("AH00135")   # core: Invalid method in request
 def test_unknown_method_with_verbs(e):
     r = e.httpd.raw(b"FOO /verbs/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert r.status is not None and r.status >= 400
     assert_lines(e.listener, std_lines("verbs.x", "OtherVerbs", r.status))
 
 
-@pytest.mark.error_log_expect(r"AH00135")
+@pytest.mark.error_log_expect("AH00135")
 def test_unknown_method_always_other_verbs(e):
     # no StatsdHTTPVerbs here: methods httpd does not know are OtherVerbs
     r = e.httpd.raw(b"FOO /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -201,7 +204,7 @@ def test_unknown_method_always_other_verbs(e):
     assert_lines(e.listener, std_lines("x", "OtherVerbs", r.status))
 
 
-@pytest.mark.error_log_expect(r"AH00135")
+@pytest.mark.error_log_expect("AH00135")
 def test_unknown_method_listed_is_still_other_verbs(e):
     # M_INVALID methods are always OtherVerbs, even when listed
     r = e.httpd.raw(b"FOO /verbsfoo/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")

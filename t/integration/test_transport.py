@@ -1,4 +1,4 @@
-"""Destinations and delivery (SPEC §2 wire format and note, §3, §4):
+"""Destinations and delivery:
 StatsdServer over IPv4, IPv6 and unix datagram sockets, `localhost`,
 a receiver that is not there, the `statsd` note in the access log, one
 datagram per request, and the MPMs."""
@@ -11,16 +11,17 @@ import time
 
 import pytest
 
-from conftest import (assert_lines, free_udp_port, LINE_RE, normalise,
-                      request_lines, server_conf, start_and_drain, statsd_conf,
-                      std_lines, UnixListener)
-
-
-DROP_REPORT = r"\[statsd:warn\].*dropped since the last report"
+from statsdtest import errorlog
+from statsdtest.errorlog import DROPPED
+from statsdtest.lines import (assert_lines, LINE_RE, normalise, request_lines, server_conf,
+                              statsd_conf, std_lines)
+from statsdtest.listeners import UnixListener
+from statsdtest.proc import free_udp_port
+from statsdtest.servers import start_and_drain
 
 
 def drop_reports(h):
-    return [l for l in h.error_log_text().splitlines() if re.search(DROP_REPORT, l)]
+    return errorlog.lines_with(h.error_log_text(), DROPPED)
 
 
 def test_statsd_server_udp4(httpd_factory, udp_listener):
@@ -65,7 +66,7 @@ def test_statsd_port_alone_means_localhost(httpd_factory, udp_listener):
     assert_lines(udp_listener, std_lines("x", "GET", 404))
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)   # §4: at most once a minute
+@pytest.mark.error_log_expect(DROPPED)   # reported at most once a minute
 def test_receiver_not_listening(httpd_factory):
     port = free_udp_port()          # nothing is bound to it
     h = httpd_factory("nolistener", conf=statsd_conf(port)).start()
@@ -76,14 +77,14 @@ def test_receiver_not_listening(httpd_factory):
         assert r.status == 200 and r.body == b"hello static\n"
         assert took < 1.0, f"request {i} took {took:.3f}s"
     # nothing at error level (checked after the test); drops are reported at
-    # most once a minute per child (§4), so 20 requests give <= 1 per child
+    # most once a minute per child, so 20 requests give <= 1 per child
     time.sleep(0.2)
     reports = drop_reports(h)
     pids = {re.search(r"\[pid (\d+)", l).group(1) for l in reports}
     assert len(reports) == len(pids), reports
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)   # §4: at most once a minute
+@pytest.mark.error_log_expect(DROPPED)   # reported at most once a minute
 def test_unix_socket_missing(httpd_factory):
     path = f"/tmp/mod_statsd-it-nosock-{int(time.time() * 1000)}.sock"
     h = httpd_factory("nosock", conf=server_conf(f"unix:{path}")).start()
@@ -93,7 +94,7 @@ def test_unix_socket_missing(httpd_factory):
         assert time.monotonic() - t0 < 1.0
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)   # §4: at most once a minute
+@pytest.mark.error_log_expect(DROPPED)   # reported at most once a minute
 def test_unix_socket_created_late(httpd_factory):
     # unconnected sockets: a receiver that appears after startup just works
     d = tempfile.mkdtemp(prefix="mod_statsd-it-late-", dir="/tmp")
@@ -153,7 +154,7 @@ CustomLog logs/agg.log aggfmt
     assert agg == ["/logged.html -", "/nolegacy/x -", "/agg/x test.all.GET.404"], agg
 
 
-@pytest.mark.error_log_expect(DROP_REPORT)   # §4: at most once a minute
+@pytest.mark.error_log_expect(DROPPED)   # reported at most once a minute
 def test_statsd_note_when_dropped(httpd_factory):
     # nothing listens on the unix path: sendto fails, the note says -1
     path = f"/tmp/mod_statsd-it-drop-{int(time.time() * 1000)}.sock"
@@ -233,7 +234,7 @@ def test_graceful_restart_keeps_measuring(httpd_factory, udp_listener):
     assert_lines(udp_listener, std_lines("x", "GET", 404))
 
 
-# ---- reload markers (SPEC §1: markers on config reloads) ------------------------
+# ---- reload markers on config reloads ------------------------------------------
 
 def test_reload_marker_at_start_and_graceful(httpd_factory, udp_listener):
     h = httpd_factory("reload", conf=statsd_conf(udp_listener.port))

@@ -1,4 +1,5 @@
-"""Shared fixtures of the interop tests (make test-interop).
+"""Fixtures of the interop tests (make test-interop); the receivers and the
+apache2 they measure are in t/lib/statsdtest (interop, statsd, httpd).
 
 Each test starts its own receivers and a throwaway apache2 with the module
 from <repo>/.libs/mod_statsd.so, on 127.0.0.1 only. Missing tools fail the
@@ -7,21 +8,14 @@ test with the command that installs them (never a silent skip).
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import pipeline  # noqa: E402
-
-
-def require(path, package):
-    if not Path(path).exists() and not shutil.which(str(path)):
-        pytest.fail(f"{path} is missing: install {package} "
-                    f"(make test-interop installs it)", pytrace=False)
+from statsdtest.httpd import module_missing
+from statsdtest.interop import require
+from statsdtest.paths import APACHE2, MODULE_SO
 
 
 @pytest.fixture
@@ -38,11 +32,11 @@ def workdir():
 
 @pytest.fixture
 def module_so():
-    if not pipeline.MODULE_SO.is_file():
-        pytest.fail(f"{pipeline.MODULE_SO} is not built: run `make`",
-                    pytrace=False)
-    require(pipeline.APACHE2, "apache2")
-    return pipeline.MODULE_SO
+    missing = module_missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    require(APACHE2, "apache2")
+    return MODULE_SO
 
 
 @pytest.fixture

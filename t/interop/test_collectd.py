@@ -28,8 +28,9 @@ import time
 
 import pytest
 
-import pipeline
-from conftest import require
+from statsdtest.httpclient import HttpClient
+from statsdtest.interop import access_records, Collectd, interop_httpd, nearest_rank, require
+from statsdtest.proc import wait_for
 
 INTERVAL = 10          # collectd read interval, seconds
 PREFIX = "interop"
@@ -52,7 +53,7 @@ def collectd_percentile_bounds(ms_values, pct):
     width = 2 ** 20
     if biggest >= 1000 * width:
         width = 2 ** math.ceil(math.log2((biggest + 1) / 1000))
-    v = int(pipeline.nearest_rank(ms_values, pct) * CDTIME_PER_MS)
+    v = int(nearest_rank(ms_values, pct) * CDTIME_PER_MS)
     lo = ((v - 1) // width) * width     # bins are (lo, lo + width]
     return lo / 2 ** 30, (lo + width) / 2 ** 30
 
@@ -79,15 +80,15 @@ def traffic_plan(seed=6):
 def test_collectd_statsd_plugin(workdir, module_so, stopper):
     require("/usr/sbin/collectd", "collectd-core")
     require("/usr/lib/collectd/statsd.so", "collectd-core")
-    cd = pipeline.Collectd(workdir / "collectd", interval=INTERVAL)
+    cd = Collectd(workdir / "collectd", interval=INTERVAL)
     stopper(cd.start())
-    httpd = pipeline.Httpd(workdir / "httpd", cd.port, PREFIX)
+    httpd = interop_httpd(workdir / "httpd", cd.port, PREFIX)
     stopper(httpd.start())
 
     # find an interval boundary: the row of a probe counter sent now
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.sendto(f"{PREFIX}.probe:1|c".encode(), ("127.0.0.1", cd.port))
-    rows = pipeline.wait_for(lambda: cd.series("count", f"{PREFIX}.probe"),
+    rows = wait_for(lambda: cd.series("count", f"{PREFIX}.probe"),
                              INTERVAL * 2 + 5)
     assert rows, "collectd never reported the probe:\n" + cd.log_text()
     t0 = rows[0][0]
@@ -95,7 +96,7 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
     assert time.time() < t0 + 2, "probe row seen too late"
 
     plan = traffic_plan()
-    client = pipeline.Client(httpd.port)
+    client = HttpClient(httpd.port)
     got = []
     for path, want in plan:
         if time.time() > deadline:
@@ -107,8 +108,8 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
         f"interval: the machine is too slow for this test")
     assert [g[1] for g in got] == [g[2] for g in got], got
 
-    log = pipeline.wait_for(lambda: len(httpd.log()) >= len(plan) and
-                            httpd.log(), 10)
+    log = wait_for(lambda: len(access_records(httpd)) >= len(plan) and
+                            access_records(httpd), 10)
     assert log and len(log) == len(plan)
     assert all("key" in r for r in log), log
     assert max(r["end"] for r in log) < deadline
@@ -120,7 +121,7 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
                 return t, v
         return None
 
-    r = pipeline.wait_for(lambda: row("count", f"{PREFIX}.responses.good"),
+    r = wait_for(lambda: row("count", f"{PREFIX}.responses.good"),
                           INTERVAL * 2 + 5)
     assert r, "collectd did not report responses.good:\n" + cd.log_text()
     t1 = r[0]
@@ -171,7 +172,7 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
         lo, hi = collectd_percentile_bounds(trunc, pct)
         got_p = at_t1("latency", f"{name}-percentile-{pct}")
         print(f"p{pct}: collectd {got_p * 1000:.3f} ms; nearest rank of the "
-              f"truncated notes {pipeline.nearest_rank(trunc, pct)} ms, "
+              f"truncated notes {nearest_rank(trunc, pct)} ms, "
               f"its bin [{lo * 1000:.3f}, {hi * 1000:.3f}] ms")
         assert lo - 1e-6 <= got_p <= hi + 1e-6, (pct, got_p, lo, hi)
     # the per-key timer of the slow CGI requests, the same way
@@ -181,4 +182,4 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
     assert at_t1("gauge", f"{PREFIX}.cgi-bin.work.GET.200-count") == len(cgi)
     assert at_t1("latency", f"{PREFIX}.cgi-bin.work.GET.200-upper") == \
         pytest.approx(max(cgi) / 1000, abs=1e-6)
-    assert not httpd.problems(), httpd.read_error_log()
+    assert not httpd.bad_error_lines(), httpd.error_log_text()

@@ -26,8 +26,10 @@ import time
 
 import pytest
 
-import pipeline
-from conftest import require
+from statsdtest.httpclient import HttpClient
+from statsdtest.interop import access_records, Carbon, interop_httpd, require, statsd_upper
+from statsdtest.proc import wait_for
+from statsdtest.statsd import Statsd
 
 PREFIX = "interop"
 FLUSH_MS = 2000
@@ -56,18 +58,18 @@ def test_statsd_carbon_whisper(workdir, module_so, stopper):
     whisper = pytest.importorskip("whisper", reason="install python3-whisper")
     assert whisper
 
-    carbon = pipeline.Carbon(workdir / "carbon")
+    carbon = Carbon(workdir / "carbon")
     stopper(carbon.start())
-    statsd = pipeline.Statsd(workdir / "statsd", carbon.line_port,
+    statsd = Statsd.graphite(workdir / "statsd", carbon.line_port,
                              flush_ms=FLUSH_MS)
     stopper(statsd.start())
-    httpd = pipeline.Httpd(workdir / "httpd", statsd.port, PREFIX,
+    httpd = interop_httpd(workdir / "httpd", statsd.port, PREFIX,
                            flush_ms=0)
     stopper(httpd.start())
 
     plan = traffic_plan()
     half = len(plan) // 2
-    client = pipeline.Client(httpd.port)
+    client = HttpClient(httpd.port)
     statuses = []
     for i, (path, want) in enumerate(plan):
         if i == half:
@@ -79,8 +81,8 @@ def test_statsd_carbon_whisper(workdir, module_so, stopper):
     client.close()
     assert statuses == [w for _, w in plan]
 
-    log = pipeline.wait_for(lambda: len(httpd.log()) >= len(plan) and
-                            httpd.log(), 10)
+    log = wait_for(lambda: len(access_records(httpd)) >= len(plan) and
+                            access_records(httpd), 10)
     assert log and len(log) == len(plan) and all("key" in r for r in log)
     n_good = sum(1 for r in log if r["status"] < 400)
     n_4xx = sum(1 for r in log if 400 <= r["status"] < 500)
@@ -91,7 +93,7 @@ def test_statsd_carbon_whisper(workdir, module_so, stopper):
 
     c = "stats.counters." + PREFIX
     t = "stats.timers." + PREFIX + ".responses.time"
-    ok = pipeline.wait_for(
+    ok = wait_for(
         lambda: total(f"{c}.responses.good.count") == n_good and
         total(f"{c}.responses.bad.count") == n_4xx + n_5xx and
         total(f"{t}.count") == len(plan) and
@@ -123,8 +125,8 @@ def test_statsd_carbon_whisper(workdir, module_so, stopper):
     i = 0
     for ts, n in counts:
         chunk, i = durs[i:i + n], i + n
-        want = {"upper_95": pipeline.statsd_upper(chunk, 95),
-                "upper_99": pipeline.statsd_upper(chunk, 99),
+        want = {"upper_95": statsd_upper(chunk, 95),
+                "upper_99": statsd_upper(chunk, 99),
                 "upper": max(chunk), "lower": min(chunk)}
         for name, value in want.items():
             assert series[name].get(ts) == value, (ts, name, chunk)
@@ -132,4 +134,4 @@ def test_statsd_carbon_whisper(workdir, module_so, stopper):
                                                   rel=1e-12)
         print(f"flush {ts}: {n} requests, upper_95 {want['upper_95']}, "
               f"upper_99 {want['upper_99']} ms")
-    assert not httpd.problems(), httpd.read_error_log()
+    assert not httpd.bad_error_lines(), httpd.error_log_text()

@@ -21,7 +21,6 @@ Only loopback is used; every wait is bounded.
 """
 
 import hashlib
-import http.client
 import os
 import re
 import shutil
@@ -30,11 +29,14 @@ import socket
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from statsdtest.httpclient import build_request, send_raw
+from statsdtest.listeners import UdpListener
+from statsdtest.proc import free_tcp_port, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -86,16 +88,6 @@ def apache_pid():
         return None
 
 
-def wait_for(pred, seconds, step=0.1):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
 def port_free(port, host="0.0.0.0", kind=socket.SOCK_STREAM):
     with socket.socket(socket.AF_INET, kind) as s:
         try:
@@ -104,12 +96,6 @@ def port_free(port, host="0.0.0.0", kind=socket.SOCK_STREAM):
             return True
         except OSError:
             return False
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def manifest(root):
@@ -153,54 +139,7 @@ def pkg_status():
 
 
 def http_get(port, path, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        r.read()
-        return r.status
-    finally:
-        c.close()
-
-
-class Listener:
-    """UDP receiver on 127.0.0.1 recording every datagram (in a thread)."""
-
-    def __init__(self, port=0):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.datagrams = []
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self):
-        end = time.monotonic() + 600            # bounded whatever happens
-        while not self.stopping and time.monotonic() < end:
-            try:
-                data = self.sock.recv(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.datagrams.append(data.decode("utf-8", "replace"))
-
-    def lines(self):
-        with self.lock:
-            return [ln for d in self.datagrams for ln in d.split("\n")]
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.datagrams)
-
-    def close(self):
-        self.stopping = True
-        self.thread.join(5)
-        self.sock.close()
+    return send_raw(port, build_request("GET", path), timeout=timeout).status
 
 
 # --------------------------------------------------------------------------
@@ -451,10 +390,10 @@ def test_inert_until_statsd_on(system):
     if not port_free(8125, "127.0.0.1", socket.SOCK_DGRAM):
         pytest.skip("127.0.0.1:8125/udp is in use: cannot watch the "
                     "module's default destination")
-    default = Listener(8125)
+    default = UdpListener("127.0.0.1", 8125)
     try:
         system.free_port_80()
-        system.port = free_port()
+        system.port = free_tcp_port()
         system.write_snippet(system.port, system.dir / "htdocs",
                              system.dir / "logs")
         run(["a2enconf", "-q", SNIPPET])
@@ -469,8 +408,8 @@ def test_inert_until_statsd_on(system):
         time.sleep(2.5)             # > the default 1000 ms flush interval
         # other tests on a shared machine may send to :8125 as well: only
         # lines about these requests would be ours
-        ours = [d for d in default.snapshot() if token in d]
-        print("datagrams on 127.0.0.1:8125:", default.snapshot())
+        ours = [d for d in default.datagrams() if token in d]
+        print("datagrams on 127.0.0.1:8125:", default.datagrams())
         assert ours == []
         log = wait_for(lambda: len(access_log(system)) >= 2 and
                        access_log(system), 10)
@@ -503,7 +442,7 @@ def _expect(datagram, name, status):
 
 
 def test_request_measured(system):
-    listener = Listener()
+    listener = UdpListener()
     system.listener = listener
     system.write_snippet(system.port, system.dir / "htdocs",
                          system.dir / "logs", statsd_port=listener.port)
@@ -512,13 +451,13 @@ def test_request_measured(system):
     system.start_apache()
     assert wait_for(lambda: not port_free(system.port, "127.0.0.1"), 10)
     assert wait_for(lambda: f"{PREFIX}.httpd.reloads:1|c" in
-                    listener.lines(), 10), listener.snapshot()
+                    listener.lines(), 10), listener.datagrams()
     assert http_get(system.port, "/hello.txt") == 200
-    assert wait_for(lambda: len(listener.snapshot()) >= 2, 10)
+    assert wait_for(lambda: len(listener.datagrams()) >= 2, 10)
     assert http_get(system.port, "/missing") == 404
-    assert wait_for(lambda: len(listener.snapshot()) >= 3, 10)
+    assert wait_for(lambda: len(listener.datagrams()) >= 3, 10)
     time.sleep(0.5)
-    grams = listener.snapshot()
+    grams = listener.datagrams()
     print("datagrams:", grams)
     assert grams[0] == f"{PREFIX}.httpd.reloads:1|c"
     assert len(grams) == 3, grams
@@ -537,15 +476,15 @@ def test_request_measured(system):
 
 def test_graceful_restart_sends_one_reload_marker(system):
     listener = system.listener
-    before = len(listener.snapshot())
+    before = len(listener.datagrams())
     run(["apache2ctl", "graceful"])
-    assert wait_for(lambda: len(listener.snapshot()) > before, 10)
+    assert wait_for(lambda: len(listener.datagrams()) > before, 10)
     time.sleep(1.0)
-    new = listener.snapshot()[before:]
+    new = listener.datagrams()[before:]
     assert new == [f"{PREFIX}.httpd.reloads:1|c"], new
     assert wait_for(lambda: http_get(system.port, "/hello.txt") == 200, 10)
-    assert wait_for(lambda: len(listener.snapshot()) > before + 1, 10)
-    _expect(listener.snapshot()[before + 1], "hello_txt", 200)
+    assert wait_for(lambda: len(listener.datagrams()) > before + 1, 10)
+    _expect(listener.datagrams()[before + 1], "hello_txt", 200)
 
 
 def test_stop_and_purge(system):
