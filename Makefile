@@ -80,7 +80,7 @@ clean:
 
 distclean: clean
 	rm -f config.mk config.log config.status
-	rm -rf autom4te.cache t/.npm
+	rm -rf autom4te.cache
 
 # more targets (bench, fuzz, package, ...) live in mk/, one file each
 include $(wildcard mk/*.mk)
