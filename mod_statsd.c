@@ -148,7 +148,7 @@ static void choose_name(statsd_request *req, request_rec *r,
     o.stat = c->stat->s;
     o.stat_len = c->stat->len;
     o.note = stat_note(last);
-    o.header = o.note ? NULL : stat_header(last);
+    o.header = stat_header(last);
     o.uri = r->unparsed_uri ? r->unparsed_uri : "";
     o.uri_len = strlen(o.uri);
     o.exclude = c->excludes ? exclude_segment : NULL;
