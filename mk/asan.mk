@@ -12,7 +12,7 @@
 #                     (User www-data), goes to build/asan/logs/ (mode 1777);
 #                     the target fails if the suite fails or if any report is
 #                     there.
-# conftest.py hooks used (no change to it needed): STATSD_MODULE_SO = module
+# Harness overrides (t/lib/statsdtest/paths.py): STATSD_MODULE_SO = module
 # path, APACHE2 = the apache2 binary to run; apache2 gets pytest's
 # environment, so the wrapper's settings reach the children.
 #
