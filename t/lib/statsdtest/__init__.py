@@ -12,4 +12,5 @@ Importable without pytest. Each module has one job:
   lines      the metric line grammar and exact-line assertions
   servers    an Httpd shared by a module's tests; its error log checked
   interop    collectd and carbon-cache, the interop receivers
+  graphite_web  graphite-web under gunicorn, rendering from whisper
 """

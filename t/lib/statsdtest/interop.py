@@ -101,6 +101,13 @@ def interop_httpd(root, statsd_port, prefix, flush_ms=None, extra=""):
     return h
 
 
+def worker_gauges(seconds):
+    """Config asking for the module's worker gauges every `seconds`; a
+    module without them skips it (<IfDirective>)."""
+    return (f"<IfDirective StatsdScoreboardInterval>\n"
+            f"    StatsdScoreboardInterval {seconds}\n</IfDirective>\n")
+
+
 def access_records(h):
     """[{end, status, path, key, duration, bytes, legacy}] from the
     interop access log, in the order requests were logged."""
