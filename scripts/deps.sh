@@ -42,7 +42,11 @@ for what in "$@"; do
                need build-essential; need apache2; need apache2-dev
                need collectd-core; need graphite-carbon; need python3-whisper
                need python3-pytest; need_node
-               if [ "$what" = dashboard ]; then need python3-matplotlib; fi ;;
+               # graphite-web renders the dashboard and the interop test's
+               # json; Debian's gunicorn serves it
+               need graphite-web /usr/lib/python3/dist-packages/graphite/settings.py
+               need gunicorn /usr/bin/gunicorn
+               if [ "$what" = dashboard ]; then need python3-pil; fi ;;
         *) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
     esac
 done
