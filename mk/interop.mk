@@ -1,10 +1,14 @@
 # Interop with other statsd receivers and the Graphite dashboard.
 #   make test-interop   pytest t/interop: the module's lines through
 #                       collectd's statsd plugin, and through npm statsd
-#                       0.9.0 -> carbon-cache -> whisper (values compared)
+#                       0.9.0 -> carbon-cache -> whisper (values compared),
+#                       and the dashboard's targets rendered by graphite-web
+#                       as json against the traffic
 #   make dashboard      a minute of mixed traffic through httpd + module ->
-#                       statsd -> carbon -> whisper with one graceful restart,
-#                       rendered to dashboard/dashboard.png
+#                       statsd -> carbon -> whisper with one graceful restart;
+#                       graphite-web (under gunicorn) renders every target of
+#                       dashboard/TARGETS.md and the panels of
+#                       dashboard/dashboard.png
 #                       (DASHBOARD_ARGS="--seconds 30" for a shorter run)
 # npm statsd is installed into build/statsd when it is not there already.
 
@@ -18,7 +22,7 @@ dashboard-deps:
 
 test-interop: interop-deps
 	$(MAKE) all
-	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -v -p no:cacheprovider t/interop
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -v -rs -p no:cacheprovider t/interop
 
 dashboard: dashboard-deps
 	$(MAKE) all
