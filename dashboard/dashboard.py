@@ -9,6 +9,8 @@ traffic from two clients: mostly fast static files, some CGI requests of
 5-50 ms, a few slow ones (120-400 ms, more of them after the reload, so the
 percentiles move there), 404s (a burst of them around 15 s, like a scanner)
 and a few 5xx; one graceful restart (`apache2 -k graceful`) half way.
+The module is asked for its worker gauges every flush interval (a
+module without them ignores that).
 
 Then every target of dashboard/TARGETS.md and the README is rendered by
 graphite-web as json (each must answer, and have data unless it needs the
@@ -39,7 +41,8 @@ import draw  # noqa: E402
 from statsdtest import graphite_web  # noqa: E402
 from statsdtest.httpclient import HttpClient  # noqa: E402
 from statsdtest.httpd import module_missing  # noqa: E402
-from statsdtest.interop import Carbon, interop_httpd  # noqa: E402
+from statsdtest.interop import (Carbon, interop_httpd,  # noqa: E402
+                                worker_gauges)
 from statsdtest.paths import REPO  # noqa: E402
 from statsdtest.statsd import Statsd  # noqa: E402
 
@@ -137,7 +140,8 @@ def main():
                                       carbon.query_port).start()
         running.append(gw)
         httpd_started = time.time()
-        httpd = interop_httpd(work / "httpd", statsd.port, PREFIX).start()
+        httpd = interop_httpd(work / "httpd", statsd.port, PREFIX,
+                              extra=worker_gauges(FLUSH_MS // 1000)).start()
         running.append(httpd)
         print(f"pipeline up: httpd 127.0.0.1:{httpd.port} -> statsd "
               f"udp {statsd.port} -> carbon {carbon.line_port} -> whisper "
