@@ -141,6 +141,218 @@ void statsd_lines_service_init(statsd_service *svc, const char *prefix,
     svc->time_len = (size_t)(p - svc->time);
 }
 
+void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
+                                 size_t len)
+{
+    static const char *const what[STATSD_FIXED_NAMES] = {
+        "request.time", "request.count", "aggregate.time", "aggregate.count",
+        "responses.good", "responses.bad", "responses.4xx", "responses.5xx",
+        "responses.time"
+    };
+    int i;
+
+    if (len > STATSD_AFFIX_MAX)
+        len = STATSD_AFFIX_MAX;
+    for (i = 0; i < STATSD_FIXED_NAMES; i++) {
+        char *p = n->name[i].s;
+        if (len) {
+            p = statsd_put(p, prefix, len);
+            *p++ = '.';
+        }
+        p = statsd_put(p, what[i], strlen(what[i]));
+        n->name[i].len = (size_t)(p - n->name[i].s);
+    }
+}
+
+/* ---- lines with tags or another timer type ---------------------------- */
+
+static const char *const timer_type[] = {"|ms", "|h", "|d"};
+static const size_t timer_type_len[] = {3, 2, 2};
+
+/* The rest of a line whose name is written just before p: tags after the
+ * name (influx, graphite), ':', value and type, tags at the end
+ * (dogstatsd). *value_at (if not NULL) gets where the value went.
+ * Returns the end. */
+static char *line_rest(char *p, const char *tags, size_t tags_len,
+                       int at_end, const char *value, size_t value_len,
+                       const char *type, size_t type_len,
+                       const char **value_at)
+{
+    if (!at_end)
+        p = statsd_put(p, tags, tags_len);
+    *p++ = ':';
+    if (value_at)
+        *value_at = p;
+    p = statsd_put(p, value, value_len);
+    p = statsd_put(p, type, type_len);
+    if (at_end)
+        p = statsd_put(p, tags, tags_len);
+    return p;
+}
+
+/* A fixed name of the prefix, then ".S" when there is a suffix. */
+static inline char *fixed_name(char *p, const statsd_request *req, int which)
+{
+    const statsd_fixed_name *fn = &req->names->name[which];
+
+    p = statsd_put(p, fn->s, fn->len);
+    if (req->key.suffix_len) {
+        *p++ = '.';
+        p = statsd_put(p, req->key.suffix, req->key.suffix_len);
+    }
+    return p;
+}
+
+/* Where the lines of one key (timer, legacy counter) went. */
+typedef struct {
+    const char *name;  size_t name_len;   /* the timer's name */
+    const char *value;                    /* the timer's value */
+} key_written;
+
+/* The timer and (legacy) counter of one key, NAME being route. In tag
+ * mode they have fixed names and carry the request tags (written once,
+ * in the timer line, then copied); otherwise the classic key and the
+ * static tags. Returns the end. */
+static char *key_lines(char *p, const statsd_request *req, int tag_mode,
+                       const char *route, size_t route_len,
+                       int time_name, const char *dur, size_t dur_len,
+                       key_written *w, unsigned *n)
+{
+    statsd_tag_format f = req->tag_format;
+    int at_end = statsd_tags_at_end(f);
+    const char *type = timer_type[req->timer];
+    size_t type_len = timer_type_len[req->timer];
+    const char *tags = f == STATSD_TAGS_NONE ? "" : req->tags;
+    size_t tags_len = f == STATSD_TAGS_NONE ? 0 : req->tags_len;
+    char *name = p, *t;
+
+    if (tag_mode) {
+        p = fixed_name(p, req, time_name);
+    } else {
+        statsd_key_parts parts = req->key;
+        parts.name = route;
+        parts.name_len = route_len;
+        p += statsd_name_key(p, STATSD_NAME_MAX + 1, &parts);
+    }
+    w->name = name;
+    w->name_len = (size_t)(p - name);
+    if (tag_mode) {
+        /* the request tags, written where they first stand */
+        t = at_end ? p + 1 + dur_len + type_len : p;
+        tags_len = statsd_tags_request(t, f, req->tags, req->tags_len,
+                                       route, route_len, req->key.method,
+                                       req->key.method_len,
+                                       req->key.method_clean,
+                                       req->key.status);
+        tags = t;
+        if (!at_end)
+            p += tags_len;
+        *p++ = ':';
+        w->value = p;
+        p = statsd_put(p, dur, dur_len);
+        p = statsd_put(p, type, type_len);
+        if (at_end)
+            p += tags_len;
+    } else {
+        p = line_rest(p, tags, tags_len, at_end, dur, dur_len, type,
+                      type_len, &w->value);
+    }
+    (*n)++;
+    if (req->legacy) {
+        *p++ = '\n';
+        if (tag_mode)
+            p = fixed_name(p, req, time_name + 1);   /* its count */
+        else
+            p = statsd_put(p, w->name, w->name_len);
+        p = line_rest(p, tags, tags_len, at_end, "1", 1, "|c", 2, NULL);
+        (*n)++;
+    }
+    return p;
+}
+
+/* A service line "P.responses.what" with the static tags. */
+static inline char *service_line(char *p, const statsd_request *req,
+                                 int which, const char *tags,
+                                 size_t tags_len, int at_end,
+                                 const char *value, size_t value_len,
+                                 const char *type, size_t type_len)
+{
+    const statsd_fixed_name *fn = &req->names->name[which];
+
+    p = statsd_put(p, fn->s, fn->len);
+    return line_rest(p, tags, tags_len, at_end, value, value_len, type,
+                     type_len, NULL);
+}
+
+/* flatten: as the untagged path, one function with no calls */
+__attribute__((flatten))
+int statsd_lines_build_tagged(const statsd_request *req,
+                              statsd_measurement *m)
+{
+    statsd_tag_format f = req->tag_format;
+    int at_end = statsd_tags_at_end(f);
+    int tag_mode = f != STATSD_TAGS_NONE && req->tag_mode;
+    const char *type, *tags = f == STATSD_TAGS_NONE ? "" : req->tags;
+    size_t type_len, tags_len = f == STATSD_TAGS_NONE ? 0 : req->tags_len;
+    /* twice the room a duration needs: the compiler cannot tell that the
+     * inlined copies from it stay within the first STATSD_NUM_MAX */
+    char dur[2 * STATSD_NUM_MAX], *p;
+    size_t dur_len;
+    key_written w;
+    unsigned n = 0;
+
+    m->lines_len = 0;
+    m->n_lines = 0;
+    m->key_len = 0;
+    m->agg_len = 0;
+    m->duration_len = 0;
+    if (req->key.prefix_len > STATSD_AFFIX_MAX
+        || req->key.suffix_len > STATSD_AFFIX_MAX || req->key.name_len == 0
+        || tags_len > STATSD_TAGS_TEXT_MAX || (unsigned)req->timer > 2
+        || (unsigned)f >= STATSD_TAG_FORMATS || !req->names)
+        return -1;
+    type = timer_type[req->timer];
+    type_len = timer_type_len[req->timer];
+    dur_len = statsd_lines_format_duration(dur, req->usec, req->unit);
+    p = key_lines(m->lines, req, tag_mode, req->key.name, req->key.name_len,
+                  STATSD_NAME_REQUEST_TIME, dur, dur_len, &w, &n);
+    m->key = w.name;
+    m->key_len = w.name_len;
+    m->duration = w.value;
+    m->duration_len = dur_len;
+    if (req->aggregate_len) {
+        *p++ = '\n';
+        p = key_lines(p, req, tag_mode, req->aggregate, req->aggregate_len,
+                      STATSD_NAME_AGGREGATE_TIME, dur, dur_len, &w, &n);
+        m->agg = w.name;
+        m->agg_len = w.name_len;
+    }
+    if (req->service) {
+        int st = req->key.status;
+        *p++ = '\n';
+        if (st < 400) {
+            p = service_line(p, req, STATSD_NAME_GOOD, tags, tags_len,
+                             at_end, "1", 1, "|c", 2);
+            n++;
+        } else {
+            p = service_line(p, req, STATSD_NAME_BAD, tags, tags_len,
+                             at_end, "1", 1, "|c", 2);
+            *p++ = '\n';
+            p = service_line(p, req,
+                             st < 500 ? STATSD_NAME_4XX : STATSD_NAME_5XX,
+                             tags, tags_len, at_end, "1", 1, "|c", 2);
+            n += 2;
+        }
+        *p++ = '\n';
+        p = service_line(p, req, STATSD_NAME_TIME, tags, tags_len, at_end,
+                         dur, dur_len, type, type_len);
+        n++;
+    }
+    m->lines_len = (size_t)(p - m->lines);
+    m->n_lines = n;
+    return 0;
+}
+
 /* flatten: the key, number and copy helpers are inlined here, so the
  * common request is written by one function with no calls */
 __attribute__((flatten))

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "statsd_name.h"
+#include "statsd_tags.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,6 +23,14 @@ typedef enum {
     STATSD_UNIT_US = 1,     /* microseconds */
     STATSD_UNIT_S = 2       /* seconds */
 } statsd_time_unit;
+
+/* The type of the timer lines: "ms" (every statsd), "h" (a histogram, for
+ * receivers that keep one) or "d" (a DogStatsD distribution). */
+typedef enum {
+    STATSD_TIMER_MS = 0,
+    STATSD_TIMER_H = 1,
+    STATSD_TIMER_D = 2
+} statsd_timer_type;
 
 #define STATSD_NUM_MAX 32   /* room for any formatted number */
 
@@ -49,6 +58,28 @@ typedef struct {
 void statsd_lines_service_init(statsd_service *svc, const char *prefix,
                                size_t len);
 
+/* The names the tagged lines use, made once per prefix: the fixed names
+ * of tag mode (before any suffix) and the service lines' names. */
+#define STATSD_FIXED_NAME_MAX (STATSD_AFFIX_MAX + 24)
+typedef struct {
+    char s[STATSD_FIXED_NAME_MAX];
+    size_t len;
+} statsd_fixed_name;
+enum {
+    STATSD_NAME_REQUEST_TIME, STATSD_NAME_REQUEST_COUNT,
+    STATSD_NAME_AGGREGATE_TIME, STATSD_NAME_AGGREGATE_COUNT,
+    STATSD_NAME_GOOD, STATSD_NAME_BAD, STATSD_NAME_4XX, STATSD_NAME_5XX,
+    STATSD_NAME_TIME, STATSD_FIXED_NAMES
+};
+typedef struct {
+    statsd_fixed_name name[STATSD_FIXED_NAMES];
+} statsd_tag_names;
+
+/* Fill *n for a clean prefix of at most STATSD_AFFIX_MAX bytes:
+ * "P.request.time" ... "P.responses.time". */
+void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
+                                 size_t len);
+
 /* One request, as the glue saw it. Strings need not be NUL-terminated.
  * The key parts are filled in place (statsd_name_key reads them as they
  * are); prefix, suffix and NAME must be clean, the method is sanitised
@@ -61,13 +92,21 @@ typedef struct {
     statsd_time_unit unit;
     int legacy;                                /* K:1|c lines */
     const statsd_service *service;             /* NULL: no service lines */
+    /* for statsd_lines_build_tagged only; tags and tag_mode are read
+     * only when tag_format is not STATSD_TAGS_NONE */
+    statsd_timer_type timer;
+    statsd_tag_format tag_format;
+    const statsd_tag_names *names;     /* the prefix's */
+    const char *tags; size_t tags_len; /* static, written in tag_format */
+    int tag_mode;    /* fixed names; route, method, status as tags */
 } statsd_request;
 
-/* Two keys with a timer and a counter each, and the service lines. A key
- * is written in place with its NUL, so there is room for a whole
- * STATSD_NAME_MAX + 1 at the start of either. */
+/* Two keys with a timer and a counter each, and the service lines, each
+ * of the seven with its tags. A key is written in place with its NUL, so
+ * there is room for a whole STATSD_NAME_MAX + 1 at the start of either. */
 #define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
-                          + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8)
+                          + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8 \
+                          + 7 * STATSD_REQUEST_TAGS_MAX)
 
 /* The lines are written in one pass; key, aggregate key and duration are
  * where they first appear in them, so nothing is built twice. (The
@@ -80,9 +119,20 @@ typedef struct {
     unsigned n_lines;
 } statsd_measurement;
 
-/* Fill *m from *req. Returns 0, or -1 if a part is unusable (lines_len is
- * then 0). */
+/* Fill *m from *req, without tags and with ms timers (timer, tag_format,
+ * names, tags and tag_mode are not read). Returns 0, or -1 if a part is
+ * unusable (lines_len is then 0). */
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
+
+/* The same with req's timer type and tags. In tag mode the request lines
+ * are named P.request.time and P.request.count (P.aggregate.* for the
+ * aggregate; the suffix, if any, ends them) and carry the static tags then
+ * route, method and status; every other line carries the static tags. key
+ * is then the first line's name (without its tags). With tag_format
+ * STATSD_TAGS_NONE and timer STATSD_TIMER_MS the lines are exactly those
+ * of statsd_lines_build. Returns 0, or -1. */
+int statsd_lines_build_tagged(const statsd_request *req,
+                              statsd_measurement *m);
 
 /* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
  * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
