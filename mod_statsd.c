@@ -120,6 +120,20 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                      statsd_client_target(sink->client)));
 }
 
+/* The lines with tags or another timer type. Out of line: the request
+ * path of a configuration without them stays as it is. */
+static __attribute__((noinline)) int build_tagged(const statsd_dir_conf *c,
+                                                  statsd_request *req,
+                                                  statsd_measurement *m)
+{
+    req->timer = (statsd_timer_type)c->timer_type;
+    req->tag_format = (statsd_tag_format)c->tag_format;
+    req->names = &c->prefix->tag_names;
+    req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
+    req->tag_mode = c->tag_mode;
+    return statsd_lines_build_tagged(req, m);
+}
+
 /* The parts of the key the configuration gives: every setting has its
  * value here (resolve_defaults gave the unset ones theirs at start-up). */
 static void configured_parts(statsd_request *req, const statsd_dir_conf *c)
@@ -246,7 +260,9 @@ static int log_transaction(request_rec *r)
     choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
     req.key.status = last->status;
     req.usec = (uint64_t)usec;
-    if (statsd_lines_build(&req, &m) != 0)
+    if (__builtin_expect(c->tagged, 0)
+            ? build_tagged(c, &req, &m) != 0
+            : statsd_lines_build(&req, &m) != 0)
         return DECLINED;
     set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
     return OK;

@@ -30,6 +30,7 @@
 #include "statsd_nameset.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
+#include "statsd_tags.h"
 
 #define UNSET (-1)
 #define NOTE_STAT "statsd.stat"
@@ -84,6 +85,7 @@ typedef struct {
     const char *name;
     size_t len;
     statsd_service service;
+    statsd_tag_names tag_names;  /* the names of the tagged lines */
 } statsd_prefix;
 
 /* What this configuration cycle knows: rebuilt in pre_config. */
@@ -93,6 +95,8 @@ typedef struct {
     statsd_dest *fallback;       /* localhost:8125 */
     const statsd_prefix *no_prefix;
     apr_array_header_t *prefixed; /* prefixed_section: for reload markers */
+    apr_array_header_t *tagged;  /* tagged_section: checked at start-up */
+    int any_tag_format;          /* some section sets a format other than none */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
     statsd_nameset *names;      /* per child: names seen so far */
 } statsd_registry;
@@ -104,6 +108,15 @@ typedef struct {
     const statsd_dir_conf *conf;
     server_rec *server;
 } prefixed_section;
+
+/* A section of the main config that sets StatsdTag. */
+typedef struct {
+    const statsd_dir_conf *conf;
+    server_rec *server;
+    const char *where;           /* for the start-up warnings */
+    int kind;                    /* TAGGED_MAIN, TAGGED_VHOST, TAGGED_DIR */
+} tagged_section;
+enum { TAGGED_MAIN, TAGGED_VHOST, TAGGED_DIR };
 
 typedef struct {
     /* main server only (no merging): they start at their defaults */
@@ -129,6 +142,12 @@ struct statsd_dir_conf {
     int service;
     int max_name_len;
     int collapse_ids;
+    int tag_format;              /* statsd_tag_format */
+    const statsd_tagset *tags;   /* NULL: none (merged by key) */
+    int tag_mode;
+    int timer_type;              /* statsd_timer_type */
+    int tagged;                  /* a tag format or a timer type other
+                                  * than ms: the tagged lines writer */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;

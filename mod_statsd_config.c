@@ -20,10 +20,29 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
     c->service = UNSET;
     c->max_name_len = UNSET;
     c->collapse_ids = UNSET;
+    c->tag_format = UNSET;
+    c->tag_mode = UNSET;
+    c->timer_type = UNSET;
     return c;
 }
 
 #define PICK(field) (add->field != UNSET ? add->field : base->field)
+
+/* Tags of both levels, the inner one's value winning for a key: made per
+ * request only where a <Location> or <Directory> sets tags under a level
+ * that has some too (server and vhost are merged once at start-up). */
+static const statsd_tagset *merge_tags(apr_pool_t *p,
+                                       const statsd_tagset *base,
+                                       const statsd_tagset *add)
+{
+    statsd_tagset *t;
+
+    if (!add || !base)
+        return add ? add : base;
+    t = apr_palloc(p, sizeof(*t));
+    statsd_tags_merge(t, base, add);
+    return t;
+}
 #define PICK_PTR(field) (add->field ? add->field : base->field)
 
 /* Runs on every request a <Location> matches: plain copies, no work
@@ -50,6 +69,11 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->service = PICK(service);
     c->max_name_len = PICK(max_name_len);
     c->collapse_ids = PICK(collapse_ids);
+    c->tag_format = PICK(tag_format);
+    c->tag_mode = PICK(tag_mode);
+    c->timer_type = PICK(timer_type);
+    c->tags = merge_tags(p, base->tags, add->tags);
+    c->tagged = c->tag_format > 0 || c->timer_type > 0;
     return c;
 }
 
@@ -71,6 +95,30 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
 
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
 
+/* arg with every {hostname} replaced by the machine's short name, read
+ * once at start-up, into *out; returns NULL or the configtest message. */
+static const char *expand_hostname(cmd_parms *cmd, const char *arg,
+                                   const char **out)
+{
+    char host[APRMAXHOSTLEN + 1], shorthost[APRMAXHOSTLEN + 1];
+    size_t room;
+    char *buf;
+
+    *out = arg;
+    if (!ap_strstr_c(arg, "{hostname}"))
+        return NULL;
+    room = strlen(arg) + sizeof(shorthost);
+    buf = apr_palloc(cmd->pool, room);
+    if (apr_gethostname(host, sizeof(host), cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot read the host name for "
+                            "'%s'", cmd->cmd->name, arg);
+    statsd_name_short_host(shorthost, sizeof(shorthost), host);
+    if (statsd_name_expand(buf, room, arg, shorthost) == (size_t)-1)
+        return bad_value(cmd, arg, "too long");
+    *out = buf;
+    return NULL;
+}
+
 const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len)
 {
@@ -78,6 +126,7 @@ const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
     pf->name = name;
     pf->len = len;
     statsd_lines_service_init(&pf->service, name, len);
+    statsd_lines_tag_names_init(&pf->tag_names, name, len);
     return pf;
 }
 
@@ -94,19 +143,9 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
     statsd_str *str;
 
     if (which == NAME_PREFIX || which == NAME_SUFFIX) {
-        /* {hostname}: the machine's short name, read once at start-up */
-        if (ap_strstr_c(arg, "{hostname}")) {
-            char host[APRMAXHOSTLEN + 1], shorthost[APRMAXHOSTLEN + 1];
-            size_t room = strlen(arg) + sizeof(shorthost);
-            char *out = apr_palloc(cmd->pool, room);
-            if (apr_gethostname(host, sizeof(host), cmd->pool) != APR_SUCCESS)
-                return apr_psprintf(cmd->pool, "%s: cannot read the host "
-                                    "name for '%s'", cmd->cmd->name, arg);
-            statsd_name_short_host(shorthost, sizeof(shorthost), host);
-            if (statsd_name_expand(out, room, arg, shorthost) == (size_t)-1)
-                return bad_value(cmd, arg, "too long");
-            src = out;
-        }
+        const char *err = expand_hostname(cmd, arg, &src);
+        if (err)
+            return err;
     }
     if (strlen(src) > cap)
         return bad_value(cmd, arg, apr_psprintf(cmd->pool,
@@ -324,6 +363,96 @@ static const char *set_server_number(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* ---------------------------------------------------------------------- */
+/* tags and timer type: never from .htaccess, AllowOverrideList included */
+
+static const char *set_tag_format(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_tag_format f;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    if (statsd_tags_parse_format(arg, &f) != 0)
+        return bad_value(cmd, arg,
+                         "expected none, dogstatsd, influx or graphite");
+    c->tag_format = (int)f;
+    if (f != STATSD_TAGS_NONE)
+        statsd_reg->any_tag_format = 1;
+    return NULL;
+}
+
+/* StatsdTag key value: added to the section's own set (a key set again
+ * gets the new value); the levels are merged by merge_tags. */
+static const char *set_tag(cmd_parms *cmd, void *dconf, const char *key,
+                           const char *value)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_tagset *t;
+    statsd_tag_error te;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    if ((err = expand_hostname(cmd, value, &value)) != NULL)
+        return err;
+    /* the section's own set is written only while its config is read */
+    t = (statsd_tagset *)c->tags;
+    if (!t)
+        t = apr_pcalloc(cmd->pool, sizeof(*t));
+    te = statsd_tags_add(t, key, strlen(key), value, strlen(value));
+    if (te != STATSD_TAG_OK)
+        return apr_psprintf(cmd->pool, "%s: invalid tag '%s' '%s': %s",
+                            cmd->cmd->name, key, value,
+                            statsd_tags_error_text(te));
+    if (!c->tags) {
+        tagged_section *ts = apr_array_push(statsd_reg->tagged);
+        ts->conf = c;
+        ts->server = cmd->server;
+        ts->where = cmd->path ? cmd->path : cmd->server->is_virtual
+                    ? apr_psprintf(cmd->pool, "<VirtualHost> of %s",
+                                   cmd->server->server_hostname
+                                       ? cmd->server->server_hostname : "?")
+                    : "the main server config";
+        ts->kind = cmd->path ? TAGGED_DIR
+                   : cmd->server->is_virtual ? TAGGED_VHOST : TAGGED_MAIN;
+        c->tags = t;
+    }
+    return NULL;
+}
+
+static const char *set_tag_mode(cmd_parms *cmd, void *dconf, int on)
+{
+    statsd_dir_conf *c = dconf;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    c->tag_mode = on;
+    return NULL;
+}
+
+static const char *set_timer_type(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    if (!strcmp(arg, "ms"))
+        c->timer_type = STATSD_TIMER_MS;
+    else if (!strcmp(arg, "h"))
+        c->timer_type = STATSD_TIMER_H;
+    else if (!strcmp(arg, "d"))
+        c->timer_type = STATSD_TIMER_D;
+    else
+        return bad_value(cmd, arg, "expected ms, h or d");
+    return NULL;
+}
+
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 /* Never in .htaccess: a user's file must not choose where metrics go. */
 #define DEST_CONF (RSRC_CONF | ACCESS_CONF)
@@ -363,6 +492,16 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_FLAG("StatsdCollapseIds", ap_set_flag_slot, OFFSET(collapse_ids),
                  DIR_CONF, "name numbers, UUIDs, hex and token path "
                  "segments _id_ (default Off)"),
+    AP_INIT_TAKE1("StatsdTagFormat", set_tag_format, NULL, DEST_CONF,
+                  "none (default), dogstatsd, influx or graphite"),
+    AP_INIT_TAKE2("StatsdTag", set_tag, NULL, DEST_CONF,
+                  "a tag key and value on every line ({hostname} allowed "
+                  "in the value)"),
+    AP_INIT_FLAG("StatsdTagMode", set_tag_mode, NULL, DEST_CONF,
+                 "On: request lines get fixed names and route, method and "
+                 "status tags (default Off)"),
+    AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DEST_CONF,
+                  "type of the timer lines: ms (default), h or d"),
     AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
                   (void *)&max_names_number, RSRC_CONF,
                   "distinct names per child before new ones become _other "
@@ -413,6 +552,13 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->max_name_len = STATSD_NAME_DEFAULT_MAX;
         if (c->collapse_ids == UNSET)
             c->collapse_ids = 0;
+        if (c->tag_format == UNSET)
+            c->tag_format = STATSD_TAGS_NONE;
+        if (c->tag_mode == UNSET)
+            c->tag_mode = 0;
+        if (c->timer_type == UNSET)
+            c->timer_type = STATSD_TIMER_MS;
+        c->tagged = c->tag_format > 0 || c->timer_type > 0;
     }
     return fallback;
 }

@@ -22,6 +22,7 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     statsd_reg->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
     statsd_reg->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
     statsd_reg->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
+    statsd_reg->tagged = apr_array_make(pconf, 4, sizeof(tagged_section));
     statsd_reg->no_prefix = statsd_config_make_prefix(pconf, "", 0);
     statsd_reg->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
     statsd_target_from_host_port(&statsd_reg->fallback->target, NULL, 0);
@@ -228,6 +229,44 @@ static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
                                           statsd_sink *)->client);
 }
 
+/* Each section that sets StatsdTag, as a request there sees it: tags
+ * with no format are never sent (the main server's are fine when any
+ * section sets a format: its vhosts inherit them); tags past the caps
+ * once merged are left out. One warning each, at every start-up. */
+static void check_tags(apr_pool_t *ptemp)
+{
+    int i;
+
+    for (i = 0; i < statsd_reg->tagged->nelts; i++) {
+        const tagged_section *ts = &APR_ARRAY_IDX(statsd_reg->tagged, i,
+                                                  tagged_section);
+        const statsd_dir_conf *base =
+            ap_get_module_config(ts->server->lookup_defaults, &statsd_module);
+        const statsd_dir_conf *main_c =
+            ap_get_module_config(ap_server_conf->lookup_defaults,
+                                 &statsd_module);
+        const statsd_dir_conf *mc = ts->kind == TAGGED_DIR
+            ? statsd_config_merge_dir(ptemp, (void *)base, (void *)ts->conf)
+            : base;
+        const statsd_tagset *under = ts->kind == TAGGED_DIR ? base->tags
+            : ts->kind == TAGGED_VHOST ? main_c->tags : NULL;
+        int no_format = ts->kind == TAGGED_MAIN
+            ? !statsd_reg->any_tag_format
+            : mc->tag_format == STATSD_TAGS_NONE;
+
+        if (no_format)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ts->server,
+                         STATSD_MSG_TAGS_NO_FORMAT, ts->where);
+        if (under && under != ts->conf->tags) {
+            statsd_tagset *t = apr_palloc(ptemp, sizeof(*t));
+            unsigned left = statsd_tags_merge(t, under, ts->conf->tags);
+            if (left)
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ts->server,
+                             STATSD_MSG_TAGS_LEFT_OUT, left, ts->where);
+        }
+    }
+}
+
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
@@ -253,6 +292,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         statsd_reg->fallback->sink = sink_for(pconf, s,
                                               &statsd_reg->fallback->target,
                                               max_packet, flush_ms > 0);
+    check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     send_reload_markers(ptemp, s);

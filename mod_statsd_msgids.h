@@ -50,5 +50,15 @@
  * the close */
 #define STATSD_MSG_BADFD \
     "STATSD00011: %" APR_UINT64_T_FMT " send(s) on a closed socket"
+/* start-up, WARNING: a section sets StatsdTag, the format that applies
+ * there is none (the main server's warn only when no section sets one) */
+#define STATSD_MSG_TAGS_NO_FORMAT \
+    "STATSD00060: StatsdTag in %s, but its StatsdTagFormat is none: " \
+    "these tags are not sent"
+/* start-up, WARNING: merged with the inherited ones, a section's tags
+ * pass 16 tags or 512 bytes; the last added are left out */
+#define STATSD_MSG_TAGS_LEFT_OUT \
+    "STATSD00061: %u tag(s) of %s left out: with the inherited ones they " \
+    "pass 16 tags or 512 bytes"
 
 #endif /* MOD_STATSD_MSGIDS_H */

@@ -23,6 +23,8 @@ MSG = {
     "STATSD00009": "cannot open a socket for %s",
     "STATSD00010": "N datagram(s) to %s dropped since the last report",
     "STATSD00011": "N send(s) on a closed socket",
+    "STATSD00060": "StatsdTag in %s, but its StatsdTagFormat is none",
+    "STATSD00061": "N tag(s) of %s left out",
 }
 CANNOT_SET_UP = "STATSD00001"
 CANNOT_BATCH = "STATSD00002"
@@ -35,6 +37,8 @@ NO_MEMORY_FOR_NAMES = "STATSD00008"
 NO_SOCKET = "STATSD00009"
 DROPPED = "STATSD00010"
 CLOSED_SOCKET_SENDS = "STATSD00011"
+TAGS_NO_FORMAT = "STATSD00060"
+TAGS_LEFT_OUT = "STATSD00061"
 
 ID_RE = re.compile(r"^(STATSD|AH)\d{5}$")
 

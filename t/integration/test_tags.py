@@ -1,0 +1,381 @@
+"""Tags: StatsdTagFormat, StatsdTag, StatsdTagMode and StatsdTimerType
+against a real httpd. Exact lines in the three dialects, tag mode (fixed
+names; route, method and status as tags; the aggregate under names of its
+own), merging server -> vhost -> dir with a key set again replacing the
+value, sanitising, timer types, the start-up warning for tags without a
+format, configtest refusals, and refusal in .htaccess."""
+
+import collections
+import re
+
+import pytest
+
+from statsdtest.errorlog import TAGS_LEFT_OUT, TAGS_NO_FORMAT
+from statsdtest.httpd import Httpd
+from statsdtest.lines import hostname_short_clean, statsd_conf
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import assert_configtest_rejects, serve_env
+
+DUR_RE = re.compile(r"^(?P<head>[^:]*):(?P<dur>\d+(?:\.\d{1,3})?)(?P<tail>\|(?:ms|h|d).*)$")
+
+
+def norm(lines):
+    """Timer values replaced by <dur> (after checking they are durations)."""
+    out = []
+    for line in lines:
+        m = DUR_RE.match(line)
+        if m and not line.split(":", 1)[1].startswith("1|c"):
+            assert float(m.group("dur")) > 0, line
+            out.append(f"{m.group('head')}:<dur>{m.group('tail')}")
+        else:
+            out.append(line)
+    return out
+
+
+def assert_exact(listener, expected, timeout=3.0):
+    listener.wait_lines(len(expected), timeout)
+    listener.quiesce(0.15)
+    got = norm(listener.lines())
+    assert collections.Counter(got) == collections.Counter(expected), \
+        "expected:\n  " + "\n  ".join(expected) + "\ngot:\n  " + "\n  ".join(got)
+    listener.clear()
+
+
+def vhost(name, body):
+    return f"""
+<VirtualHost *>
+    ServerName {name}
+{body}
+</VirtualHost>
+"""
+
+
+# ---- the three dialects, tag mode, merging, timer types -------------------------------
+
+
+@pytest.fixture(scope="module")
+def env():
+    lst = UdpListener()
+    h = Httpd("tags")
+    h.add_file("cart/items", "items\n")
+    h.add_file("canary/x", "x\n")
+    base = statsd_conf(lst.port, prefix="shop", extra="StatsdTag env prod\n")
+    h.conf_extra = base + "".join([
+        vhost("dog.test", "    StatsdTagFormat dogstatsd\n    StatsdTagMode On"),
+        vhost("influx.test", "    StatsdTagFormat influx\n    StatsdTagMode On"),
+        vhost("graphite.test", "    StatsdTagFormat graphite\n    StatsdTagMode On"),
+        vhost("classic.test", "    StatsdTagFormat dogstatsd\n    StatsdTag team web\n"
+                              "    StatsdTag env staging"),
+        vhost("merge.test", f"""    StatsdTagFormat influx
+    StatsdTag team web
+    StatsdTag dc a1
+    StatsdTag team shop
+    StatsdLegacyMode Off
+    <Location /canary>
+        StatsdTag env canary
+        StatsdTag host {{hostname}}
+    </Location>"""),
+        vhost("agg.test", """    StatsdTagFormat graphite
+    StatsdTagMode On
+    StatsdAggregateStat all
+    StatsdSuffix web1"""),
+        vhost("hist.test", """    StatsdTimerType h
+    StatsdLegacyMode Off"""),
+        vhost("dist.test", """    StatsdTimerType d
+    StatsdTagFormat dogstatsd
+    StatsdTagMode On
+    StatsdLegacyMode Off"""),
+        vhost("plain.test", "    StatsdLegacyMode Off"),
+    ])
+    yield from serve_env(h, lst)
+
+
+def get(env, path, host):
+    return env.httpd.get(path, host=host)
+
+
+def test_dogstatsd_tag_mode(env):
+    env.fresh()
+    r = get(env, "/cart/items", "dog.test")
+    assert r.status == 200, r
+    assert_exact(env.listener, [
+        "shop.request.time:<dur>|ms|#env:prod,route:cart.items,method:GET,status:200",
+        "shop.request.count:1|c|#env:prod,route:cart.items,method:GET,status:200",
+        "shop.responses.good:1|c|#env:prod",
+        "shop.responses.time:<dur>|ms|#env:prod",
+    ])
+
+
+def test_influx_tag_mode(env):
+    env.fresh()
+    r = get(env, "/cart/items", "influx.test")
+    assert r.status == 200, r
+    assert_exact(env.listener, [
+        "shop.request.time,env=prod,route=cart.items,method=GET,status=200:<dur>|ms",
+        "shop.request.count,env=prod,route=cart.items,method=GET,status=200:1|c",
+        "shop.responses.good,env=prod:1|c",
+        "shop.responses.time,env=prod:<dur>|ms",
+    ])
+
+
+def test_graphite_tag_mode_404(env):
+    env.fresh()
+    r = get(env, "/no/such", "graphite.test")
+    assert r.status == 404, r
+    assert_exact(env.listener, [
+        "shop.request.time;env=prod;route=no.such;method=GET;status=404:<dur>|ms",
+        "shop.request.count;env=prod;route=no.such;method=GET;status=404:1|c",
+        "shop.responses.bad;env=prod:1|c",
+        "shop.responses.4xx;env=prod:1|c",
+        "shop.responses.time;env=prod:<dur>|ms",
+    ])
+
+
+def test_classic_names_keep_their_parts(env):
+    env.fresh()
+    r = get(env, "/cart/items", "classic.test")
+    assert r.status == 200, r
+    # the vhost's env replaces the server's; its team is added after it
+    t = "|#env:staging,team:web"
+    assert_exact(env.listener, [
+        f"shop.cart.items.GET.200:<dur>|ms{t}",
+        f"shop.cart.items.GET.200:1|c{t}",
+        f"shop.responses.good:1|c{t}",
+        f"shop.responses.time:<dur>|ms{t}",
+    ])
+
+
+def test_merge_server_vhost_dir(env):
+    env.fresh()
+    r = get(env, "/cart/items", "merge.test")
+    assert r.status == 200, r
+    t = ",env=prod,team=shop,dc=a1"
+    assert_exact(env.listener, [
+        f"shop.cart.items.GET.200{t}:<dur>|ms",
+        f"shop.responses.good{t}:1|c",
+        f"shop.responses.time{t}:<dur>|ms",
+    ])
+    r = get(env, "/canary/x", "merge.test")
+    assert r.status == 200, r
+    host = hostname_short_clean()
+    t = f",env=canary,team=shop,dc=a1,host={host}"
+    assert_exact(env.listener, [
+        f"shop.canary.x.GET.200{t}:<dur>|ms",
+        f"shop.responses.good{t}:1|c",
+        f"shop.responses.time{t}:<dur>|ms",
+    ])
+
+
+def test_aggregate_and_suffix_in_tag_mode(env):
+    env.fresh()
+    r = get(env, "/cart/items", "agg.test")
+    assert r.status == 200, r
+    t = ";method=GET;status=200"
+    assert_exact(env.listener, [
+        f"shop.request.time.web1;env=prod;route=cart.items{t}:<dur>|ms",
+        f"shop.request.count.web1;env=prod;route=cart.items{t}:1|c",
+        f"shop.aggregate.time.web1;env=prod;route=all{t}:<dur>|ms",
+        f"shop.aggregate.count.web1;env=prod;route=all{t}:1|c",
+        "shop.responses.good;env=prod:1|c",
+        "shop.responses.time;env=prod:<dur>|ms",
+    ])
+
+
+def test_timer_types(env):
+    env.fresh()
+    assert get(env, "/cart/items", "hist.test").status == 200
+    assert_exact(env.listener, [
+        "shop.cart.items.GET.200:<dur>|h",
+        "shop.responses.good:1|c",
+        "shop.responses.time:<dur>|h",
+    ])
+    assert get(env, "/cart/items", "dist.test").status == 200
+    assert_exact(env.listener, [
+        "shop.request.time:<dur>|d|#env:prod,route:cart.items,method:GET,status:200",
+        "shop.responses.good:1|c|#env:prod",
+        "shop.responses.time:<dur>|d|#env:prod",
+    ])
+
+
+def test_no_format_no_tags(env):
+    # tags set at server level, no format in this vhost: untagged lines
+    env.fresh()
+    assert get(env, "/cart/items", "plain.test").status == 200
+    assert_exact(env.listener, [
+        "shop.cart.items.GET.200:<dur>|ms",
+        "shop.responses.good:1|c",
+        "shop.responses.time:<dur>|ms",
+    ])
+
+
+SEPARATORS = set("|#,:;= \n\r")
+
+
+@pytest.mark.error_log_expect("AH00135")          # the invalid method
+@pytest.mark.parametrize("host", ["dog.test", "influx.test", "graphite.test"])
+def test_request_parts_cannot_bring_separators(env, host):
+    env.fresh()
+    # percent-encoded separators, raw ones the path allows, and a method
+    # httpd does not know
+    for target in ("/a%7Cb%23c%2Cd%3Ae%3Bf%3Dg%20h%0Ai", "/x:y;z=w,v|u", "/t@%23%40"):
+        env.httpd.get(target, host=host)
+    env.httpd.request("BREW", "/pot", host=host)
+    env.listener.wait_lines(4 * 4)
+    env.listener.quiesce(0.2)
+    lines = env.listener.lines()
+    assert len(lines) >= 16, lines
+    for line in lines:
+        if host == "dog.test":
+            name_value, _, tags = line.partition("|#")
+            tag_items = tags.split(",")
+            for item in tag_items:
+                k, _, v = item.partition(":")
+                assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", k), line
+                assert re.fullmatch(r"[A-Za-z0-9_.-]+", v), line
+            assert re.fullmatch(r"[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)", name_value), line
+        else:
+            sep = "," if host == "influx.test" else ";"
+            head, _, value = line.rpartition(":")
+            assert re.fullmatch(r"[0-9.]+\|(ms|c)", value), line
+            name, *tags = head.split(sep)
+            assert re.fullmatch(r"[A-Za-z0-9_.-]+", name), line
+            for item in tags:
+                k, _, v = item.partition("=")
+                assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", k), line
+                assert re.fullmatch(r"[A-Za-z0-9_.-]+", v), line
+    routes = {m.group(1) for l in lines for m in [re.search(r"route[:=]([^,;|:]+)", l)] if m}
+    assert routes == {"a_b_c_d_e_f_g_h_i", "x_y_z_w_v_u", "t___", "pot"}, routes
+    methods = {m.group(1) for l in lines for m in [re.search(r"method[:=]([^,;|:]+)", l)] if m}
+    assert methods == {"GET", "OtherVerbs"}, methods
+
+
+# ---- start-up warnings -----------------------------------------------------------------
+
+
+def test_warning_for_tags_without_format(httpd_factory, error_log):
+    error_log.expect(TAGS_NO_FORMAT)
+    lst = UdpListener()
+    try:
+        h = httpd_factory("tags-warn")
+        h.conf_extra = statsd_conf(lst.port) + """
+<Location /tagged>
+    StatsdTag env prod
+</Location>
+<Location /fine>
+    StatsdTagFormat dogstatsd
+    StatsdTag env prod
+</Location>
+"""
+        h.start()
+        h.stop()
+        log = h.error_log_text()
+        warnings = [l for l in log.splitlines() if TAGS_NO_FORMAT + ":" in l]
+        assert len(warnings) == 1, log
+        assert "/tagged" in warnings[0] and "[statsd:warn]" in warnings[0], warnings
+    finally:
+        lst.close()
+
+
+def test_warning_for_tags_past_the_caps_once_merged(httpd_factory, error_log):
+    error_log.expect(TAGS_LEFT_OUT)
+    lst = UdpListener()
+    try:
+        h = httpd_factory("tags-caps")
+        server = "".join(f"StatsdTag s{i} v\n" for i in range(10))
+        loc = "".join(f"    StatsdTag l{i} v\n" for i in range(10))
+        h.conf_extra = statsd_conf(lst.port, extra="StatsdTagFormat influx\n" + server) + \
+            f"<Location /many>\n{loc}</Location>\n"
+        h.add_file("many/x", "x\n")
+        h.start()
+        lst.drain_reload_markers()
+        assert h.get("/many/x").status == 200
+        lines = lst.wait_lines(4)
+        lst.quiesce(0.1)
+        # 16 tags at most: the server's ten, then the first six of the section
+        want = ",".join([f"s{i}=v" for i in range(10)] + [f"l{i}=v" for i in range(6)])
+        assert lst.lines()[0].startswith(f"test.many.x.GET.200,{want}:"), lines
+        h.stop()
+        warnings = [l for l in h.error_log_text().splitlines()
+                    if TAGS_LEFT_OUT + ":" in l]
+        assert len(warnings) == 1 and "4 tag(s)" in warnings[0] and "/many" in warnings[0], warnings
+    finally:
+        lst.close()
+
+
+def test_server_tags_with_format_in_a_vhost_are_fine(httpd_factory):
+    lst = UdpListener()
+    try:
+        h = httpd_factory("tags-nowarn")
+        h.conf_extra = statsd_conf(lst.port, extra="StatsdTag env prod\n") + vhost(
+            "v.test", "    StatsdTagFormat influx")
+        h.start()
+        h.stop()
+        assert "STATSD0006" not in h.error_log_text()
+    finally:
+        lst.close()
+
+
+# ---- configtest and .htaccess ----------------------------------------------------------
+
+
+BAD = [
+    # an empty key or value: httpd itself counts it as a missing argument
+    ('StatsdTag "" prod', "StatsdTag", '""'),
+    ('StatsdTag env ""', "StatsdTag", '""'),
+    ("StatsdTag 1env prod", "StatsdTag", "1env"),
+    ("StatsdTag _env prod", "StatsdTag", "_env"),
+    ("StatsdTag route x", "StatsdTag", "route"),
+    ("StatsdTag " + "k" * 65 + " v", "StatsdTag", "k" * 65),
+    ("StatsdTag env " + "v" * 129, "StatsdTag", "v" * 129),
+    ("\n".join(f"StatsdTag k{i} v" for i in range(17)), "StatsdTag", "k16"),
+    ("StatsdTagFormat datadog", "StatsdTagFormat", "datadog"),
+    ("StatsdTagFormat", "StatsdTagFormat", "StatsdTagFormat"),
+    ("StatsdTagMode maybe", "StatsdTagMode", "StatsdTagMode"),
+    ("StatsdTimerType histogram", "StatsdTimerType", "histogram"),
+    ("StatsdTag env", "StatsdTag", "StatsdTag"),
+]
+
+
+@pytest.mark.parametrize("line,directive,value", BAD, ids=[b[0][:40] for b in BAD])
+def test_configtest_refuses(httpd_factory, line, directive, value):
+    h = httpd_factory("tags-bad", conf=statsd_conf(9) + line + "\n")
+    if value == '""':
+        rc, out = h.configtest()
+        assert rc != 0 and "StatsdTag takes two arguments" in out, out
+        return
+    assert_configtest_rejects(h, line, directive, value)
+
+
+@pytest.mark.error_log_expect(r"not allowed here", r"cannot occur within htaccess")
+@pytest.mark.parametrize("directive", ["StatsdTagFormat dogstatsd", "StatsdTag env x",
+                                       "StatsdTagMode On", "StatsdTimerType d"])
+def test_refused_in_htaccess(httpd_factory, directive):
+    lst = UdpListener()
+    try:
+        h = httpd_factory("tags-ht")
+        name = directive.split()[0]
+        h.conf_extra = statsd_conf(lst.port) + f"""
+<Directory "{h.docroot}/all">
+    AllowOverride All
+</Directory>
+<Directory "{h.docroot}/list">
+    AllowOverride None
+    AllowOverrideList {name}
+</Directory>
+"""
+        for d in ("all", "list"):
+            h.add_file(f"{d}/.htaccess", directive + "\n")
+            h.add_file(f"{d}/index.html", "x\n")
+        h.start()
+        lst.drain_reload_markers()
+        for d, why in (("all", "not allowed here"),
+                       ("list", "cannot occur within htaccess files")):
+            since = h.error_log_size()
+            r = h.get(f"/{d}/")
+            assert r.status == 500, r
+            log = h.error_log_text(since)
+            assert name in log and why in log, log
+        lines = lst.wait_lines(2 * 3)
+        assert all("|#" not in l and "," not in l for l in lines), lines
+    finally:
+        lst.close()
