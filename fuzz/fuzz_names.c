@@ -21,7 +21,10 @@
  * Input layout: HDR_LEN header bytes (missing ones read as 0), then
  * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
  * byte can also appear inside a field):
- *     uri, note, method, prefix, suffix, aggregate, target, host
+ *     uri, note, method, prefix, suffix, aggregate, target, host, tags
+ * (tags: pairs separated by 0x01, key and value by 0x02; the tag stage
+ * builds the same request in the dogstatsd, influx and graphite dialects,
+ * with or without tag mode, and checks each line's grammar)
  * Every field is handed over in a heap block of exactly its length and
  * every output buffer is a heap block of exactly the size the contract
  * gives, so AddressSanitizer traps a read or write past either.
@@ -44,6 +47,7 @@
 #include "statsd_nameset.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
+#include "statsd_tags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,10 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * hdr[14..15] max packet, hdr[16] small counts */
 /* hdr[17] */
 #define OPT_METHOD_CLEAN 0x01   /* method known clean (httpd's own): copied */
+#define OPT_TAGS        0x02    /* the tag stage: every dialect */
+#define OPT_TIMER_SHIFT 2       /* 2 bits: 0 ms, 1 h, 2 d, 3 ms */
+#define OPT_TAG_MODE    0x10
 #define HDR_LEN 18
 
 enum { F_URI, F_NOTE, F_METHOD, F_PREFIX, F_SUFFIX, F_AGGREGATE, F_TARGET,
-       F_HOST, N_FIELDS };
+       F_HOST, F_TAGS, N_FIELDS };
 
 typedef struct {
     const char *p;
@@ -102,7 +109,7 @@ static void check_failed(int line, const char *what)
 {
     static const char *const names[N_FIELDS] = {
         "uri", "note", "method", "prefix", "suffix", "aggregate", "target",
-        "host"
+        "host", "tags"
     };
     int i;
 
@@ -1110,6 +1117,177 @@ static char *choose_name(const span *f, int src_mode, int excl,
     return out;
 }
 
+/* ---- tags: every dialect --------------------------------------------------- */
+
+/* [A-Za-z0-9_.-]+ of at most max bytes */
+static int tag_part_ok(const char *s, size_t n, size_t max)
+{
+    size_t i;
+
+    if (n == 0 || n > max)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!keep_byte((unsigned char)s[i]) && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+/* "k<kv>v" items joined by sep over [s, s+n): every key starts with a
+ * letter, keys and values keep to the tag bytes and caps. Returns the
+ * count, or -1. */
+static int tag_list_ok(const char *s, size_t n, char sep, char kv)
+{
+    int count = 0;
+    const char *e = s + n;
+
+    while (s < e) {
+        const char *item_end = memchr(s, sep, (size_t)(e - s));
+        const char *mid;
+        if (!item_end)
+            item_end = e;
+        mid = memchr(s, kv, (size_t)(item_end - s));
+        if (!mid || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+            return -1;
+        if (!tag_part_ok(s, (size_t)(mid - s), STATSD_TAG_KEY_MAX)
+            || !tag_part_ok(mid + 1, (size_t)(item_end - mid - 1),
+                            STATSD_TAG_VALUE_MAX))
+            return -1;
+        count++;
+        s = item_end < e ? item_end + 1 : e;
+    }
+    return count;
+}
+
+/* One line in dialect f: NAME[tags]:VALUE|TYPE[tags], nothing else. */
+static void check_tagged_line(const char *l, size_t n, statsd_tag_format f,
+                              unsigned max_tags)
+{
+    const char *colon, *bar, *name_end, *tags = NULL, *type;
+    size_t tags_len = 0, type_len, i;
+    int count = 0;
+
+    colon = memchr(l, ':', n);
+    CHECK(colon != NULL);
+    name_end = colon;
+    if (f == STATSD_TAGS_INFLUX || f == STATSD_TAGS_GRAPHITE) {
+        const char *t = memchr(l, f == STATSD_TAGS_INFLUX ? ',' : ';',
+                               (size_t)(colon - l));
+        if (t) {
+            name_end = t;
+            tags = t + 1;
+            tags_len = (size_t)(colon - t - 1);
+        }
+    }
+    CHECK(name_ok(l, (size_t)(name_end - l)));
+    bar = memchr(colon, '|', (size_t)(l + n - colon));
+    CHECK(bar != NULL && bar > colon + 1);
+    for (i = 1; colon + i < bar; i++)
+        CHECK((colon[i] >= '0' && colon[i] <= '9') || colon[i] == '.');
+    type = bar + 1;
+    type_len = (size_t)(l + n - type);
+    if (f == STATSD_TAGS_DOGSTATSD) {
+        const char *h = memchr(type, '|', type_len);
+        if (h) {
+            CHECK(h + 1 < l + n && h[1] == '#');
+            tags = h + 2;
+            tags_len = (size_t)(l + n - tags);
+            type_len = (size_t)(h - type);
+        }
+    }
+    CHECK((type_len == 2 && !memcmp(type, "ms", 2))
+          || (type_len == 1 && (type[0] == 'c' || type[0] == 'h'
+                                || type[0] == 'd')));
+    if (tags) {
+        count = tag_list_ok(tags, tags_len,
+                            f == STATSD_TAGS_GRAPHITE ? ';' : ',',
+                            f == STATSD_TAGS_DOGSTATSD ? ':' : '=');
+        CHECK(count > 0 && (unsigned)count <= max_tags);
+    }
+}
+
+/* The request of the untagged stage, built again with the static tags of
+ * the tags field in every dialect, with tag mode and timer type from the
+ * header: each line has its dialect's grammar, and the same number of
+ * lines as without tags. */
+static void run_tags(statsd_request req, const statsd_measurement *plain,
+                     span raw, const uint8_t *hdr)
+{
+    statsd_tagset *set = xmalloc(sizeof(*set));
+    statsd_measurement *m = xmalloc(sizeof(*m));
+    statsd_tag_names *names = xmalloc(sizeof(*names));
+    const char *p = raw.p, *e = raw.p + raw.n;
+    int f;
+
+    stage = "statsd_tags_add";
+    memset(set, 0, sizeof(*set));
+    while (p < e) {
+        const char *pair_end = memchr(p, 0x01, (size_t)(e - p));
+        const char *mid;
+        char *k, *v;
+        span ks, vs;
+        if (!pair_end)
+            pair_end = e;
+        mid = memchr(p, 0x02, (size_t)(pair_end - p));
+        if (!mid)
+            mid = pair_end;
+        ks.p = p; ks.n = (size_t)(mid - p);
+        vs.p = mid < pair_end ? mid + 1 : pair_end;
+        vs.n = (size_t)(pair_end - vs.p);
+        k = dup_exact(ks);
+        v = dup_exact(vs);
+        (void)statsd_tags_add(set, k, ks.n, v, vs.n);
+        free(k);
+        free(v);
+        p = pair_end < e ? pair_end + 1 : e;
+    }
+    CHECK(set->n <= STATSD_TAGS_MAX);
+    for (f = 0; f < STATSD_TAG_FORMATS; f++)
+        CHECK(set->text_len[f] <= STATSD_TAGS_TEXT_MAX);
+
+    statsd_lines_tag_names_init(names, req.key.prefix, req.key.prefix_len);
+    req.names = names;
+    /* no tags, ms timers: the tagged writer writes the untagged lines */
+    stage = "tagged lines (none)";
+    req.tag_format = STATSD_TAGS_NONE;
+    req.timer = STATSD_TIMER_MS;
+    memset(m, 0x5a, sizeof(*m));
+    CHECK(statsd_lines_build_tagged(&req, m) == 0);
+    CHECK_BYTES(m->lines, m->lines_len, plain->lines, plain->lines_len);
+    CHECK(m->n_lines == plain->n_lines);
+
+    req.timer = (statsd_timer_type)((hdr[17] >> OPT_TIMER_SHIFT) & 3);
+    if (req.timer > STATSD_TIMER_D)
+        req.timer = STATSD_TIMER_MS;
+    req.tag_mode = (hdr[17] & OPT_TAG_MODE) != 0;
+    for (f = STATSD_TAGS_DOGSTATSD; f < STATSD_TAG_FORMATS; f++) {
+        size_t at = 0;
+        unsigned lines = 0;
+        stage = f == STATSD_TAGS_DOGSTATSD ? "tagged lines (dogstatsd)"
+              : f == STATSD_TAGS_INFLUX ? "tagged lines (influx)"
+              : "tagged lines (graphite)";
+        req.tag_format = (statsd_tag_format)f;
+        req.tags = statsd_tags_text(set, req.tag_format, &req.tags_len);
+        memset(m, 0x5a, sizeof(*m));
+        CHECK(statsd_lines_build_tagged(&req, m) == 0);
+        CHECK(m->lines_len <= STATSD_LINES_CAP);
+        CHECK(m->n_lines == plain->n_lines);
+        while (at < m->lines_len) {
+            const char *nl = memchr(m->lines + at, '\n', m->lines_len - at);
+            size_t len = nl ? (size_t)(nl - m->lines - at) : m->lines_len - at;
+            check_tagged_line(m->lines + at, len, (statsd_tag_format)f,
+                              set->n + 3);
+            lines++;
+            at += len + 1;
+        }
+        CHECK(lines == m->n_lines);
+        CHECK_BYTES(m->duration, m->duration_len, plain->duration,
+                    plain->duration_len);
+    }
+    free(names);
+    free(m);
+    free(set);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t hdr[HDR_LEN];
@@ -1289,6 +1467,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_transport(m, max, 1 + ((hdr[16] >> 3) & 3),
                       (hdr[1] & OPT_BATCH) != 0);
     }
+
+    if (hdr[17] & OPT_TAGS)
+        run_tags(req, m, f[F_TAGS], hdr);
 
     /* destinations, from their own fields */
     run_targets(f[F_TARGET], f[F_HOST], get16(hdr + 14));

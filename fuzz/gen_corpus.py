@@ -24,9 +24,16 @@ INPLACE, TRANSPORT, BATCH, NAMESET, HOSTNAME, AGGREGATE = (
     0x04, 0x08, 0x10, 0x20, 0x40, 0x80)
 # hdr[17]
 METHOD_CLEAN = 0x01
+TAGS, TIMER_H, TIMER_D, TAG_MODE = 0x02, 1 << 2, 2 << 2, 0x10
 
 FIELDS = ("uri", "note", "method", "prefix", "suffix", "aggregate", "target",
-          "host")
+          "host", "tags")
+
+
+def tags(*pairs):
+    """The tags field: key 0x02 value, pairs joined by 0x01."""
+    return b"\x01".join(k.encode("latin-1") + b"\x02" + v.encode("latin-1")
+                        for k, v in pairs)
 
 
 def seed(o0=LEGACY | SERVICE, o1=0, max_len=250, status=200, usec=12345,
@@ -137,6 +144,25 @@ SEEDS = {
     "collapse-long-segment": seed(o0=LEGACY | SERVICE | COLLAPSE,
                                   uri="/" + "a" * 1100 + "/x", method="GET",
                                   status=404, prefix="p"),
+    # tags in every dialect: the issue's example, hostile keys and values,
+    # past the caps, tag mode with an aggregate and a suffix, timer types
+    "tags-example": seed(o2=METHOD_CLEAN | TAGS | TAG_MODE, uri="/cart/items",
+                         method="GET", prefix="shop", tags=tags(("env", "prod"))),
+    "tags-classic": seed(o2=METHOD_CLEAN | TAGS | TIMER_H, o1=AGGREGATE,
+                         uri="/a/b", method="GET", prefix="p", aggregate="all",
+                         tags=tags(("env", "prod"), ("team", "web"), ("env", "dev"))),
+    "tags-hostile": seed(o0=LEGACY | SERVICE | SEP_FF, o2=TAGS | TAG_MODE | TIMER_D,
+                         o1=AGGREGATE, status=503,
+                         uri="/x%7Cy/%23z%2C%3A%3B%3D%20w", method="G|#,:;= \n",
+                         prefix="p", suffix="s", aggregate="a|b",
+                         tags=tags(("k|#,:;=", "v|#,:;= \n\r\x80"), ("1bad", "x"),
+                                   ("", "x"), ("e", ""), ("route", "x"),
+                                   ("ok", "\x00\xfe"))),
+    "tags-caps": seed(o2=METHOD_CLEAN | TAGS | TAG_MODE, o1=AGGREGATE,
+                      max_len=1024, uri="/" + "r" * 300, method="M" * 40,
+                      prefix="p" * 200, suffix="s" * 200, aggregate="a" * 300,
+                      tags=tags(*[(f"k{i}", "v" * (i * 9)) for i in range(20)],
+                                ("big", "x" * 200), ("k" * 80, "y"))),
     "long-dotdot": seed(uri="/a" * 8000 + "/.." * 8001 + "/z", method="GET"),
 }
 
