@@ -321,11 +321,17 @@ def bench_server_conf(h):
                  f"StatsdPort {h.statsd_port}\nStatsdPrefix {PREFIX}\n")
         if h.flush is not None:
             text += f"StatsdFlushInterval {h.flush}\n"
+        text += getattr(h, "statsd_extra", "")
     return text
 
 
+# b5: the default config plus tag mode and two static tags
+TAGS_CONF = ("StatsdTagFormat dogstatsd\nStatsdTagMode On\n"
+             "StatsdTag env prod\nStatsdTag team web\n")
+
+
 def bench_httpd(tag, module_so, *, statsd_port=None, flush=None,
-                access_log=False, workdir, mpm="event"):
+                access_log=False, workdir, mpm="event", statsd_extra=""):
     """The harness's Httpd on 127.0.0.1 with the bench's server block;
     module_so None: without the module. flush None: not set (default)."""
     h = Httpd(tag, mpm=mpm, load_statsd=module_so is not None, module_so=module_so,
@@ -335,6 +341,7 @@ def bench_httpd(tag, module_so, *, statsd_port=None, flush=None,
               server_conf=bench_server_conf, workdir=str(workdir))
     h.statsd_port = statsd_port
     h.flush = flush
+    h.statsd_extra = statsd_extra       # more directives (b5)
     h.access_log = access_log
     h.access_file = h.logs / "access_log"
     h.vg = None
@@ -802,10 +809,14 @@ class Bench:
             f"{a['instr']:.0f} instructions/request")
 
     # ---------------------------------------------------------------- b)
-    def valgrind_run(self, tool, with_module, n, recv, extra=()):
+    def valgrind_run(self, tool, with_module, n, recv, extra=(),
+                     statsd_extra=""):
         tag = f"vg-{tool}-{'mod' if with_module else 'base'}-{n}"
+        if statsd_extra:
+            tag += "-tags"
         h = self.httpd(tag, self.module if with_module else None,
-                       statsd_port=recv.port, mpm=self.args.b_mpm)
+                       statsd_port=recv.port, mpm=self.args.b_mpm,
+                       statsd_extra=statsd_extra)
         outdir = h.dir / "vgout"
         outdir.mkdir()
         os.chmod(outdir, 0o777)           # written by www-data at exit
@@ -825,7 +836,8 @@ class Bench:
                              f"{rc}):\n" + (h.dir / "logs" / f"valgrind-{tool}"
                                             ".log").read_text()[-1500:])
         total = read_summary(out)
-        keep = OUT / f"{tool}.{'with_module' if with_module else 'without_module'}.{n}.out"
+        keep = OUT / (f"{tool}.{'with_module' if with_module else 'without_module'}"
+                      f"{'.tags' if statsd_extra else ''}.{n}.out")
         shutil.copy2(out, keep)
         probs = problems(h)
         if probs:
@@ -896,6 +908,13 @@ class Bench:
         b["annotate_module_lines"] = [
             ln for ln in ann.stdout.splitlines()
             if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
+        # b5: the same profile with tag mode and two static tags (DogStatsD)
+        log("b) callgrind profile with StatsdTagMode On and two tags")
+        _, tg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
+                                   TAGS_CONF)
+        _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
+                                   TAGS_CONF)
+        b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1188,6 +1207,11 @@ class Bench:
                 rows.append(("b4", "module: callgrind-attributed instr/req",
                              f"{b['profile']['total']:,.0f}", "-", "info",
                              "own functions + their callees, see below"))
+            if "profile_tags" in b:
+                rows.append(("b5", "b4 with tag mode and two tags",
+                             f"{b['profile_tags']['total']:,.0f}", "-", "info",
+                             "StatsdTagFormat dogstatsd, StatsdTagMode On, "
+                             "2 x StatsdTag"))
         else:
             rows.append(("b3", "module: added instructions/request",
                          "not run", "<= 1,000", "n/a", ""))
