@@ -1,9 +1,11 @@
 # Interop with other statsd receivers and the Graphite dashboard.
 #   make test-interop   pytest t/interop: the module's lines through
 #                       collectd's statsd plugin, and through npm statsd
-#                       0.9.0 -> carbon-cache -> whisper (values compared),
-#                       and the dashboard's targets rendered by graphite-web
-#                       as json against the traffic
+#                       0.9.0 -> carbon-cache -> whisper (values compared;
+#                       tagged lines into carbon's _tagged series; statsd's
+#                       cluster proxy in front of two nodes), and the
+#                       dashboard's targets rendered by graphite-web as json
+#                       against the traffic
 #   make dashboard      a minute of mixed traffic through httpd + module ->
 #                       statsd -> carbon -> whisper with one graceful restart;
 #                       graphite-web (under gunicorn) renders every target of
