@@ -294,6 +294,7 @@ static void register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_log_transaction(log_transaction, NULL, log_after,
                             APR_HOOK_FIRST);
+    statsd_workers_register_hooks();
     stat_header_filter = ap_register_output_filter(
         "STATSD_STAT_HEADER", stat_header_out, NULL, AP_FTYPE_CONTENT_SET);
 }

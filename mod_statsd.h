@@ -45,6 +45,8 @@
 #define TICK_MS 1000                               /* without batching */
 #define RESOLVE_RETRY apr_time_from_sec(2)         /* name not found yet */
 #define RESOLVE_REFRESH apr_time_from_sec(60)      /* follow DNS changes */
+#define DEFAULT_SCOREBOARD_S 10                    /* worker gauges */
+#define MAX_SCOREBOARD_S 3600
 
 /* One distinct destination with its client; shared by every section that
  * names the same target. last_log limits send-error logging per child;
@@ -97,10 +99,19 @@ typedef struct {
     apr_array_header_t *prefixed; /* prefixed_section: for reload markers */
     apr_array_header_t *tagged;  /* tagged_section: checked at start-up */
     int any_tag_format;          /* some section sets a format other than none */
+    apr_array_header_t *markers; /* statsd_marker: who gets reload markers
+                                  * and worker gauges; NULL: nobody */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
     statsd_nameset *names;      /* per child: names seen so far */
 } statsd_registry;
 
+
+/* A distinct (prefix, destination) pair of the main configuration with
+ * Statsd On: it gets the reload markers and the worker gauges. */
+typedef struct {
+    const statsd_prefix *prefix;
+    statsd_sink *sink;
+} statsd_marker;
 
 /* A section that sets StatsdPrefix, and the server it belongs to. */
 typedef struct statsd_dir_conf statsd_dir_conf;
@@ -123,6 +134,7 @@ typedef struct {
     long max_packet;             /* bytes */
     long flush_ms;               /* 0: no batching */
     long max_names;              /* 0: no limit */
+    long scoreboard_s;           /* worker gauge interval; 0: none */
 } statsd_server_conf;
 
 /* NULL or UNSET: inherit. A server's base section gets the defaults at
@@ -170,6 +182,9 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* mod_statsd_workers.c */
+void statsd_workers_register_hooks(void);
 
 /* A destination as text for the error log. */
 static inline const char *target_text(apr_pool_t *p, const statsd_target *t)

@@ -84,6 +84,7 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s)
     sc->max_packet = STATSD_DEFAULT_MAX_PACKET;
     sc->flush_ms = DEFAULT_FLUSH_MS;
     sc->max_names = STATSD_DEFAULT_MAX_NAMES;
+    sc->scoreboard_s = DEFAULT_SCOREBOARD_S;
     return sc;
 }
 
@@ -342,6 +343,9 @@ static const server_number flush_number = {
 static const server_number max_names_number = {
     APR_OFFSETOF(statsd_server_conf, max_names),
     0, STATSD_MAX_NAMES_LIMIT, "a count (0: no limit)"};
+static const server_number scoreboard_number = {
+    APR_OFFSETOF(statsd_server_conf, scoreboard_s),
+    0, MAX_SCOREBOARD_S, "seconds (0: no worker gauges)"};
 
 /* StatsdMaxPacketSize, StatsdFlushInterval, StatsdMaxNames: cmd->info
  * says which; main server only, as they size per-process state. */
@@ -513,6 +517,9 @@ const command_rec statsd_config_cmds[] = {
                   (void *)&flush_number, RSRC_CONF,
                   "longest wait in ms before batched lines are sent "
                   "(default 1000; 0 sends each request's lines at once)"),
+    AP_INIT_TAKE1("StatsdScoreboardInterval", set_server_number,
+                  (void *)&scoreboard_number, RSRC_CONF,
+                  "seconds between worker gauges (default 10; 0: none)"),
     {NULL}
 };
 

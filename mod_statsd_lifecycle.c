@@ -164,12 +164,6 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
     return OK;
 }
 
-/* A (prefix, destination) pair that gets a reload marker. */
-typedef struct {
-    const statsd_prefix *prefix;
-    statsd_sink *sink;
-} marker;
-
 /* The marker of section c of a server whose base section is base (already
  * given its defaults), merged as a request there would see it. */
 static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
@@ -178,13 +172,13 @@ static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
     const statsd_dir_conf *mc = c == base ? c
         : statsd_config_merge_dir(p, (void *)base, (void *)c);
     const statsd_prefix *pf = mc->prefix;
-    marker *m;
+    statsd_marker *m;
     int i;
 
     if (mc->enabled != 1 || !mc->dest->sink)
         return;
     for (i = 0; i < markers->nelts; i++) {
-        m = &APR_ARRAY_IDX(markers, i, marker);
+        m = &APR_ARRAY_IDX(markers, i, statsd_marker);
         if (m->sink == mc->dest->sink && m->prefix->len == pf->len
             && !memcmp(m->prefix->name, pf->name, pf->len))
             return;
@@ -196,10 +190,13 @@ static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
 
 /* P.httpd.reloads:1|c once per distinct prefix (and destination) at every
  * start and graceful restart, so dashboards can mark config changes.
- * Runs in the parent, which opens its sockets only for this. */
-static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
+ * Runs in the parent, which opens its sockets only for this. The set is
+ * kept for the worker gauges. */
+static void send_reload_markers(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                server_rec *main_s)
 {
-    apr_array_header_t *markers = apr_array_make(ptemp, 8, sizeof(marker));
+    apr_array_header_t *markers = apr_array_make(pconf, 8,
+                                                 sizeof(statsd_marker));
     server_rec *s;
     int i;
 
@@ -216,13 +213,14 @@ static void send_reload_markers(apr_pool_t *ptemp, server_rec *main_s)
                                         &statsd_module));
     }
     for (i = 0; i < markers->nelts; i++) {
-        marker *m = &APR_ARRAY_IDX(markers, i, marker);
+        statsd_marker *m = &APR_ARRAY_IDX(markers, i, statsd_marker);
         char *line = apr_psprintf(ptemp, "%.*s%shttpd.reloads:1|c",
                                   (int)m->prefix->len, m->prefix->name,
                                   m->prefix->len ? "." : "");
         if (statsd_client_open(m->sink->client) == 0)
             statsd_client_send(m->sink->client, line, strlen(line), 1);
     }
+    statsd_reg->markers = markers;
     /* children open their own sockets */
     for (i = 0; i < statsd_reg->sinks->nelts; i++)
         statsd_client_close(APR_ARRAY_IDX(statsd_reg->sinks, i,
@@ -295,7 +293,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
-    send_reload_markers(ptemp, s);
+    send_reload_markers(pconf, ptemp, s);
     return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
 }
 

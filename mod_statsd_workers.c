@@ -1,0 +1,198 @@
+/*
+ * mod_statsd_workers.c - worker gauges: every StatsdScoreboardInterval
+ * seconds one child reads the scoreboard and sends how many workers are
+ * busy, idle and allowed (and, under event, how many connections wait
+ * without a worker) to each prefix and destination that gets the reload
+ * markers. The lines are made by statsd_gauges.
+ *
+ * Why a singleton watchdog in a child: mod_watchdog has no parent
+ * watchdog under the forked MPMs, and the parent's monitor hook runs only
+ * once every ten turns of the MPM's one-second maintenance loop. The
+ * singleton runs in one child of the current generation at a time, wakes
+ * every 100 ms and uses that child's already open, already resolved
+ * sockets; the interval is counted in whole seconds, so 1 s is the
+ * shortest. Nothing here runs on the request path.
+ */
+#include "mod_statsd.h"
+#include "ap_mpm.h"
+#include "scoreboard.h"
+#include "statsd_gauges.h"
+
+APLOG_USE_MODULE(statsd);
+
+#define GAUGES_WATCHDOG_NAME "_statsd_gauges_"
+
+/* What the gauge thread needs, made once per configuration cycle. */
+typedef struct {
+    const apr_array_header_t *markers;   /* statsd_marker */
+    char host[STATSD_GAUGE_HOST_MAX + 1];
+    size_t host_len;
+} gauges_ctx;
+
+/* Count the workers of the current generation as mod_status counts them:
+ * a process going down (quiescing) or of an older generation (lingering
+ * after a graceful restart) is left out, so busy + idle <= max. */
+static void count_workers(statsd_workers *w)
+{
+    int server_limit = 0, thread_limit = 0, daemons = 0, threads = 0;
+    int async = 0, i, j;
+    ap_generation_t gen = ap_get_scoreboard_global()->running_generation;
+
+    memset(w, 0, sizeof(*w));
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &thread_limit);
+    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS)
+        async = 0;
+    w->max = (uint64_t)(daemons > 0 ? daemons : 0)
+             * (uint64_t)(threads > 0 ? threads : 0);
+    w->has_async = async != 0;
+
+    for (i = 0; i < server_limit; i++) {
+        process_score *ps = ap_get_scoreboard_process(i);
+
+        if (!ps->pid || ps->quiescing || ps->generation != gen)
+            continue;
+        if (async)
+            w->async += (uint64_t)ps->keep_alive + ps->write_completion
+                        + ps->lingering_close;
+        for (j = 0; j < thread_limit; j++) {
+            int st = ap_get_scoreboard_worker_from_indexes(i, j)->status;
+
+            if (st == SERVER_READY)
+                w->idle++;
+            else if (st != SERVER_DEAD && st != SERVER_STARTING
+                     && st != SERVER_IDLE_KILL && st != SERVER_GRACEFUL)
+                w->busy++;
+        }
+    }
+}
+
+/* Log a destination's dropped datagrams at most once a minute per child,
+ * sharing the request path's clock so the two never both report. */
+static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now(), last = sink->last_log;
+    uint64_t count;
+    int err;
+
+    if (now - last < ERROR_LOG_INTERVAL
+        || !__atomic_compare_exchange_n(&sink->last_log, &last, now, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    err = statsd_client_take_errors(sink->client, &count);
+    if (count == 0)
+        return;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
+                 "STATSD00050: %" APR_UINT64_T_FMT " datagram(s) to %s "
+                 "dropped since the last report (this is logged once a "
+                 "minute)", count,
+                 target_text(p, statsd_client_target(sink->client)));
+}
+
+/* The gauges of every prefix that shares sink, in as few datagrams as
+ * the packet size allows. */
+static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
+                         const statsd_workers *w, apr_pool_t *p)
+{
+    const apr_array_header_t *mk = g->markers;
+    char *buf = apr_palloc(p, (apr_size_t)mk->nelts
+                              * (STATSD_GAUGES_CAP + 1));
+    size_t len = 0, n;
+    int i;
+
+    for (i = 0; i < mk->nelts; i++) {
+        const statsd_marker *m = &APR_ARRAY_IDX(mk, i, statsd_marker);
+
+        if (m->sink != sink)
+            continue;
+        if (len > 0)
+            buf[len++] = '\n';
+        n = statsd_gauges_format(buf + len, STATSD_GAUGES_CAP,
+                                 m->prefix->name, m->prefix->len,
+                                 g->host, g->host_len, w);
+        if (n == 0 && len > 0)
+            len--;
+        len += n;
+    }
+    if (len > 0)
+        (void)statsd_client_send_lines(sink->client, buf, len); /* counted */
+    if (statsd_client_errors_pending(sink->client))
+        report_send_errors(sink, p);
+}
+
+/* The singleton's tick, in one child's watchdog thread. A child of an
+ * older generation that still holds the previous cycle's singleton stays
+ * quiet: the new generation's singleton speaks for the server. */
+static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
+{
+    const gauges_ctx *g = data;
+    ap_generation_t mine = 0;
+    statsd_workers w;
+    int i, j;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING || !ap_exists_scoreboard_image()
+        || ap_mpm_query(AP_MPMQ_GENERATION, &mine) != APR_SUCCESS
+        || mine != ap_get_scoreboard_global()->running_generation)
+        return APR_SUCCESS;
+    count_workers(&w);
+    for (i = 0; i < g->markers->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(g->markers, i, statsd_marker).sink;
+
+        for (j = 0; j < i; j++)     /* each destination once */
+            if (APR_ARRAY_IDX(g->markers, j, statsd_marker).sink == sink)
+                break;
+        if (j == i)
+            send_to_sink(g, sink, &w, pool);
+    }
+    return APR_SUCCESS;
+}
+
+/* After the life cycle's post_config (which resolved the destinations and
+ * made the marker set), before mod_watchdog's, which starts only the
+ * watchdogs that have callbacks by then. */
+static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    char fqdn[APRMAXHOSTLEN + 1];
+    ap_watchdog_t *wd;
+    gauges_ctx *g;
+    apr_status_t rv;
+
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || sc->scoreboard_s == 0 || !statsd_reg->markers
+        || statsd_reg->markers->nelts == 0)
+        return OK;
+    if (!wd_get_instance || !wd_register)
+        return OK;      /* the life cycle has said mod_watchdog is needed */
+    g = apr_pcalloc(pconf, sizeof(*g));
+    g->markers = statsd_reg->markers;
+    if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
+        fqdn[0] = '\0';
+    g->host_len = statsd_gauges_host(g->host, fqdn);
+    rv = wd_get_instance(&wd, GAUGES_WATCHDOG_NAME, 0, 1, pconf);
+    if (rv == APR_SUCCESS)
+        rv = wd_register(wd, apr_time_from_sec(sc->scoreboard_s), g,
+                         on_gauge_tick);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "STATSD00051: cannot "
+                     "start the worker gauges' watchdog");
+        return !OK;
+    }
+    return OK;
+}
+
+void statsd_workers_register_hooks(void)
+{
+    ap_hook_post_config(workers_post_config, NULL, NULL,
+                        APR_HOOK_MIDDLE + 1);
+}
