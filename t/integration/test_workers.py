@@ -91,6 +91,14 @@ def wait_for_gauges(listener, pred, timeout):
     return None
 
 
+def wait_gauge_count(listener, n, timeout):
+    """At least n gauge sets received, waiting at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(gauge_sets(listener)) < n:
+        time.sleep(0.1)
+    return len(gauge_sets(listener)) >= n
+
+
 class HeldRequests:
     """HELD requests to /slow, each holding a worker until release()."""
 
@@ -160,6 +168,27 @@ def test_gauges_keep_coming_across_graceful_restarts(httpd_factory,
         assert s is not None, f"no worker gauges after graceful restart {i + 1}"
     for s in gauge_sets(udp_listener):
         check_set(s["test"], mpm)
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_old_generation_is_not_counted(httpd_factory, udp_listener, mpm):
+    """Requests held across a graceful restart keep their old child alive:
+    its workers belong to no current count, and the new generation's
+    gauges come while it lingers."""
+    h = start_and_drain(slow_httpd(httpd_factory, f"gauges-old-{mpm}", mpm,
+                                   udp_listener), udp_listener)
+    held = HeldRequests(h, HELD)
+    assert wait_for_gauges(udp_listener,
+                           lambda s: s["test"]["workers.busy"] >= HELD,
+                           15) is not None
+    h.graceful()
+    udp_listener.drain_reload_markers(timeout=5)
+    assert wait_gauge_count(udp_listener, 3, 15), \
+        f"gauges stopped after the restart: {gauge_sets(udp_listener)}"
+    for s in gauge_sets(udp_listener):
+        check_set(s["test"], mpm)
+        assert s["test"]["workers.busy"] == 0, s
+    assert held.release() == [200] * HELD
 
 
 def test_one_datagram_per_destination_with_each_prefix(httpd_factory,
