@@ -69,9 +69,10 @@ STATIC_PATH = "/bench.txt"
 STATIC_BODY = b"mod_statsd bench: a small static file.\n" * 3   # 117 bytes
 
 # the metric line grammar
-LINE_RE = re.compile(rb"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)$")
+LINE_RE = re.compile(rb"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c|g)$")
 # the lines of a measured request: P.NAME.METHOD.STATUS and P.responses.*;
-# anything else (e.g. the module's P.httpd.reloads marker) is counted apart
+# anything else (e.g. the module's P.httpd.reloads marker and its worker
+# gauges) is counted apart
 REQ_LINE_RE = re.compile(rb"^" + re.escape(b"bench.") +
                          rb"(responses\.(good|bad|4xx|5xx|time)|"
                          rb"[A-Za-z0-9_.-]+\.[A-Za-z0-9_-]+\.\d{3}):")
@@ -189,7 +190,7 @@ def receiver_main(sink):
                 others.append(ln.split(b":", 1)[0].decode("latin-1"))
             if ln.endswith(b"|c"):
                 c += 1
-            else:
+            elif ln.endswith(b"|ms"):
                 tm += 1
             if ln.startswith(prefix):
                 rest = ln[len(prefix):len(prefix) + 5]

@@ -204,7 +204,8 @@ class System:
         measure = ""
         server = ""
         if statsd_port is not None:
-            server = "StatsdFlushInterval 0\n"
+            # no worker gauges: the tests count every datagram
+            server = "StatsdFlushInterval 0\nStatsdScoreboardInterval 0\n"
             measure = (f"    Statsd On\n"
                        f"    StatsdHost 127.0.0.1\n"
                        f"    StatsdPort {statsd_port}\n"
