@@ -52,13 +52,15 @@ static void count_workers(statsd_workers *w)
     for (i = 0; i < server_limit; i++) {
         process_score *ps = ap_get_scoreboard_process(i);
 
-        if (!ps->pid || ps->quiescing || ps->generation != gen)
+        if (!ps || !ps->pid || ps->quiescing || ps->generation != gen)
             continue;
+        /* event refreshes these when it times queued connections out */
         if (async)
             w->async += (uint64_t)ps->keep_alive + ps->write_completion
                         + ps->lingering_close;
         for (j = 0; j < thread_limit; j++) {
-            int st = ap_get_scoreboard_worker_from_indexes(i, j)->status;
+            worker_score *ws = ap_get_scoreboard_worker_from_indexes(i, j);
+            int st = ws ? ws->status : SERVER_DEAD;
 
             if (st == SERVER_READY)
                 w->idle++;

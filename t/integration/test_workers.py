@@ -9,6 +9,7 @@ Requests are held by a mod_lua handler that waits for a release file, so
 
 import os
 import re
+import socket
 import threading
 import time
 
@@ -189,6 +190,49 @@ def test_old_generation_is_not_counted(httpd_factory, udp_listener, mpm):
         check_set(s["test"], mpm)
         assert s["test"]["workers.busy"] == 0, s
     assert held.release() == [200] * HELD
+
+
+def keep_alive_connection(port):
+    """A connection that has had one answer and waits in keep-alive."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.sendall(b"GET /static.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = b""
+    while not got.endswith(b"hello static\n"):
+        chunk = c.recv(4096)
+        assert chunk, got
+        got += chunk
+    assert got.startswith(b"HTTP/1.1 200 "), got
+    return c
+
+
+def test_event_counts_keep_alive_connections(httpd_factory, udp_listener):
+    """Connections waiting for their next request hold no worker under
+    event: they are connections.async, not busy workers. event refreshes
+    its scoreboard counts when a queued connection times out, so one
+    connection is let time out while HELD others still wait."""
+    h = httpd_factory("gauges-async", mpm="event")
+    h.conf_extra = (statsd_conf(udp_listener.port,
+                                extra="StatsdScoreboardInterval 1")
+                    + "KeepAliveTimeout 3\n")
+    start_and_drain(h, udp_listener)
+    conns = [keep_alive_connection(h.port)]
+    try:
+        time.sleep(1.5)
+        conns += [keep_alive_connection(h.port) for _ in range(HELD)]
+        s = wait_for_gauges(
+            udp_listener,
+            lambda s: s["test"]["connections.async"] == HELD, 10)
+        assert s is not None, gauge_sets(udp_listener)[-5:]
+        check_set(s["test"], "event")
+        assert s["test"]["workers.busy"] == 0, s
+        # and once they have timed out too
+        assert wait_for_gauges(
+            udp_listener,
+            lambda s: s["test"]["connections.async"] == 0,
+            10) is not None, gauge_sets(udp_listener)[-5:]
+    finally:
+        for c in conns:
+            c.close()
 
 
 def test_one_datagram_per_destination_with_each_prefix(httpd_factory,
