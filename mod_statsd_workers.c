@@ -5,22 +5,25 @@
  * without a worker) to each prefix and destination that gets the reload
  * markers. The lines are made by statsd_gauges.
  *
- * Why a singleton watchdog in a child: mod_watchdog has no parent
- * watchdog under the forked MPMs, and the parent's monitor hook runs only
- * once every ten turns of the MPM's one-second maintenance loop. The
- * singleton runs in one child of the current generation at a time, wakes
- * every 100 ms and uses that child's already open, already resolved
- * sockets; the interval is counted in whole seconds, so 1 s is the
- * shortest. Nothing here runs on the request path.
+ * Where it runs: a second callback on each child's own watchdog (the one
+ * that flushes batches), and only the child in the lowest scoreboard slot
+ * of the current generation sends. The parent cannot do it: mod_watchdog
+ * has no parent watchdog under the forked MPMs, and the parent's monitor
+ * hook runs only once every ten turns of the MPM's one-second maintenance
+ * loop. A singleton watchdog would cost every child a thread polling a
+ * lock ten times a second; this costs each child one scan of the process
+ * slots per interval. The watchdog wakes every 100 ms and the interval is
+ * whole seconds, so 1 s is the shortest. The sending child uses its own
+ * open, already resolved sockets; nothing here runs on the request path.
  */
+#include <unistd.h>
+
 #include "mod_statsd.h"
 #include "ap_mpm.h"
 #include "scoreboard.h"
 #include "statsd_gauges.h"
 
 APLOG_USE_MODULE(statsd);
-
-#define GAUGES_WATCHDOG_NAME "_statsd_gauges_"
 
 /* What the gauge thread needs, made once per configuration cycle. */
 typedef struct {
@@ -124,19 +127,35 @@ static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
         report_send_errors(sink, p);
 }
 
-/* The singleton's tick, in one child's watchdog thread. A child of an
- * older generation that still holds the previous cycle's singleton stays
- * quiet: the new generation's singleton speaks for the server. */
+/* Is this child the one that speaks for the server: the live, not
+ * quiescing process of the current generation in the lowest slot? While
+ * children come and go two may both answer yes (or none) for a tick; a
+ * gauge sent twice only repeats its value. */
+static int elected(void)
+{
+    ap_generation_t gen = ap_get_scoreboard_global()->running_generation;
+    pid_t me = getpid();
+    int server_limit = 0, i;
+
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
+    for (i = 0; i < server_limit; i++) {
+        process_score *ps = ap_get_scoreboard_process(i);
+
+        if (ps && ps->pid && !ps->quiescing && ps->generation == gen)
+            return ps->pid == me;
+    }
+    return 0;
+}
+
+/* Each child's watchdog calls this every interval; one child sends. */
 static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
 {
     const gauges_ctx *g = data;
-    ap_generation_t mine = 0;
     statsd_workers w;
     int i, j;
 
     if (state != AP_WATCHDOG_STATE_RUNNING || !ap_exists_scoreboard_image()
-        || ap_mpm_query(AP_MPMQ_GENERATION, &mine) != APR_SUCCESS
-        || mine != ap_get_scoreboard_global()->running_generation)
+        || !elected())
         return APR_SUCCESS;
     count_workers(&w);
     for (i = 0; i < g->markers->nelts; i++) {
@@ -151,9 +170,10 @@ static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-/* After the life cycle's post_config (which resolved the destinations and
- * made the marker set), before mod_watchdog's, which starts only the
- * watchdogs that have callbacks by then. */
+/* After the life cycle's post_config (which resolved the destinations,
+ * made the marker set and set up the child watchdog), before
+ * mod_watchdog's, which starts the watchdogs with the callbacks they have
+ * by then. */
 static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -181,13 +201,13 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
         fqdn[0] = '\0';
     g->host_len = statsd_gauges_host(g->host, fqdn);
-    rv = wd_get_instance(&wd, GAUGES_WATCHDOG_NAME, 0, 1, pconf);
+    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
     if (rv == APR_SUCCESS)
         rv = wd_register(wd, apr_time_from_sec(sc->scoreboard_s), g,
                          on_gauge_tick);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "STATSD00051: cannot "
-                     "start the worker gauges' watchdog");
+                     "add the worker gauges to the child watchdog");
         return !OK;
     }
     return OK;

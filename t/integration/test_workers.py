@@ -235,6 +235,41 @@ def test_event_counts_keep_alive_connections(httpd_factory, udp_listener):
             c.close()
 
 
+@pytest.mark.parametrize("mpm", ["prefork", "worker"])
+def test_one_child_sends(httpd_factory, mpm):
+    """With several children, one sends: every gauge datagram comes from
+    the same socket (each child has its own)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    try:
+        h = httpd_factory(f"gauges-one-{mpm}", mpm=mpm)
+        h.conf_extra = (statsd_conf(sock.getsockname()[1],
+                                    extra="StatsdScoreboardInterval 1")
+                        + {"prefork": "MinSpareServers 2\n",
+                           "worker": "StartServers 2\nMinSpareThreads 16\n"
+                           }[mpm])
+        h.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(h._children(h.pid)) < 2:
+            time.sleep(0.1)
+        assert len(h._children(h.pid)) >= 2, "fewer than two children"
+        senders, gauges = set(), 0
+        end = time.monotonic() + 4.5
+        while time.monotonic() < end:
+            try:
+                data, addr = sock.recvfrom(70000)
+            except socket.timeout:
+                continue
+            if data.endswith(b"|g"):
+                senders.add(addr)
+                gauges += 1
+        assert len(senders) == 1, senders
+        assert gauges >= 2, gauges
+    finally:
+        sock.close()
+
+
 def test_one_datagram_per_destination_with_each_prefix(httpd_factory,
                                                        udp_listener):
     other = UdpListener()
