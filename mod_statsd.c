@@ -4,7 +4,8 @@
  * (statsd_choose), its lines built (statsd_lines) and queued or sent
  * (statsd_batch, statsd_client).
  * Directives live in mod_statsd_config.c; start-up, children and the
- * watchdog in mod_statsd_lifecycle.c.
+ * watchdog in mod_statsd_lifecycle.c; the worker gauges in
+ * mod_statsd_workers.c.
  */
 #include "mod_statsd.h"
 #include "statsd_choose.h"

@@ -1,8 +1,9 @@
 /*
  * mod_statsd.h - what the httpd glue files share (mod_statsd.c: the
  * request path; mod_statsd_config.c: directives and merging;
- * mod_statsd_lifecycle.c: start-up, children, the watchdog). Private to
- * the module: the core units never include it.
+ * mod_statsd_lifecycle.c: start-up, children, the watchdog;
+ * mod_statsd_workers.c: the worker gauges). Private to the module: the
+ * core units never include it.
  */
 #ifndef MOD_STATSD_H
 #define MOD_STATSD_H
