@@ -25,31 +25,36 @@
 
 APLOG_USE_MODULE(statsd);
 
-/* What the gauge thread needs, made once per configuration cycle. */
+/* What the gauge callback needs, made once per configuration cycle. */
 typedef struct {
     const apr_array_header_t *markers;   /* statsd_marker */
     char host[STATSD_GAUGE_HOST_MAX + 1];
     size_t host_len;
 } gauges_ctx;
 
+/* What the MPM says about code; 0 if it does not say (or says less). */
+static int mpm_value(int code)
+{
+    int v = 0;
+
+    if (ap_mpm_query(code, &v) != APR_SUCCESS || v < 0)
+        return 0;
+    return v;
+}
+
 /* Count the workers of the current generation as mod_status counts them:
  * a process going down (quiescing) or of an older generation (lingering
  * after a graceful restart) is left out, so busy + idle <= max. */
 static void count_workers(statsd_workers *w)
 {
-    int server_limit = 0, thread_limit = 0, daemons = 0, threads = 0;
-    int async = 0, i, j;
+    int server_limit = mpm_value(AP_MPMQ_HARD_LIMIT_DAEMONS);
+    int thread_limit = mpm_value(AP_MPMQ_HARD_LIMIT_THREADS);
+    int async = mpm_value(AP_MPMQ_IS_ASYNC), i, j;
     ap_generation_t gen = ap_get_scoreboard_global()->running_generation;
 
     memset(w, 0, sizeof(*w));
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &thread_limit);
-    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS)
-        async = 0;
-    w->max = (uint64_t)(daemons > 0 ? daemons : 0)
-             * (uint64_t)(threads > 0 ? threads : 0);
+    w->max = (uint64_t)mpm_value(AP_MPMQ_MAX_DAEMONS)
+             * (uint64_t)mpm_value(AP_MPMQ_MAX_THREADS);
     w->has_async = async != 0;
 
     for (i = 0; i < server_limit; i++) {
@@ -135,9 +140,8 @@ static int elected(void)
 {
     ap_generation_t gen = ap_get_scoreboard_global()->running_generation;
     pid_t me = getpid();
-    int server_limit = 0, i;
+    int server_limit = mpm_value(AP_MPMQ_HARD_LIMIT_DAEMONS), i;
 
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
     for (i = 0; i < server_limit; i++) {
         process_score *ps = ap_get_scoreboard_process(i);
 
