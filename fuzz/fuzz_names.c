@@ -17,6 +17,8 @@
  * statsd_batch with a recording send function (datagram size, splitting
  * at line boundaries, nothing lost or reordered), and the destination
  * parser (statsd_target_parse / _format / _from_host_port round trips).
+ * Every input also checks the worker gauge lines of its prefix, with HOST
+ * from the host field (statsd_gauges).
  *
  * Input layout: HDR_LEN header bytes (missing ones read as 0), then
  * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
@@ -43,6 +45,7 @@
 #include "statsd_batch.h"
 #include "statsd_choose.h"
 #include "statsd_client.h"
+#include "statsd_gauges.h"
 #include "statsd_guard.h"
 #include "statsd_nameset.h"
 #include "statsd_lines.h"
@@ -882,6 +885,47 @@ static void check_service(statsd_service *svc, const char *prefix,
     CHECK_BYTES(svc->time, svc->time_len, want, (size_t)n);
 }
 
+/* ---- worker gauges ------------------------------------------------------- */
+
+/* HOST from the host field, and the gauge lines of the clean prefix with
+ * it, against a snprintf reference. */
+static void check_gauges(const char *prefix, size_t prefix_len, span host)
+{
+    char *h = dup_cstr(host), *hb = xmalloc(STATSD_GAUGE_HOST_MAX + 1);
+    char *out = xmalloc(STATSD_GAUGES_CAP), *want = xmalloc(STATSD_GAUGES_CAP);
+    statsd_workers w = {host.n, prefix_len, UINT64_MAX, (int)(host.n & 1),
+                        (uint64_t)host.n * 1000003u};
+    const char *dot = prefix_len ? "." : "";
+    int pl = (int)prefix_len;
+    size_t hl, n, x;
+    int k;
+
+    stage = "statsd_gauges_host";
+    hl = statsd_gauges_host(hb, h);
+    CHECK(hl >= 1 && hl <= STATSD_GAUGE_HOST_MAX && hb[hl] == '\0');
+    for (x = 0; x < hl; x++)
+        CHECK(keep_byte((unsigned char)hb[x]));
+    stage = "statsd_gauges_format";
+    n = statsd_gauges_format(out, STATSD_GAUGES_CAP, prefix, prefix_len, hb,
+                             hl, &w);
+    k = snprintf(want, STATSD_GAUGES_CAP,
+                 "%.*s%shttpd.%s.workers.busy:%" PRIu64 "|g\n"
+                 "%.*s%shttpd.%s.workers.idle:%" PRIu64 "|g\n"
+                 "%.*s%shttpd.%s.workers.max:%" PRIu64 "|g",
+                 pl, prefix, dot, hb, w.busy, pl, prefix, dot, hb, w.idle,
+                 pl, prefix, dot, hb, w.max);
+    if (w.has_async && k > 0 && k < STATSD_GAUGES_CAP)
+        k += snprintf(want + k, STATSD_GAUGES_CAP - (size_t)k,
+                      "\n%.*s%shttpd.%s.connections.async:%" PRIu64 "|g",
+                      pl, prefix, dot, hb, w.async);
+    CHECK(k > 0 && k < STATSD_GAUGES_CAP);
+    CHECK_BYTES(out, n, want, (size_t)k);
+    free(h);
+    free(hb);
+    free(out);
+    free(want);
+}
+
 /* ---- the request chain --------------------------------------------------- */
 
 /* A prefix or suffix as set_name() stores it: {hostname} expanded (when
@@ -1333,6 +1377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     svc = xmalloc(sizeof(*svc));
     memset(svc, 0x5a, sizeof(*svc));
     check_service(svc, prefix, prefix_len);
+    check_gauges(prefix, prefix_len, f[F_HOST]);
     if (hdr[1] & OPT_AGGREGATE) {
         agg = clean_name(f[F_AGGREGATE], &agg_len);
         /* an empty StatsdAggregateStat is refused at config time */
