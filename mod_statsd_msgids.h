@@ -61,4 +61,15 @@
     "STATSD00061: %u tag(s) of %s left out: with the inherited ones they " \
     "pass 16 tags or 512 bytes"
 
+/* worker gauges (00050..00059) */
+/* watchdog, WARNING, at most once a minute per destination, in the child
+ * that sends the worker gauges: as STATSD00010, so an idle server reports
+ * its drops too */
+#define STATSD_MSG_GAUGES_DROPPED \
+    "STATSD00050: %" APR_UINT64_T_FMT " datagram(s) to %s dropped since " \
+    "the last report (logged once a minute)"
+/* start-up, CRIT: mod_watchdog refused the worker gauges' callback */
+#define STATSD_MSG_GAUGES_WATCHDOG \
+    "STATSD00051: cannot add the worker gauges to the child watchdog"
+
 #endif /* MOD_STATSD_MSGIDS_H */

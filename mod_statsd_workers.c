@@ -95,9 +95,7 @@ static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
     if (count == 0)
         return;
     ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
-                 "STATSD00050: %" APR_UINT64_T_FMT " datagram(s) to %s "
-                 "dropped since the last report (this is logged once a "
-                 "minute)", count,
+                 STATSD_MSG_GAUGES_DROPPED, count,
                  target_text(p, statsd_client_target(sink->client)));
 }
 
@@ -210,8 +208,8 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rv = wd_register(wd, apr_time_from_sec(sc->scoreboard_s), g,
                          on_gauge_tick);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "STATSD00051: cannot "
-                     "add the worker gauges to the child watchdog");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     STATSD_MSG_GAUGES_WATCHDOG);
         return !OK;
     }
     return OK;

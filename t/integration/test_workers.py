@@ -15,8 +15,10 @@ import time
 
 import pytest
 
-from conftest import (Httpd, UdpListener, assert_configtest_rejects,
-                      hostname_short_clean, start_and_drain, statsd_conf)
+from statsdtest.httpd import DEFAULT_SERVER_CONF, GAUGES_OFF
+from statsdtest.lines import hostname_short_clean, statsd_conf
+from statsdtest.listeners import UdpListener
+from statsdtest.servers import assert_configtest_rejects, start_and_drain
 
 MPMS = ["prefork", "worker", "event"]
 HOST = hostname_short_clean()
@@ -251,9 +253,9 @@ def test_one_child_sends(httpd_factory, mpm):
                            }[mpm])
         h.start()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(h._children(h.pid)) < 2:
+        while time.monotonic() < deadline and len(h.children(live=True)) < 2:
             time.sleep(0.1)
-        assert len(h._children(h.pid)) >= 2, "fewer than two children"
+        assert len(h.children(live=True)) >= 2, "fewer than two children"
         senders, gauges = set(), 0
         end = time.monotonic() + 4.5
         while time.monotonic() < end:
@@ -322,12 +324,12 @@ def test_interval_zero_sends_nothing(httpd_factory, udp_listener, mpm):
 
 
 def test_default_interval_is_ten_seconds(httpd_factory, udp_listener):
-    h = httpd_factory("gauges-default", mpm="event")
     # the harness turns gauges off for other tests; this one sets nothing
+    h = httpd_factory("gauges-default", mpm="event",
+                      server_conf=lambda h: DEFAULT_SERVER_CONF.replace(
+                          GAUGES_OFF, "").format(docroot=h.docroot,
+                                                 logs=h.logs))
     h.conf_extra = statsd_conf(udp_listener.port)
-    h.config_text_base = h.config_text
-    h.config_text = lambda: h.config_text_base().replace(
-        "StatsdScoreboardInterval 0", "")
     start_and_drain(h, udp_listener)
     started = time.monotonic()
     s = wait_for_gauges(udp_listener, lambda s: True, 16)
@@ -373,7 +375,7 @@ def test_configtest_rejects_interval_in_a_section(httpd_factory, conf, why):
     assert rc != 0 and f"StatsdScoreboardInterval {why}" in out, out
 
 
-@pytest.mark.error_log_expect(r"StatsdScoreboardInterval not allowed here")
+@pytest.mark.error_log_expect(r"StatsdScoreboardInterval not allowed here")   # core, no id
 def test_interval_not_allowed_in_htaccess(httpd_factory, udp_listener):
     h = httpd_factory("gauges-htaccess", mpm="event")
     h.add_file("ht/.htaccess", "StatsdScoreboardInterval 1\n")

@@ -32,6 +32,14 @@ DEFAULT_FILES = {
     "errors/404.html": "<html><body>custom 404</body></html>\n",
 }
 
+# the worker gauges would add lines to every test's listener: the tests
+# about them turn them on (or leave this out for the module's default)
+GAUGES_OFF = """\
+<IfModule statsd_module>
+    StatsdScoreboardInterval 0
+</IfModule>
+"""
+
 # small process counts: tests look at every child, two cores are shared
 DEFAULT_SERVER_CONF = """\
 Timeout 10
@@ -74,7 +82,7 @@ DocumentRoot "{docroot}"
 DirectoryIndex index.html
 LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
 CustomLog "{logs}/access_log" common
-"""
+""" + GAUGES_OFF
 
 
 class HttpdError(Exception):
