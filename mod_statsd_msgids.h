@@ -50,6 +50,15 @@
  * the close */
 #define STATSD_MSG_BADFD \
     "STATSD00011: %" APR_UINT64_T_FMT " send(s) on a closed socket"
+/* watchdog, WARNING, at most once a minute per destination, in the child
+ * that sends the worker gauges: as STATSD00010, so an idle server reports
+ * its drops too */
+#define STATSD_MSG_GAUGES_DROPPED \
+    "STATSD00050: %" APR_UINT64_T_FMT " datagram(s) to %s dropped since " \
+    "the last report (logged once a minute)"
+/* start-up, CRIT: mod_watchdog refused the worker gauges' callback */
+#define STATSD_MSG_GAUGES_WATCHDOG \
+    "STATSD00051: cannot add the worker gauges to the child watchdog"
 /* start-up, WARNING: a section sets StatsdTag, the format that applies
  * there is none (the main server's warn only when no section sets one) */
 #define STATSD_MSG_TAGS_NO_FORMAT \
@@ -60,16 +69,5 @@
 #define STATSD_MSG_TAGS_LEFT_OUT \
     "STATSD00061: %u tag(s) of %s left out: with the inherited ones they " \
     "pass 16 tags or 512 bytes"
-
-/* worker gauges (00050..00059) */
-/* watchdog, WARNING, at most once a minute per destination, in the child
- * that sends the worker gauges: as STATSD00010, so an idle server reports
- * its drops too */
-#define STATSD_MSG_GAUGES_DROPPED \
-    "STATSD00050: %" APR_UINT64_T_FMT " datagram(s) to %s dropped since " \
-    "the last report (logged once a minute)"
-/* start-up, CRIT: mod_watchdog refused the worker gauges' callback */
-#define STATSD_MSG_GAUGES_WATCHDOG \
-    "STATSD00051: cannot add the worker gauges to the child watchdog"
 
 #endif /* MOD_STATSD_MSGIDS_H */
