@@ -8,24 +8,30 @@
 
 #include "statsd_batch.h"
 
+/* Two packet-sized buffers: requests fill one while the other, full, is
+ * being sent. A full buffer is swapped out, not copied, and no request
+ * thread needs a packet-sized buffer of its own (on its stack). */
 struct statsd_batch {
     statsd_client *client;
     int locked;          /* a spin lock: held for a memcpy, never a call */
+    int sending;         /* the same kind of lock: held while out is sent */
     size_t max;          /* the client's packet size */
     size_t len;          /* bytes buffered */
     unsigned n_lines;    /* lines buffered */
-    char *buf;           /* max bytes */
+    char *buf;           /* max bytes: the datagram being filled */
+    char *out;           /* max bytes: the datagram being sent */
 };
 
 /* The lock guards a copy of at most one packet. A mutex costs more than
  * that copy on every request; a spin lock costs an atomic exchange, and a
- * waiter that finds it taken (the holder was preempted) yields the CPU. */
-static __attribute__((noinline)) void lock_contended(statsd_batch *b)
+ * waiter that finds it taken (the holder was preempted, or is sending)
+ * yields the CPU. */
+static __attribute__((noinline)) void lock_contended(int *l)
 {
     unsigned spins = 0;
 
-    while (__atomic_exchange_n(&b->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&b->locked, __ATOMIC_RELAXED)) {
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
             if (++spins < 100) {
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
@@ -38,21 +44,20 @@ static __attribute__((noinline)) void lock_contended(statsd_batch *b)
 }
 
 /* the uncontended case is one exchange, inlined into the callers */
-static inline void lock(statsd_batch *b)
+static inline void lock(int *l)
 {
-    if (__builtin_expect(__atomic_exchange_n(&b->locked, 1, __ATOMIC_ACQUIRE)
-                         != 0, 0))
-        lock_contended(b);
+    if (__builtin_expect(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0, 0))
+        lock_contended(l);
 }
 
-static int trylock(statsd_batch *b)
+static int trylock(int *l)
 {
-    return __atomic_exchange_n(&b->locked, 1, __ATOMIC_ACQUIRE) == 0;
+    return __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) == 0;
 }
 
-static void unlock(statsd_batch *b)
+static void unlock(int *l)
 {
-    __atomic_store_n(&b->locked, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
 
 int statsd_batch_create(statsd_batch **out, statsd_client *c)
@@ -67,7 +72,10 @@ int statsd_batch_create(statsd_batch **out, statsd_client *c)
     b->client = c;
     b->max = statsd_client_max_packet(c);
     b->buf = malloc(b->max);
-    if (!b->buf) {
+    b->out = malloc(b->max);
+    if (!b->buf || !b->out) {
+        free(b->buf);
+        free(b->out);
         free(b);
         return -ENOMEM;
     }
@@ -80,40 +88,47 @@ void statsd_batch_destroy(statsd_batch *b)
     if (!b)
         return;
     free(b->buf);
+    free(b->out);
     free(b);
 }
 
-/* Under the lock: move the buffered datagram into out, empty the buffer. */
-static size_t take(statsd_batch *b, char *out, unsigned *n_lines)
+/* Sends the (non-empty) buffered datagram and starts the next one with
+ * lines, if any. Called with both locks held; releases them: the batch
+ * lock once the buffers are swapped, the send lock once the datagram is
+ * out. Lock order is always batch, then send, and the send lock's holder
+ * never waits for the batch lock, so neither can deadlock. */
+static int send_swapped(statsd_batch *b, const char *lines, size_t len,
+                        unsigned n_lines)
 {
-    size_t len = b->len;
+    char *full = b->buf;
+    size_t full_len = b->len;
+    unsigned full_lines = b->n_lines;
+    int rc;
 
-    memcpy(out, b->buf, len);
-    *n_lines = b->n_lines;
+    b->buf = b->out;
+    b->out = full;
     b->len = 0;
     b->n_lines = 0;
-    return len;
-}
-
-/* Sends the (non-empty) datagram taken out of the buffer, and starts the
- * next one with lines, if any. Called with the lock held; releases it.
- * Kept out of line so its packet-sized stack frame is only paid for when
- * a datagram is full. */
-static __attribute__((noinline)) int send_taken(statsd_batch *b,
-                                                const char *lines,
-                                                size_t len, unsigned n_lines)
-{
-    char out[STATSD_MAX_PACKET];
-    unsigned out_lines = 0;
-    size_t out_len = take(b, out, &out_lines);
-
     if (lines) {
         memcpy(b->buf, lines, len);
         b->len = len;
         b->n_lines = n_lines;
     }
-    unlock(b);
-    return statsd_client_send(b->client, out, out_len, out_lines);
+    unlock(&b->locked);
+    rc = statsd_client_send(b->client, full, full_len, full_lines);
+    unlock(&b->sending);
+    return rc;
+}
+
+/* Called with the batch lock held; releases it. Waits while the previous
+ * datagram is still being sent by another thread: its buffer is the one
+ * this datagram's lines go to next. */
+static __attribute__((noinline)) int send_taken(statsd_batch *b,
+                                                const char *lines,
+                                                size_t len, unsigned n_lines)
+{
+    lock(&b->sending);
+    return send_swapped(b, lines, len, n_lines);
 }
 
 long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
@@ -128,7 +143,7 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
         (void)statsd_batch_flush(b);
         return statsd_client_send_lines(b->client, lines, len);
     }
-    lock(b);
+    lock(&b->locked);
     if (b->len && b->len + 1 + len > b->max) {
         /* full: this block starts the next datagram */
         send_taken(b, lines, len, n_lines);
@@ -139,16 +154,15 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
     memcpy(b->buf + b->len, lines, len);
     b->len += len;
     b->n_lines += n_lines;
-    unlock(b);
+    unlock(&b->locked);
     return (long)len;
 }
 
-/* Called with the lock held; releases it. An empty batch is left
- * without touching send_taken's large frame (the idle watchdog tick). */
+/* Called with the batch lock held; releases it. */
 static int flush_locked(statsd_batch *b)
 {
     if (b->len == 0) {
-        unlock(b);
+        unlock(&b->locked);
         return 0;
     }
     return send_taken(b, NULL, 0, 0);
@@ -156,21 +170,31 @@ static int flush_locked(statsd_batch *b)
 
 int statsd_batch_flush(statsd_batch *b)
 {
-    lock(b);
+    lock(&b->locked);
     return flush_locked(b);
 }
 
 int statsd_batch_flush_nowait(statsd_batch *b)
 {
-    return trylock(b) ? flush_locked(b) : -EBUSY;
+    if (!trylock(&b->locked))
+        return -EBUSY;
+    if (b->len == 0) {
+        unlock(&b->locked);
+        return 0;
+    }
+    if (!trylock(&b->sending)) {
+        unlock(&b->locked);
+        return -EBUSY;
+    }
+    return send_swapped(b, NULL, 0, 0);
 }
 
 size_t statsd_batch_pending(statsd_batch *b)
 {
     size_t len;
 
-    lock(b);
+    lock(&b->locked);
     len = b->len;
-    unlock(b);
+    unlock(&b->locked);
     return len;
 }

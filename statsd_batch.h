@@ -6,7 +6,10 @@
  * the client's packet size, or when flushed (by a timer, at exit).
  *
  * Thread-safe: a spin lock guards the buffer, and is never held across a
- * call: a full datagram is copied out, the lock released, then sent.
+ * send. A full buffer is swapped with a second one and sent after the
+ * lock is released; the next full buffer waits until that send is done.
+ * Both buffers are the client's packet size, allocated at creation: the
+ * callers' stacks hold no packet.
  * Every function returning int/long returns >= 0 or a negative errno.
  */
 #ifndef STATSD_BATCH_H
