@@ -5,48 +5,13 @@
  * (statsd_batch, statsd_client).
  * Directives live in mod_statsd_config.c; start-up, children and the
  * watchdog in mod_statsd_lifecycle.c; the worker gauges in
- * mod_statsd_workers.c.
+ * mod_statsd_workers.c; the StatsdStatHeader filter in
+ * mod_statsd_header.c.
  */
 #include "mod_statsd.h"
 #include "statsd_choose.h"
 
 APLOG_USE_MODULE(statsd);
-
-/* ---------------------------------------------------------------------- */
-/* StatsdStatHeader: the header names the request, the client never sees */
-
-static ap_filter_rec_t *stat_header_filter;
-
-static apr_status_t stat_header_out(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    request_rec *r = f->r;
-    const char *name = f->ctx;
-    const char *v = apr_table_get(r->err_headers_out, name);
-
-    if (!v)
-        v = apr_table_get(r->headers_out, name);
-    if (v) {
-        /* the log hook reads it from here: cheaper than a table */
-        ap_set_module_config(r->request_config, &statsd_module, (void *)v);
-        apr_table_unset(r->headers_out, name);
-        apr_table_unset(r->err_headers_out, name);
-    }
-    /* headers go out with the first brigade: one look is enough */
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
-/* Only responses made by a handler (CGI, proxy, FastCGI, mod_lua, PHP...)
- * can carry the header: httpd's static file delivery (no handler set)
- * never does, and it is spared the filter. */
-static void insert_stat_header_filter(request_rec *r)
-{
-    const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
-                                                    &statsd_module);
-    if (c->enabled == 1 && *c->stat_header && r->handler)
-        ap_add_output_filter_handle(stat_header_filter,
-                                    (void *)c->stat_header, r, r->connection);
-}
 
 /* ---------------------------------------------------------------------- */
 /* the request path                                                       */
@@ -289,15 +254,10 @@ static void register_hooks(apr_pool_t *p)
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,
                        APR_HOOK_MIDDLE);
-    ap_hook_insert_filter(insert_stat_header_filter, NULL, NULL,
-                          APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(insert_stat_header_filter, NULL, NULL,
-                                APR_HOOK_MIDDLE);
     ap_hook_log_transaction(log_transaction, NULL, log_after,
                             APR_HOOK_FIRST);
     statsd_workers_register_hooks();
-    stat_header_filter = ap_register_output_filter(
-        "STATSD_STAT_HEADER", stat_header_out, NULL, AP_FTYPE_CONTENT_SET);
+    statsd_header_register_hooks();
 }
 
 /* the one symbol httpd looks up: everything else is built hidden, so no

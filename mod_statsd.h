@@ -177,6 +177,9 @@ const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
 int statsd_config_resolve_defaults(server_rec *s);
 
+/* mod_statsd_header.c: the StatsdStatHeader filter and its hooks */
+void statsd_header_register_hooks(void);
+
 /* mod_statsd_lifecycle.c */
 int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp);
