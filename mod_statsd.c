@@ -224,7 +224,7 @@ static int log_transaction(request_rec *r)
     configured_parts(&req, c);
     method_part(&req, r, c);
     choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
-    req.key.status = last->status;
+    req.key.status = statsd_sent_status(last);
     req.usec = (uint64_t)usec;
     if (__builtin_expect(c->tagged, 0)
             ? build_tagged(c, &req, &m) != 0

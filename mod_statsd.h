@@ -177,6 +177,10 @@ const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
 int statsd_config_resolve_defaults(server_rec *s);
 
+/* mod_statsd_status.c: the status the client received (last request of
+ * the internal-redirect chain), always 100-999 */
+int statsd_sent_status(const request_rec *r);
+
 /* mod_statsd_header.c: the StatsdStatHeader filter and its hooks */
 void statsd_header_register_hooks(void);
 
