@@ -267,6 +267,88 @@ START_TEST(threads_lose_nothing)
 }
 END_TEST
 
+/* A send seam that holds its first call until released: a datagram
+ * "being sent" while other threads go on adding. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int entered, released, calls;
+} gate;
+
+static gate the_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                        0, 0, 0};
+
+static ssize_t gated_send(int fd, const void *buf, size_t len,
+                          const struct sockaddr *to, socklen_t tolen,
+                          void *baton)
+{
+    gate *g = &the_gate;
+    int first;
+
+    pthread_mutex_lock(&g->lock);
+    first = g->calls++ == 0;
+    if (first) {
+        g->entered = 1;
+        pthread_cond_broadcast(&g->cond);
+        while (!g->released)
+            pthread_cond_wait(&g->cond, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return capture_send(fd, buf, len, to, tolen, baton);
+}
+
+static void *fill_and_send(void *arg)
+{
+    (void)arg;
+    /* 3 lines of 200 bytes: the third does not fit 512 and sends two */
+    static char line[201];
+    int i;
+
+    memset(line, 'a', 200);
+    memcpy(line + 196, ":1|c", 4);
+    line[200] = '\0';
+    for (i = 0; i < 3; i++)
+        statsd_batch_add(batch, line, 200, 1);
+    return NULL;
+}
+
+START_TEST(a_datagram_being_sent_keeps_its_buffer)
+{
+    pthread_t t;
+    char expect[512];
+
+    statsd_client_set_send_fn(client, gated_send, cap);
+    ck_assert_int_eq(pthread_create(&t, NULL, fill_and_send, NULL), 0);
+    pthread_mutex_lock(&the_gate.lock);
+    while (!the_gate.entered)
+        pthread_cond_wait(&the_gate.cond, &the_gate.lock);
+    pthread_mutex_unlock(&the_gate.lock);
+
+    /* the first datagram is in the send seam: adding goes on into the
+     * other buffer, and a flush that must not wait gives up */
+    ck_assert_int_eq(add("b:1|c", 1), 5);
+    ck_assert_int_eq(statsd_batch_flush_nowait(batch), -EBUSY);
+
+    pthread_mutex_lock(&the_gate.lock);
+    the_gate.released = 1;
+    pthread_cond_broadcast(&the_gate.cond);
+    pthread_mutex_unlock(&the_gate.lock);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(statsd_batch_flush(batch), 0);
+
+    ck_assert_uint_eq(cap->n, 2);
+    ck_assert_uint_eq(cap->len[0], 401);
+    ck_assert_uint_eq(cap->len[1], 206);
+    memset(expect, 'a', 200);
+    memcpy(expect + 196, ":1|c\n", 5);
+    memcpy(expect + 201, expect, 200);
+    expect[401] = '\0';
+    ck_assert_str_eq(cap->dgram[0], expect);
+    memcpy(expect + 200, "\nb:1|c", 7);
+    ck_assert_str_eq(cap->dgram[1], expect);
+}
+END_TEST
+
 START_TEST(create_rejects_nulls)
 {
     statsd_batch *b = NULL;
@@ -290,6 +372,7 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, block_larger_than_a_packet_keeps_the_order);
     tcase_add_test(tc, failed_send_is_counted_not_kept);
     tcase_add_test(tc, threads_lose_nothing);
+    tcase_add_test(tc, a_datagram_being_sent_keeps_its_buffer);
     tcase_add_test(tc, create_rejects_nulls);
     suite_add_tcase(s, tc);
     return s;
