@@ -86,9 +86,11 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                      statsd_client_target(sink->client)));
 }
 
-/* The lines with tags or another timer type. Out of line: the request
- * path of a configuration without them stays as it is. */
-static __attribute__((noinline)) int build_tagged(const statsd_dir_conf *c,
+/* The lines with tags or another timer type, into a buffer from the
+ * request's pool. Out of line: the request path of a configuration
+ * without them stays as it is. */
+static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
+                                                  const statsd_dir_conf *c,
                                                   statsd_request *req,
                                                   statsd_measurement *m)
 {
@@ -97,6 +99,7 @@ static __attribute__((noinline)) int build_tagged(const statsd_dir_conf *c,
     req->names = &c->prefix->tag_names;
     req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
     req->tag_mode = c->tag_mode;
+    m->lines = apr_palloc(p, STATSD_LINES_CAP);
     return statsd_lines_build_tagged(req, m);
 }
 
@@ -117,12 +120,15 @@ static void configured_parts(statsd_request *req, const statsd_dir_conf *c)
 }
 
 /* NAME from what the request offers (statsd_choose_name decides). The
- * path scratch is the caller's stack buffer unless the target is long. */
+ * path scratch is the caller's small stack buffer unless the target is
+ * long; the scratch for a note, a header or collapsed ids comes from the
+ * request's pool, and only when there is one of them: no request thread
+ * keeps a name-sized buffer on its stack. */
 static void choose_name(statsd_request *req, request_rec *r,
                         request_rec *last, const statsd_dir_conf *c,
-                        statsd_choose_scratch *sc, char *path_buf,
-                        size_t path_size)
+                        char *path_buf, size_t path_size)
 {
+    statsd_choose_scratch *sc = NULL;
     statsd_choose_offer o;
 
     o.stat = c->stat->s;
@@ -135,6 +141,8 @@ static void choose_name(statsd_request *req, request_rec *r,
     o.exclude_baton = c->excludes;
     o.collapse = c->collapse_ids;
     o.names = statsd_reg->names;
+    if (!o.stat_len && (o.note || o.header || o.collapse))
+        sc = apr_palloc(r->pool, sizeof(*sc));
     if (STATSD_PATH_SCRATCH(o.uri_len) > path_size) {
         path_size = STATSD_PATH_SCRATCH(o.uri_len);
         path_buf = apr_palloc(r->pool, path_size);
@@ -207,11 +215,10 @@ static int log_transaction(request_rec *r)
 {
     const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
                                                     &statsd_module);
-    statsd_choose_scratch sc;
     statsd_measurement m;
     statsd_request req;
     request_rec *last;
-    char path_buf[1024];
+    char path_buf[STATSD_PATH_SMALL], lines_buf[STATSD_LINES_SMALL];
     apr_time_t usec;
 
     if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
@@ -223,13 +230,20 @@ static int log_transaction(request_rec *r)
         ;
     configured_parts(&req, c);
     method_part(&req, r, c);
-    choose_name(&req, r, last, c, &sc, path_buf, sizeof(path_buf));
+    choose_name(&req, r, last, c, path_buf, sizeof(path_buf));
     req.key.status = statsd_sent_status(last);
     req.usec = (uint64_t)usec;
-    if (__builtin_expect(c->tagged, 0)
-            ? build_tagged(c, &req, &m) != 0
-            : statsd_lines_build(&req, &m) != 0)
-        return DECLINED;
+    if (__builtin_expect(c->tagged, 0)) {
+        if (build_tagged(r->pool, c, &req, &m) != 0)
+            return DECLINED;
+    } else {
+        /* the lines of the usual settings fit the small stack buffer */
+        m.lines = statsd_lines_fit_small(&req)
+                      ? lines_buf
+                      : apr_palloc(r->pool, statsd_lines_size(&req));
+        if (statsd_lines_build(&req, &m) != 0)
+            return DECLINED;
+    }
     set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
     return OK;
 }

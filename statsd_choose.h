@@ -42,7 +42,9 @@ typedef struct {
     statsd_nameset *names;     /* StatsdMaxNames; NULL: no limit */
 } statsd_choose_offer;
 
-/* Where a cleaned note or header and a collapsed name are written. */
+/* Where a cleaned note or header and a collapsed name are written. Only
+ * used with a note or a header or collapse on, and no StatsdStat: may be
+ * NULL otherwise. */
 typedef struct {
     char clean[STATSD_NAME_MAX];
     char collapsed[STATSD_NAME_MAX];

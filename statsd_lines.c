@@ -353,6 +353,30 @@ int statsd_lines_build_tagged(const statsd_request *req,
     return 0;
 }
 
+/* The longest key req's settings allow. */
+static inline size_t key_max(const statsd_request *req)
+{
+    return req->key.max_len < STATSD_NAME_MAX ? req->key.max_len
+                                              : STATSD_NAME_MAX;
+}
+
+size_t statsd_lines_size(const statsd_request *req)
+{
+    size_t key = key_max(req);
+    /* "K:DURATION|ms\n" (the key written with its NUL first), and
+     * "K:1|c\n" in legacy mode */
+    size_t per_key = key + STATSD_NUM_MAX + 8 + (req->legacy ? key + 8 : 0);
+    size_t n = per_key + 8;
+
+    if (req->aggregate_len)
+        n += per_key;
+    /* the bad lines are the longest of the three kinds */
+    if (req->service)
+        n += req->service->bad5_len + req->service->time_len
+             + STATSD_NUM_MAX + 8;
+    return n;
+}
+
 /* flatten: the key, number and copy helpers are inlined here, so the
  * common request is written by one function with no calls */
 __attribute__((flatten))
@@ -372,11 +396,12 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
         || req->key.suffix_len > STATSD_AFFIX_MAX || req->key.name_len == 0)
         return -1;
 
-    /* STATSD_LINES_CAP holds the longest keys and service lines there can
-     * be, so the writes below need no checks of their own */
+    /* statsd_lines_size(req) bytes hold the longest keys and service
+     * lines these settings allow, so the writes below need no checks of
+     * their own */
     p = m->lines;
     m->key = p;
-    m->key_len = statsd_name_key(p, STATSD_NAME_MAX + 1, &req->key);
+    m->key_len = statsd_name_key(p, key_max(req) + 1, &req->key);
     p += m->key_len;
     *p++ = ':';
     dur = p;
@@ -396,7 +421,7 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
         parts.name = req->aggregate;
         parts.name_len = req->aggregate_len;
         m->agg = p;
-        m->agg_len = statsd_name_key(p, STATSD_NAME_MAX + 1, &parts);
+        m->agg_len = statsd_name_key(p, key_max(req) + 1, &parts);
         p += m->agg_len;
         *p++ = ':';
         p = statsd_put(p, dur, dur_len);

@@ -103,25 +103,47 @@ typedef struct {
 
 /* Two keys with a timer and a counter each, and the service lines, each
  * of the seven with its tags. A key is written in place with its NUL, so
- * there is room for a whole STATSD_NAME_MAX + 1 at the start of either. */
+ * there is room for a whole STATSD_NAME_MAX + 1 at the start of either.
+ * The most any request's lines take (statsd_lines_build_tagged needs a
+ * buffer this large); statsd_lines_size(req) never exceeds it. */
 #define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
                           + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8 \
                           + 7 * STATSD_REQUEST_TAGS_MAX)
 
+/* The bytes statsd_lines_build may write for req: from the settings
+ * (key.max_len, legacy, aggregate, service) only, not from the request's
+ * own parts, so a caller can keep a small buffer for its usual settings
+ * and take a larger one for the rest. */
+size_t statsd_lines_size(const statsd_request *req);
+
+/* A buffer a caller may keep on its stack: statsd_lines_size is at most
+ * this for settings statsd_lines_fit_small accepts (keys of up to the
+ * default 250 bytes, no aggregate; any prefix, legacy and service lines),
+ * so the common case needs no size computed. */
+#define STATSD_LINES_SMALL (2 * (STATSD_NAME_DEFAULT_MAX + STATSD_NUM_MAX + 8) \
+                            + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 16)
+
+static inline int statsd_lines_fit_small(const statsd_request *req)
+{
+    return req->key.max_len <= STATSD_NAME_DEFAULT_MAX
+           && req->aggregate_len == 0;
+}
+
 /* The lines are written in one pass; key, aggregate key and duration are
- * where they first appear in them, so nothing is built twice. (The
- * pointers point into the struct: do not copy it.) */
+ * where they first appear in them, so nothing is built twice. The caller
+ * provides the buffer: lines points to statsd_lines_size(req) bytes. */
 typedef struct {
     const char *key;       size_t key_len;       /* the first line's name */
     const char *agg;       size_t agg_len;       /* 0: none */
     const char *duration;  size_t duration_len;  /* the first line's value */
-    char lines[STATSD_LINES_CAP];   size_t lines_len; /* '\n'-joined */
+    char *lines;           size_t lines_len;     /* '\n'-joined */
     unsigned n_lines;
 } statsd_measurement;
 
 /* Fill *m from *req, without tags and with ms timers (timer, tag_format,
- * names, tags and tag_mode are not read). Returns 0, or -1 if a part is
- * unusable (lines_len is then 0). */
+ * names, tags and tag_mode are not read), writing the lines to m->lines
+ * (set by the caller, statsd_lines_size(req) bytes). Returns 0, or -1 if
+ * a part is unusable (lines_len is then 0). */
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
 
 /* The same with req's timer type and tags. In tag mode the request lines
@@ -130,7 +152,8 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
  * route, method and status; every other line carries the static tags. key
  * is then the first line's name (without its tags). With tag_format
  * STATSD_TAGS_NONE and timer STATSD_TIMER_MS the lines are exactly those
- * of statsd_lines_build. Returns 0, or -1. */
+ * of statsd_lines_build. m->lines must point to STATSD_LINES_CAP bytes.
+ * Returns 0, or -1. */
 int statsd_lines_build_tagged(const statsd_request *req,
                               statsd_measurement *m);
 

@@ -40,6 +40,10 @@ typedef int (*statsd_exclude_fn)(const char *seg, size_t len, void *baton);
 /* The bytes needed in dst by statsd_name_from_path for a uri of len bytes. */
 #define STATSD_PATH_SCRATCH(len) ((len) + 2 < 5 ? 5 : (len) + 2)
 
+/* A scratch a caller may keep on its stack: enough for most request
+ * targets; longer ones need STATSD_PATH_SCRATCH(len) from elsewhere. */
+#define STATSD_PATH_SMALL 256
+
 /* Derive NAME from a request URI as the client sent it (path, then
  * optional "?query"; absolute-form "scheme://host/path" accepted; "*" is
  * ROOT). Splits on raw '/', percent-decodes each segment, drops empty and

@@ -7,9 +7,9 @@
  * prefixes/suffixes, methods and statuses) it does what log_transaction()
  * in mod_statsd.c does between "the request is done" and "hand the lines to
  * the client", with the default configuration: statsd_choose_name() (the
- * path into a stack buffer, r->pool for targets over 1 KiB, and the
- * StatsdMaxNames set), statsd_lines_build(), statsd_lines_note() into
- * r->pool. r->pool is modelled by a bump arena (apr_palloc is not a heap
+ * path into a small stack buffer, r->pool for longer targets, and the
+ * StatsdMaxNames set), statsd_lines_build() (into a small stack buffer,
+ * r->pool for larger settings), statsd_lines_note() into r->pool. r->pool is modelled by a bump arena (apr_palloc is not a heap
  * allocation either). What it leaves out: the apr_table lookups
  * (no-statsd, note), apr_time_now(), the send or batch add, apr_table_addn
  * of the note - httpd/APR costs counted by the cachegrind part of
@@ -229,13 +229,15 @@ static void build_round(void)
 
 static volatile size_t sink;   /* keeps the results alive */
 
-static inline void one_request(const mix_entry *e, statsd_measurement *m)
+/* lines_buf: STATSD_LINES_SMALL bytes, the caller's (log_transaction's
+ * stack buffer), kept for the output check */
+static inline void one_request(const mix_entry *e, statsd_measurement *m,
+                               char *lines_buf)
 {
     const affix_entry *a = &affixes[e->affix];
     statsd_request req;
     statsd_choose_offer o;
-    statsd_choose_scratch sc;
-    char path_buf[1024], *path, *note;
+    char path_buf[STATSD_PATH_SMALL], *path, *note;
     size_t path_cap;
 
     memset(&req, 0, sizeof(req));
@@ -254,7 +256,8 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
         path_cap = STATSD_PATH_SCRATCH(o.uri_len);
         path = pool_alloc(path_cap);
     }
-    req.key.name = statsd_choose_name(&o, &sc, path, path_cap,
+    /* no note, header or StatsdCollapseIds: no scratch */
+    req.key.name = statsd_choose_name(&o, NULL, path, path_cap,
                                       &req.key.name_len);
     req.key.method = e->method;
     req.key.method_len = strlen(e->method);
@@ -265,6 +268,8 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m)
     req.key.max_len = STATSD_NAME_DEFAULT_MAX;
     req.legacy = 1;
     req.service = &a->svc;
+    m->lines = statsd_lines_fit_small(&req)
+                   ? lines_buf : pool_alloc(statsd_lines_size(&req));
     if (statsd_lines_build(&req, m) != 0) {
         fprintf(stderr, "bench_names: statsd_lines_build failed for %s\n",
                 e->uri);
@@ -356,6 +361,7 @@ static int valid_output(const mix_entry *e, const statsd_measurement *m)
 int main(int argc, char **argv)
 {
     static statsd_measurement m;
+    static char lines[STATSD_LINES_SMALL];
     /* A timed batch is one round of the mix (~10-30 us): short, so few
      * batches include a preemption or a stolen vCPU slice, and the median
      * is a batch that ran undisturbed. */
@@ -393,7 +399,7 @@ int main(int argc, char **argv)
 
     /* correctness of what is timed */
     for (i = 0; i < round_len; i++) {
-        one_request(round_list[i], &m);
+        one_request(round_list[i], &m, lines);
         if (!valid_output(round_list[i], &m)) {
             fprintf(stderr, "bench_names: bad output for %s: %.*s\n",
                     round_list[i]->uri, (int)m.lines_len, m.lines);
@@ -408,7 +414,7 @@ int main(int argc, char **argv)
         size_t n = strtoul(argv[2], NULL, 10);
         for (r = 0; r < n; r++)
             for (i = 0; i < round_len; i++)
-                one_request(round_list[i], &m);
+                one_request(round_list[i], &m, lines);
         printf("requests %zu\n", n * round_len);
         return 0;
     }
@@ -421,7 +427,7 @@ int main(int argc, char **argv)
     for (b = 0; b < warm; b++)
         for (r = 0; r < reps; r++)
             for (i = 0; i < round_len; i++)
-                one_request(round_list[i], &m);
+                one_request(round_list[i], &m, lines);
 
     n_alloc = n_free = 0;
     counting = 1;
@@ -429,7 +435,7 @@ int main(int argc, char **argv)
         uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), t0 = now_ns(), t1, c1;
         for (r = 0; r < reps; r++)
             for (i = 0; i < round_len; i++)
-                one_request(round_list[i], &m);
+                one_request(round_list[i], &m, lines);
         t1 = now_ns();
         c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         per_req[b] = (double)(t1 - t0) / (double)(reps * round_len);
@@ -460,7 +466,7 @@ int main(int argc, char **argv)
             uint64_t t0 = now_ns(), t1;
             for (r = 0; r < 4; r++)
                 for (k = 0; k < ns; k++)
-                    one_request(sel[k], &m);
+                    one_request(sel[k], &m, lines);
             t1 = now_ns();
             v[b] = (double)(t1 - t0) / (double)(4 * ns);
         }

@@ -91,6 +91,8 @@ typedef struct {
 /* ---- failure reporting --------------------------------------------------- */
 
 static const char *stage = "";
+/* statsd_lines_size of the request being built: its lines buffer */
+static size_t lines_size;
 static span ctx_fields[N_FIELDS];
 
 static void put_escaped(const char *label, const char *s, size_t n)
@@ -588,7 +590,7 @@ static void check_lines(const statsd_measurement *m, const exp_line *expv,
     const char *p = m->lines, *end = m->lines + m->lines_len;
     unsigned i = 0;
 
-    CHECK(m->lines_len <= sizeof(m->lines));
+    CHECK(m->lines_len <= lines_size);
     CHECK(m->n_lines == n_exp);
     CHECK(m->lines_len > 0);
     while (p <= end && i < n_exp) {
@@ -1257,7 +1259,10 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
                      span raw, const uint8_t *hdr)
 {
     statsd_tagset *set = xmalloc(sizeof(*set));
-    statsd_measurement *m = xmalloc(sizeof(*m));
+    /* the tagged writer's buffer: STATSD_LINES_CAP bytes, at the end of
+     * the block */
+    statsd_measurement *m = xmalloc(sizeof(*m) + STATSD_LINES_CAP);
+    char *lines_buf = (char *)(m + 1);
     statsd_tag_names *names = xmalloc(sizeof(*names));
     const char *p = raw.p, *e = raw.p + raw.n;
     int f;
@@ -1295,6 +1300,7 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
     req.tag_format = STATSD_TAGS_NONE;
     req.timer = STATSD_TIMER_MS;
     memset(m, 0x5a, sizeof(*m));
+    m->lines = lines_buf;
     CHECK(statsd_lines_build_tagged(&req, m) == 0);
     CHECK_BYTES(m->lines, m->lines_len, plain->lines, plain->lines_len);
     CHECK(m->n_lines == plain->n_lines);
@@ -1312,6 +1318,7 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
         req.tag_format = (statsd_tag_format)f;
         req.tags = statsd_tags_text(set, req.tag_format, &req.tags_len);
         memset(m, 0x5a, sizeof(*m));
+        m->lines = lines_buf;
         CHECK(statsd_lines_build_tagged(&req, m) == 0);
         CHECK(m->lines_len <= STATSD_LINES_CAP);
         CHECK(m->n_lines == plain->n_lines);
@@ -1420,8 +1427,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.key.max_len = STATSD_NAME_MIN + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
     req.legacy = (hdr[0] & OPT_LEGACY) != 0;
     req.service = (hdr[0] & OPT_SERVICE) ? svc : NULL;
-    m = xmalloc(sizeof(*m));
-    memset(m, 0x5a, sizeof(*m));
+    /* the lines buffer just as large as the settings say, at the end of
+     * the block: a longer write is caught by ASan */
+    lines_size = statsd_lines_size(&req);
+    CHECK(lines_size <= STATSD_LINES_CAP);
+    m = xmalloc(sizeof(*m) + lines_size);
+    memset(m, 0x5a, sizeof(*m) + lines_size);
+    m->lines = (char *)(m + 1);
 
     CHECK(statsd_lines_build(&req, m) == 0);
 

@@ -205,8 +205,13 @@ static const req_spec BASE = {
     .max = 250, .legacy = 1, .service = 1,
 };
 
+/* statsd_lines_size of the last build's request */
+static size_t built_size;
+
 /* Build with every string in an exact-size heap block; returns the result of
- * statsd_lines_build; *out is a heap measurement the caller frees. */
+ * statsd_lines_build; *out is a heap measurement the caller frees, its lines
+ * buffer (statsd_lines_size bytes, exactly) at the end of the same block, so
+ * a write past the size the settings allow is caught under ASan. */
 static int build(const req_spec *rs, statsd_measurement **out)
 {
     statsd_request req;
@@ -230,9 +235,12 @@ static int build(const req_spec *rs, statsd_measurement **out)
     static statsd_service svc;
     statsd_lines_service_init(&svc, p, pl);
     req.service = rs->service ? &svc : NULL;
-    statsd_measurement *ms = malloc(sizeof *ms);
+    built_size = statsd_lines_size(&req);
+    ck_assert_uint_le(built_size, STATSD_LINES_CAP);
+    statsd_measurement *ms = malloc(sizeof *ms + built_size);
     ck_assert_ptr_nonnull(ms);
-    memset(ms, 0x5A, sizeof *ms);
+    memset(ms, 0x5A, sizeof *ms + built_size);
+    ms->lines = (char *)(ms + 1);
     int rc = statsd_lines_build(&req, ms);
     free(m); free(a); free(n); free(s); free(p);
     *out = ms;
@@ -258,8 +266,8 @@ static statsd_measurement *check_build(const req_spec *rs, const char *exp_lines
     int rc = build(rs, &m);
     ck_assert_msg(rc == 0, "lines_build(%s %s %d) returned %d", rs->name,
                   rs->method, rs->status, rc);
-    ck_assert_msg(m->lines_len <= sizeof m->lines, "lines_len %zu > cap",
-                  m->lines_len);
+    ck_assert_msg(m->lines_len <= built_size, "lines_len %zu > size %zu",
+                  m->lines_len, built_size);
     ASSERT_BYTES(m->lines, m->lines_len, exp_lines, strlen(exp_lines), "lines");
     ck_assert_msg(m->n_lines == exp_n, "n_lines: expected %u, got %u", exp_n,
                   m->n_lines);
@@ -528,8 +536,8 @@ START_TEST(build_key_cap)
 }
 END_TEST
 
-/* Largest parts allowed: everything must fit STATSD_LINES_CAP and each line's
- * name must respect max_name_len. */
+/* Largest parts allowed: everything must fit statsd_lines_size (at most
+ * STATSD_LINES_CAP) and each line's name must respect max_name_len. */
 START_TEST(build_largest)
 {
     static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
@@ -554,7 +562,7 @@ START_TEST(build_largest)
     statsd_measurement *m;
     ck_assert_int_eq(build(&rs, &m), 0);
     ck_assert_uint_eq(m->n_lines, 7);
-    ck_assert(m->lines_len > 0 && m->lines_len <= sizeof m->lines);
+    ck_assert(m->lines_len > 0 && m->lines_len <= built_size);
     ck_assert(m->key_len <= STATSD_NAME_MAX);
     ck_assert(m->agg_len > 0 && m->agg_len <= STATSD_NAME_MAX);
     ck_assert_msg(m->lines[m->lines_len - 1] != '\n', "block ends with \\n");
@@ -595,6 +603,42 @@ START_TEST(build_largest)
 }
 END_TEST
 
+/* The settings statsd_lines_fit_small accepts, at their largest: the
+ * lines fit STATSD_LINES_SMALL, the buffer a caller keeps on its stack. */
+START_TEST(small_buffer_holds_default_settings)
+{
+    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
+    static char name[4000];
+    memset(pre, 'p', STATSD_AFFIX_MAX);
+    memset(suf, 's', STATSD_AFFIX_MAX);
+    memset(name, 'n', sizeof name - 1);
+    req_spec rs = BASE;
+    rs.prefix = pre;
+    rs.suffix = suf;
+    rs.name = name;
+    rs.method = "PROPFIND";
+    rs.status = 503;
+    rs.usec = UINT64_MAX;
+    rs.max = STATSD_NAME_DEFAULT_MAX;
+    statsd_measurement *m;
+    ck_assert_int_eq(build(&rs, &m), 0);
+    ck_assert_uint_le(built_size, STATSD_LINES_SMALL);
+    ck_assert_uint_le(m->lines_len, built_size);
+    ck_assert_uint_eq(m->n_lines, 5);
+    free(m);
+
+    statsd_request req;
+    memset(&req, 0, sizeof req);
+    req.key.max_len = STATSD_NAME_DEFAULT_MAX;
+    ck_assert(statsd_lines_fit_small(&req));
+    req.aggregate_len = 1;
+    ck_assert(!statsd_lines_fit_small(&req));
+    req.aggregate_len = 0;
+    req.key.max_len = STATSD_NAME_DEFAULT_MAX + 1;
+    ck_assert(!statsd_lines_fit_small(&req));
+}
+END_TEST
+
 START_TEST(build_unusable)
 {
     /* NAME must be non-empty: an empty one is unusable */
@@ -613,9 +657,10 @@ END_TEST
 static void check_note(const char *key, const char *dur, long bytes, int legacy,
                        const char *exp)
 {
-    statsd_measurement *m = malloc(sizeof *m);
+    statsd_measurement *m = malloc(sizeof *m + STATSD_LINES_CAP);
     ck_assert_ptr_nonnull(m);
-    memset(m, 0x5A, sizeof *m);
+    memset(m, 0x5A, sizeof *m + STATSD_LINES_CAP);
+    m->lines = (char *)(m + 1);
     /* key and duration as in lines: not NUL-terminated */
     m->key_len = strlen(key);
     memcpy(m->lines, key, m->key_len);
@@ -705,6 +750,7 @@ static Suite *lines_suite(void)
     tcase_add_test(tc, build_method_sanitised);
     tcase_add_test(tc, build_key_cap);
     tcase_add_test(tc, build_largest);
+    tcase_add_test(tc, small_buffer_holds_default_settings);
     tcase_add_test(tc, build_unusable);
     suite_add_tcase(s, tc);
 

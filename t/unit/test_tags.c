@@ -249,6 +249,18 @@ typedef struct {
     uint64_t usec;
 } req_spec;
 
+/* A measurement with its lines buffer (STATSD_LINES_CAP bytes, as the
+ * tagged writer needs) at the end of the same heap block. */
+static statsd_measurement *new_measurement(void)
+{
+    statsd_measurement *ms = malloc(sizeof *ms + STATSD_LINES_CAP);
+
+    ck_assert_ptr_nonnull(ms);
+    memset(ms, 0x5A, sizeof *ms + STATSD_LINES_CAP);
+    ms->lines = (char *)(ms + 1);
+    return ms;
+}
+
 /* Build the lines of *rs; returns a malloc'd NUL-terminated copy. */
 static char *lines_of(const req_spec *rs, statsd_measurement *ms)
 {
@@ -283,7 +295,7 @@ static char *lines_of(const req_spec *rs, statsd_measurement *ms)
     req.tag_format = rs->format;
     req.tags = statsd_tags_text(t, rs->format, &req.tags_len);
     req.tag_mode = rs->tag_mode;
-    memset(ms, 0x5A, sizeof *ms);
+    memset(ms->lines, 0x5A, STATSD_LINES_CAP);
     if (rs->format || rs->timer || rs->tagged)
         ck_assert_int_eq(statsd_lines_build_tagged(&req, ms), 0);
     else
@@ -297,7 +309,7 @@ static char *lines_of(const req_spec *rs, statsd_measurement *ms)
 
 static void assert_lines(const req_spec *rs, const char *exp, unsigned n)
 {
-    statsd_measurement *ms = malloc(sizeof *ms);
+    statsd_measurement *ms = new_measurement();
     char *got = lines_of(rs, ms);
     ck_assert_msg(!strcmp(got, exp), "expected\n%s\ngot\n%s", exp, got);
     ck_assert_uint_eq(ms->n_lines, n);
@@ -360,7 +372,7 @@ START_TEST(tag_mode_aggregate_suffix)
                    .aggregate = "cart", .method = "GET", .status = 200,
                    .tag_mode = 1, .legacy = 1,
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = malloc(sizeof *ms);
+    statsd_measurement *ms = new_measurement();
     char *got;
 
     assert_lines(&rs,
@@ -392,7 +404,7 @@ START_TEST(classic_names_with_tags)
                    .status = 200, .service = 1, .legacy = 1,
                    .aggregate = "cart",
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = malloc(sizeof *ms);
+    statsd_measurement *ms = new_measurement();
     char *got;
 
     assert_lines(&rs,
@@ -456,7 +468,7 @@ START_TEST(untagged_same_as_fast_path)
     static const char *const suffixes[] = {"", "web1"};
     static const char *const aggs[] = {NULL, "agg"};
     static const int statuses[] = {101, 200, 302, 404, 500, 599};
-    statsd_measurement *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    statsd_measurement *a = new_measurement(), *b = new_measurement();
     unsigned i;
 
     for (i = 0; i < 3 * 2 * 2 * 6 * 4; i++) {
@@ -493,7 +505,7 @@ START_TEST(largest_tagged)
 {
     statsd_request req;
     statsd_service svc;
-    statsd_measurement *ms = malloc(sizeof *ms);
+    statsd_measurement *ms = new_measurement();
     statsd_tagset *t = calloc(1, sizeof(*t));
     static char pre[STATSD_AFFIX_MAX], suf[STATSD_AFFIX_MAX];
     static char name[STATSD_NAME_MAX], method[64], big[128];
