@@ -272,6 +272,7 @@ static void register_hooks(apr_pool_t *p)
                             APR_HOOK_FIRST);
     statsd_workers_register_hooks();
     statsd_header_register_hooks();
+    statsd_status_register_hooks();
 }
 
 /* the one symbol httpd looks up: everything else is built hidden, so no

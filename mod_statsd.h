@@ -180,6 +180,7 @@ int statsd_config_resolve_defaults(server_rec *s);
 /* mod_statsd_status.c: the status the client received (last request of
  * the internal-redirect chain), always 100-999 */
 int statsd_sent_status(const request_rec *r);
+void statsd_status_register_hooks(void);
 
 /* mod_statsd_header.c: the StatsdStatHeader filter and its hooks */
 void statsd_header_register_hooks(void);

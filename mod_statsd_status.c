@@ -8,13 +8,21 @@
  * ap_get_status_line() gives, which is 500 for any code httpd has no
  * reason phrase for (42, 1234, -5, 299 without a line of its own); it
  * leaves the line it sent in r->status_line.
+ *
+ * So a code httpd has its own line for always goes out as it is: those
+ * are looked up in a table made from httpd's at start-up, and only the
+ * other codes need their status line read.
  */
 #include "mod_statsd.h"
 
+#define CODES 1000
+
+/* sendable[c]: httpd has a status line of its own for code c */
+static unsigned char sendable[CODES];
+
 /* The code at the start of a status line ("404 Not Found"), or -1 when
- * it does not start with one (100-999). Plain comparisons: this runs on
- * every request. */
-static inline int line_code(const char *s)
+ * it does not start with one (100-999). */
+static int line_code(const char *s)
 {
     unsigned d0, d1, d2;
 
@@ -26,18 +34,43 @@ static inline int line_code(const char *s)
     return (int)(d0 * 100 + d1 * 10 + d2);
 }
 
-/* No line yet (the header filter has not run: HTTP/0.9, or nothing was
- * sent): the code of the line the header filter would have made. */
-static __attribute__((noinline)) int mapped_status(int status)
+/* A code without a line of httpd's own: the code of the line sent, which
+ * a handler gave with it; without a line (nothing was sent, or a line
+ * with another code) the 500 the header filter makes of it. */
+static __attribute__((noinline)) int unusual_status(const request_rec *r)
 {
-    int code = line_code(ap_get_status_line(status));
+    int code = line_code(r->status_line);
 
-    return code > 0 ? code : HTTP_INTERNAL_SERVER_ERROR;
+    return code == r->status ? code : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 int statsd_sent_status(const request_rec *r)
 {
-    int code = line_code(r->status_line);
+    unsigned st = (unsigned)r->status;
 
-    return code > 0 ? code : mapped_status(r->status);
+    if (st < CODES && sendable[st])
+        return (int)st;
+    return unusual_status(r);
+}
+
+/* ap_index_of_response() gives the index of 500's line for every code
+ * httpd has no line for. */
+static int make_table(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp, server_rec *s)
+{
+    int other = ap_index_of_response(HTTP_INTERNAL_SERVER_ERROR), c;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    (void)s;
+    for (c = 0; c < CODES; c++)
+        sendable[c] = c >= 100 && (c == HTTP_INTERNAL_SERVER_ERROR
+                                   || ap_index_of_response(c) != other);
+    return OK;
+}
+
+void statsd_status_register_hooks(void)
+{
+    ap_hook_post_config(make_table, NULL, NULL, APR_HOOK_MIDDLE);
 }
