@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,32 @@ static int default_resolve(const char *host, unsigned port,
 
 /* ---- life cycle --------------------------------------------------------- */
 
+/* An IP literal's address is known without any lookup: it never reaches
+ * the resolver. Returns 1 and fills *a and *len, or 0 for a name. */
+static int literal_address(const statsd_target *t,
+                           struct sockaddr_storage *a, socklen_t *len)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)a;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)a;
+
+    if (t->kind != STATSD_TARGET_UDP)
+        return 0;
+    memset(a, 0, sizeof(*a));
+    if (inet_pton(AF_INET, t->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)t->port);
+        *len = sizeof(*s4);
+        return 1;
+    }
+    if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)t->port);
+        *len = sizeof(*s6);
+        return 1;
+    }
+    return 0;
+}
+
 /* A unix target's address is known without any lookup. */
 static void set_unix_address(statsd_client *c)
 {
@@ -204,6 +231,8 @@ int statsd_client_create(statsd_client **out, const statsd_target *t,
     c->resolve_fn = default_resolve;
     if (t->kind == STATSD_TARGET_UNIX)
         set_unix_address(c);
+    else if (literal_address(t, &c->slot[0].addr, &c->slot[0].len))
+        c->resolved = 1;
     *out = c;
     return 0;
 }
@@ -301,41 +330,79 @@ static int same_address(const addr_slot *a, const struct sockaddr_storage *b,
     return a->len == len && memcmp(&a->addr, b, len) == 0;
 }
 
-/* Look the name up; install the answer in the spare slot and switch to it.
- * With open_too, a socket of a new family is opened first (a name that
- * moved from IPv4 to IPv6), so a send never meets an address without one.
- * Returns 1 if the address changed, 0 if not, or a negative errno. */
+/* Use addr from now on: it goes in the spare slot, then senders switch
+ * to it. With open_too, a socket of a new family is opened first (a name
+ * that moved from IPv4 to IPv6), so a send never meets an address
+ * without one. Returns 1 if the address changed, 0 if not, or a negative
+ * errno (the previous address stays). */
+static int install(statsd_client *c, const struct sockaddr_storage *addr,
+                   socklen_t len, int open_too)
+{
+    int rc, cur, next;
+
+    if ((rc = check_resolved(addr, len)) != 0)
+        return rc;
+    cur = __atomic_load_n(&c->cur, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE)
+        && same_address(&c->slot[cur], addr, len))
+        return 0;
+    if (open_too && (rc = ensure_socket(c, addr->ss_family)) != 0)
+        return rc;
+    next = !cur;
+    memcpy(&c->slot[next].addr, addr, len);
+    c->slot[next].len = len;
+    __atomic_store_n(&c->cur, next, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->resolved, 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Look the name up and install the answer (see install). Unix targets
+ * and IP literals have had their address since creation. */
 static int lookup(statsd_client *c, int open_too)
 {
     struct sockaddr_storage addr;
     socklen_t len = 0;
-    int rc, cur, next;
+    int rc;
 
     if (c == NULL)
         return -EINVAL;
-    if (c->target.kind == STATSD_TARGET_UNIX)
+    if (!statsd_client_needs_lookup(c))
         return 0;
     memset(&addr, 0, sizeof(addr));
     rc = c->resolve_fn(c->target.host, c->target.port, &addr, &len,
                        c->resolve_baton);
     if (rc > 0)
         rc = -EIO;                  /* a resolver that broke its contract */
-    if (rc == 0)
-        rc = check_resolved(&addr, len);
     if (rc != 0)
         return rc;                  /* the previous address stays */
-    cur = __atomic_load_n(&c->cur, __ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE)
-        && same_address(&c->slot[cur], &addr, len))
+    return install(c, &addr, len, open_too);
+}
+
+int statsd_client_needs_lookup(const statsd_client *c)
+{
+    struct sockaddr_storage a;
+    socklen_t len;
+
+    return c != NULL && c->target.kind == STATSD_TARGET_UDP
+           && !literal_address(&c->target, &a, &len);
+}
+
+void statsd_client_get_resolve_fn(const statsd_client *c,
+                                  statsd_resolve_fn *fn, void **baton)
+{
+    *fn = c != NULL ? c->resolve_fn : default_resolve;
+    *baton = c != NULL ? c->resolve_baton : NULL;
+}
+
+int statsd_client_set_address(statsd_client *c,
+                              const struct sockaddr_storage *addr,
+                              socklen_t len, int open_socket)
+{
+    if (c == NULL || addr == NULL)
+        return -EINVAL;
+    if (!statsd_client_needs_lookup(c))
         return 0;
-    if (open_too && (rc = ensure_socket(c, addr.ss_family)) != 0)
-        return rc;
-    next = !cur;
-    c->slot[next].addr = addr;
-    c->slot[next].len = len;
-    __atomic_store_n(&c->cur, next, __ATOMIC_RELEASE);
-    __atomic_store_n(&c->resolved, 1, __ATOMIC_RELEASE);
-    return 1;
+    return install(c, addr, len, open_socket);
 }
 
 /* Has the client a socket? */

@@ -5,8 +5,10 @@
  * One client = one destination (UDP over IPv4/IPv6, or a unix datagram
  * socket) with its own non-blocking, unconnected socket.
  *
- * Life cycle: statsd_client_create() parses the target; statsd_client_resolve()
- * turns a host name into an address (do it at start-up, never per request);
+ * Life cycle: statsd_client_create() takes the target (a unix path or an IP
+ * literal has its address from then on); statsd_client_resolve() turns a
+ * host name into an address (blocking: never per request; statsd_resolver
+ * does it in a thread of its own);
  * statsd_client_open() makes the socket (per process, e.g. in a child);
  * statsd_client_send*() never block; statsd_client_destroy() frees all.
  *
@@ -84,11 +86,30 @@ void statsd_client_set_resolve_fn(statsd_client *c, statsd_resolve_fn fn,
                                   void *baton);
 
 /* Resolve the target's host (blocking: start-up or a background task
- * only). A unix target needs no resolution and returns 0. On failure the
+ * only). A unix target or an IP literal needs no resolution and returns 0. On failure the
  * client keeps its previous address, if any. Prefers IPv4. */
 int statsd_client_resolve(statsd_client *c);
 /* Has the client an address to send to? */
 int statsd_client_is_resolved(const statsd_client *c);
+
+/* Does the target name a host to look up (not a unix path, not an IP
+ * literal)? 1 or 0. */
+int statsd_client_needs_lookup(const statsd_client *c);
+
+/* The resolve seam in use (the getaddrinfo one unless set), for a lookup
+ * done elsewhere than in statsd_client_resolve/refresh. */
+void statsd_client_get_resolve_fn(const statsd_client *c,
+                                  statsd_resolve_fn *fn, void **baton);
+
+/* Install the answer of such a lookup (the host's address for the
+ * target's port), under the rules of statsd_client_refresh: one writer at
+ * a time, sends may run meanwhile. With open_socket, a socket of the
+ * address's family is opened first if there is none. Returns 1 if the
+ * address changed, 0 if it did not (or the target needs no lookup), or a
+ * negative errno (-EAFNOSUPPORT: no IP address; the old address stays). */
+int statsd_client_set_address(statsd_client *c,
+                              const struct sockaddr_storage *addr,
+                              socklen_t len, int open_socket);
 
 /* Resolve again while other threads may be sending (one refresher at a
  * time; blocking, so never on a request path). A socket for a new address

@@ -327,6 +327,33 @@ static void reset_fakes(void)
     gai_mode = GAI_REAL;
 }
 
+/* ---- a resolver seam ---------------------------------------------------- */
+
+struct fake_resolver {
+    int calls;
+    int rc;                         /* returned when non-zero */
+    char host[STATSD_HOST_MAX + 1];
+    unsigned port;
+    struct sockaddr_storage addr;
+    socklen_t len;
+};
+
+static int fake_resolve(const char *host, unsigned port,
+                        struct sockaddr_storage *addr, socklen_t *len,
+                        void *baton)
+{
+    struct fake_resolver *f = baton;
+
+    f->calls++;
+    snprintf(f->host, sizeof(f->host), "%s", host);
+    f->port = port;
+    if (f->rc != 0)
+        return f->rc;
+    *addr = f->addr;
+    *len = f->len;
+    return 0;
+}
+
 /* ---- target parsing ----------------------------------------------------- */
 
 START_TEST(test_host_port_defaults)
@@ -589,7 +616,7 @@ START_TEST(test_create_validates)
     ck_assert_int_eq(statsd_client_create(&c, &t, STATSD_MIN_PACKET), 0);
     ck_assert_uint_eq(statsd_client_max_packet(c), STATSD_MIN_PACKET);
     ck_assert_int_eq(statsd_target_equal(statsd_client_target(c), &t), 1);
-    ck_assert_int_eq(statsd_client_is_resolved(c), 0);
+    ck_assert_int_eq(statsd_client_is_resolved(c), 1);  /* a literal */
     statsd_client_destroy(c);
     ck_assert_int_eq(statsd_client_create(&c, &t, STATSD_MAX_PACKET), 0);
     ck_assert_uint_eq(statsd_client_max_packet(c), STATSD_MAX_PACKET);
@@ -618,7 +645,7 @@ END_TEST
 
 START_TEST(test_count_drop_and_take_errors)
 {
-    statsd_client *c = client_for("udp://127.0.0.1:8125", 1432);
+    statsd_client *c = client_for("udp://statsd.invalid:8125", 1432);
     uint64_t n = 99;
 
     ck_assert_int_eq(statsd_client_take_errors(c, &n), 0);
@@ -648,8 +675,12 @@ END_TEST
 START_TEST(test_unresolved_and_closed)
 {
     struct capture *cap = capture_new();
-    statsd_client *c = client_for("udp://127.0.0.1:8125", 1432);
+    struct fake_resolver f;
+    statsd_client *c = client_for("udp://statsd.invalid:8125", 1432);
 
+    memset(&f, 0, sizeof(f));
+    f.len = loopback_addr(AF_INET, 8125, &f.addr);
+    statsd_client_set_resolve_fn(c, fake_resolve, &f);
     statsd_client_set_send_fn(c, capture_send, cap);
     ck_assert_int_eq(statsd_client_open(c), -EDESTADDRREQ);
     ck_assert_int_eq(statsd_client_send(c, "a:1|c\nb:1|c", 11, 2),
@@ -1164,31 +1195,6 @@ END_TEST
 
 /* ---- resolution --------------------------------------------------------- */
 
-struct fake_resolver {
-    int calls;
-    int rc;                         /* returned when non-zero */
-    char host[STATSD_HOST_MAX + 1];
-    unsigned port;
-    struct sockaddr_storage addr;
-    socklen_t len;
-};
-
-static int fake_resolve(const char *host, unsigned port,
-                        struct sockaddr_storage *addr, socklen_t *len,
-                        void *baton)
-{
-    struct fake_resolver *f = baton;
-
-    f->calls++;
-    snprintf(f->host, sizeof(f->host), "%s", host);
-    f->port = port;
-    if (f->rc != 0)
-        return f->rc;
-    *addr = f->addr;
-    *len = f->len;
-    return 0;
-}
-
 START_TEST(test_resolver_seam)
 {
     struct fake_resolver f;
@@ -1271,13 +1277,80 @@ START_TEST(test_resolver_unix_and_default)
     statsd_client_destroy(c);
 
     /* NULL puts the getaddrinfo resolver back. */
-    c = client_for("udp://127.0.0.1:8125", 1432);
+    c = client_for("udp://localhost:8125", 1432);
     statsd_client_set_resolve_fn(c, fake_resolve, &f);
     ck_assert_int_eq(statsd_client_resolve(c), -ENOENT);
     statsd_client_set_resolve_fn(c, NULL, NULL);
     ck_assert_int_eq(statsd_client_resolve(c), 0);
     ck_assert_int_eq(f.calls, 1);
     statsd_client_destroy(c);
+}
+END_TEST
+
+/* An IP literal has its address from creation: no resolver is asked,
+ * not even one that would fail. */
+START_TEST(test_literals_never_resolved)
+{
+    static const char *const specs[] = { "udp://127.0.0.1:9125",
+                                         "udp://[::1]:9125" };
+    struct fake_resolver f;
+    struct sockaddr_storage want, a;
+    struct capture *cap = capture_new();
+    statsd_client *c = client_for(specs[_i], 1432);
+
+    memset(&f, 0, sizeof(f));
+    f.rc = -ENOENT;
+    statsd_client_set_resolve_fn(c, fake_resolve, &f);
+    ck_assert_int_eq(statsd_client_is_resolved(c), 1);
+    ck_assert_int_eq(statsd_client_needs_lookup(c), 0);
+    ck_assert_int_eq(statsd_client_resolve(c), 0);
+    ck_assert_int_eq(statsd_client_refresh(c), 0);
+    /* nor does an address from elsewhere replace it */
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(statsd_client_set_address(c, &a,
+                         loopback_addr(AF_INET, 1, &a), 1), 0);
+    ck_assert_int_eq(f.calls, 0);
+    ck_assert_int_eq(statsd_client_open(c), 0);
+    statsd_client_set_send_fn(c, capture_send, cap);
+    ck_assert_int_eq(statsd_client_send(c, "a:1|c", 5, 1), 0);
+    ck_assert_uint_eq(cap->tolen, loopback_addr(_i == 0 ? AF_INET : AF_INET6,
+                                                9125, &want));
+    ck_assert_int_eq(memcmp(&cap->to, &want, cap->tolen), 0);
+    statsd_client_destroy(c);
+    free(cap);
+}
+END_TEST
+
+/* An answer found elsewhere (a resolver thread) is installed like one
+ * of statsd_client_refresh; with open_socket, its socket comes first. */
+START_TEST(test_set_address)
+{
+    struct sockaddr_storage a;
+    socklen_t len;
+    unsigned port;
+    int rx = bind_loopback(AF_INET, &port);
+    statsd_client *c = client_for("udp://statsd.invalid:8125", 1432);
+    statsd_client *u = client_for("unix:/nonexistent/s.sock", 1432);
+
+    ck_assert_int_eq(statsd_client_needs_lookup(c), 1);
+    ck_assert_int_eq(statsd_client_needs_lookup(u), 0);
+    ck_assert_int_eq(statsd_client_is_resolved(c), 0);
+    len = loopback_addr(AF_INET, port, &a);
+    a.ss_family = AF_UNIX;
+    ck_assert_int_eq(statsd_client_set_address(c, &a, len, 1),
+                     -EAFNOSUPPORT);
+    ck_assert_int_eq(statsd_client_is_resolved(c), 0);
+    len = loopback_addr(AF_INET, port, &a);
+    ck_assert_int_eq(statsd_client_set_address(c, &a, len, 1), 1);
+    ck_assert_int_eq(statsd_client_set_address(c, &a, len, 1), 0);
+    ck_assert_int_eq(statsd_client_is_resolved(c), 1);
+    /* sent without statsd_client_open: the socket came with the address */
+    ck_assert_int_eq(statsd_client_send_lines(c, "a:1|c", 5), 5);
+    recv_expect(rx, "a:1|c");
+    ck_assert_int_eq(statsd_client_set_address(u, &a, len, 1), 0);
+    statsd_client_destroy(c);
+    statsd_client_destroy(u);
+    ck_assert_int_eq(close(rx), 0);
 }
 END_TEST
 
@@ -1489,6 +1562,8 @@ static Suite *client_suite(void)
     tc = tcase(s, "resolve");
     tcase_add_test(tc, test_resolver_seam);
     tcase_add_test(tc, test_resolver_unix_and_default);
+    tcase_add_loop_test(tc, test_literals_never_resolved, 0, 2);
+    tcase_add_test(tc, test_set_address);
     tcase_add_test(tc, test_localhost_is_ipv4);
     tcase_add_test(tc, test_getaddrinfo_prefers_ipv4);
     tcase_add_loop_test(tc, test_getaddrinfo_errors, 0,
