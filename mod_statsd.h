@@ -29,6 +29,7 @@
 #include "statsd_gate.h"
 #include "statsd_guard.h"
 #include "statsd_nameset.h"
+#include "statsd_resolver.h"
 #include "statsd_lines.h"
 #include "statsd_name.h"
 #include "statsd_tags.h"
@@ -44,8 +45,7 @@
 #define MAX_FLUSH_MS 60000
 #define WATCHDOG_NAME "_statsd_"
 #define TICK_MS 1000                               /* without batching */
-#define RESOLVE_RETRY apr_time_from_sec(2)         /* name not found yet */
-#define RESOLVE_REFRESH apr_time_from_sec(60)      /* follow DNS changes */
+#define RESOLVE_START_WAIT_MS 500  /* for all names, at (re)start */
 #define DEFAULT_SCOREBOARD_S 10                    /* worker gauges */
 #define MAX_SCOREBOARD_S 3600
 
@@ -56,7 +56,6 @@ typedef struct {
     statsd_client *client;
     statsd_batch *batch;         /* NULL: one datagram per request */
     apr_time_t last_log;
-    apr_time_t next_resolve;     /* watchdog thread only */
     statsd_gate gate;
 } statsd_sink;
 

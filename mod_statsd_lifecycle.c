@@ -1,14 +1,19 @@
 /*
- * mod_statsd_lifecycle.c - start-up and children: destinations resolved
- * in post_config (and reload markers sent), one socket per destination in
- * each child, the per-child watchdog that flushes batches and follows DNS
- * changes, and what runs when a child exits.
+ * mod_statsd_lifecycle.c - start-up and children: destinations looked up
+ * in post_config for a bounded time (and reload markers sent), one socket
+ * per destination in each child, each child's resolver threads that follow
+ * DNS changes, the per-child watchdog that flushes batches and logs what
+ * the resolver found, and what runs when a child exits.
  */
 #include "mod_statsd.h"
 
 APLOG_USE_MODULE(statsd);
 
 statsd_registry *statsd_reg;
+
+/* This child's resolver (NULL in the parent): it outlives the child's
+ * pools, which may be destroyed from a signal handler. */
+static statsd_resolver *child_resolver;
 
 /* ---------------------------------------------------------------------- */
 /* start-up: resolve destinations, one socket per child                   */
@@ -56,8 +61,7 @@ static void close_sink(void *data)
 }
 
 /* The sink for a target: an existing one for the same target, or a new
- * client resolved now. A name that does not resolve is not fatal: its
- * lines are dropped and counted until it does. */
+ * client, not yet resolved (see resolve_at_start). */
 static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
                              const statsd_target *t, size_t max_packet,
                              int batching)
@@ -85,41 +89,82 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
         return NULL;
     }
     statsd_gate_init(&sink->gate, close_sink, sink);
-    rv = statsd_client_resolve(sink->client);
-    sink->next_resolve = apr_time_now()
-                         + (rv != 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
-    if (rv != 0)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, -rv, s,
-                     STATSD_MSG_UNRESOLVED, target_text(p, t));
     APR_ARRAY_PUSH(statsd_reg->sinks, statsd_sink *) = sink;
     return sink;
 }
 
-/* Look a destination's name up again: soon while it does not resolve,
- * then once a minute so a DNS change is followed without a restart. */
-static void refresh_sink(statsd_sink *sink, apr_time_t now, apr_pool_t *p)
+/* The sinks' clients, in the sinks' order (the resolver's indexes). */
+static statsd_client *const *sink_clients(apr_pool_t *p)
 {
-    int was = statsd_client_is_resolved(sink->client), rv;
+    apr_array_header_t *sinks = statsd_reg->sinks;
+    statsd_client **clients = apr_pcalloc(p, sizeof(*clients)
+                                             * (sinks->nelts + 1));
+    int i;
 
-    if (now < sink->next_resolve)
-        return;
-    rv = statsd_client_refresh(sink->client);
-    sink->next_resolve = now + (rv < 0 ? RESOLVE_RETRY : RESOLVE_REFRESH);
-    if (rv > 0)
-        ap_log_error(APLOG_MARK, was ? APLOG_INFO : APLOG_NOTICE, 0,
-                     ap_server_conf,
-                     was ? STATSD_MSG_NEW_ADDRESS : STATSD_MSG_RESOLVED,
+    for (i = 0; i < sinks->nelts; i++)
+        clients[i] = APR_ARRAY_IDX(sinks, i, statsd_sink *)->client;
+    return clients;
+}
+
+/* Look the destinations' names up in threads of their own, waiting at
+ * most RESOLVE_START_WAIT_MS for all of them: a resolver that does not
+ * answer delays neither start-up nor a graceful restart. A name without
+ * an address starts unresolved (its lines are dropped and counted) and
+ * each child's resolver keeps trying. Runs in post_config, in the parent;
+ * a lookup still under way is left to end on its own. */
+static void resolve_at_start(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *sinks = statsd_reg->sinks;
+    statsd_resolver *r = NULL;
+    int i, rv;
+
+    rv = statsd_resolver_create(&r, sink_clients(p), (size_t)sinks->nelts,
+                                NULL, NULL);
+    if (rv == 0 && (rv = statsd_resolver_start(r)) == 0)
+        (void)statsd_resolver_wait(r, RESOLVE_START_WAIT_MS);
+    for (i = 0; i < sinks->nelts; i++) {
+        const statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
+        const char *dest = target_text(p, statsd_client_target(sink->client));
+        int res = rv != 0 ? rv : statsd_resolver_result(r, i);
+
+        if (statsd_client_is_resolved(sink->client))
+            continue;
+        if (rv != 0)
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                         STATSD_MSG_START_LOOKUP, dest);
+        else if (res == -EINPROGRESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         STATSD_MSG_NO_ANSWER, dest, RESOLVE_START_WAIT_MS);
+        else
+            ap_log_error(APLOG_MARK, APLOG_WARNING, -res, s,
+                         STATSD_MSG_UNRESOLVED, dest);
+    }
+    statsd_resolver_destroy(r);
+}
+
+/* What this child's resolver found since the last tick, for the log. */
+static void log_resolved(statsd_sink *sink, size_t i, apr_pool_t *p)
+{
+    statsd_resolve_event ev = statsd_resolver_take_event(child_resolver, i);
+
+    if (ev == STATSD_RESOLVE_FIRST)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     STATSD_MSG_RESOLVED,
+                     target_text(p, statsd_client_target(sink->client)));
+    else if (ev == STATSD_RESOLVE_MOVED)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     STATSD_MSG_NEW_ADDRESS,
                      target_text(p, statsd_client_target(sink->client)));
 }
 
 /* Each child's watchdog thread, off the request path: sends what the
  * batches hold (so an idle child never holds lines back longer than the
- * flush interval) and keeps destination addresses fresh. Once the child
- * has closed its sockets, APR_EOF: mod_watchdog then never calls again. */
+ * flush interval) and logs address changes (it never waits on a
+ * resolver: lookups run in the resolver's threads). Once the child has
+ * closed its sockets, APR_EOF: mod_watchdog then never calls again. */
 static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 {
     apr_array_header_t *sinks = data;
-    apr_time_t now = apr_time_now();
     apr_status_t rv = APR_SUCCESS;
     int i;
 
@@ -131,8 +176,8 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
         }
         if (sink->batch)
             statsd_batch_flush(sink->batch);
-        if (state == AP_WATCHDOG_STATE_RUNNING)
-            refresh_sink(sink, now, pool);
+        if (state == AP_WATCHDOG_STATE_RUNNING && child_resolver)
+            log_resolved(sink, (size_t)i, pool);
         statsd_gate_leave(&sink->gate);
     }
     return rv;
@@ -293,6 +338,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
+    resolve_at_start(ptemp, s);
     send_reload_markers(pconf, ptemp, s);
     return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
 }
@@ -322,6 +368,8 @@ static apr_status_t close_sockets(void *data)
     uint64_t badfd;
     int i;
 
+    /* signal-safe, and no socket opens after it: before the close */
+    statsd_resolver_stop(child_resolver);
     for (i = 0; i < sinks->nelts; i++)
         statsd_gate_close(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
     if ((badfd = badfd_sends(sinks)) != 0)
@@ -336,6 +384,23 @@ static apr_status_t destroy_names(void *data)
     statsd_nameset_destroy(statsd_reg->names);
     statsd_reg->names = NULL;
     return APR_SUCCESS;
+}
+
+/* This child's resolver threads: names without an address are looked up
+ * at once, the others in a minute (see statsd_resolver.h). */
+static void start_child_resolver(apr_pool_t *pchild, server_rec *s)
+{
+    int rv;
+
+    statsd_resolver_destroy(child_resolver);    /* one-process restarts */
+    child_resolver = NULL;
+    rv = statsd_resolver_create(&child_resolver, sink_clients(pchild),
+                                (size_t)statsd_reg->sinks->nelts, NULL, NULL);
+    if (rv == 0)
+        rv = statsd_resolver_start(child_resolver);
+    if (rv != 0)
+        ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
+                     STATSD_MSG_CHILD_RESOLVER);
 }
 
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
@@ -360,6 +425,7 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
                          target_text(pchild,
                                      statsd_client_target(sink->client)));
     }
+    start_child_resolver(pchild, s);
     apr_pool_cleanup_register(pchild, statsd_reg->sinks, close_sockets,
                               apr_pool_cleanup_null);
 }

@@ -17,7 +17,7 @@
 /* start-up, ERR: a destination's batch could not be made (no memory) */
 #define STATSD_MSG_BATCH_SETUP \
     "STATSD00002: cannot set up batching for %s"
-/* start-up, WARNING: the name is looked up again every few seconds */
+/* start-up, WARNING: each child looks the name up again, with backoff */
 #define STATSD_MSG_UNRESOLVED \
     "STATSD00003: destination %s does not resolve; its metrics are " \
     "dropped and counted"
@@ -69,5 +69,21 @@
 #define STATSD_MSG_TAGS_LEFT_OUT \
     "STATSD00061: %u tag(s) of %s left out: with the inherited ones they " \
     "pass 16 tags or 512 bytes"
+
+/* 00040..00049: looking destination names up */
+
+/* start-up, WARNING: the resolver had not answered when the bounded wait
+ * ended; the destination starts unresolved, the children keep trying */
+#define STATSD_MSG_NO_ANSWER \
+    "STATSD00040: destination %s: no answer from the resolver within " \
+    "%d ms; its metrics are dropped and counted until it resolves"
+/* start-up, ERR: no resolver thread could run (no memory, no thread) */
+#define STATSD_MSG_START_LOOKUP \
+    "STATSD00041: cannot look destination %s up at start-up; its " \
+    "metrics are dropped and counted until a child resolves it"
+/* child start, ERR: the child's resolver threads could not start */
+#define STATSD_MSG_CHILD_RESOLVER \
+    "STATSD00042: cannot start this child's resolver; destination " \
+    "names are not looked up again in this child"
 
 #endif /* MOD_STATSD_MSGIDS_H */

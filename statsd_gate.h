@@ -1,6 +1,6 @@
 /*
  * statsd_gate.h - the order between a destination's background work (the
- * watchdog's flush and re-resolution) and its close at process exit.
+ * watchdog's flush) and its close at process exit.
  *
  * httpd stops the watchdog thread only after the child's own cleanups
  * have run, so the thread may still flush after the sockets are closed:
