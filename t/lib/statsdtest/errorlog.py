@@ -23,6 +23,9 @@ MSG = {
     "STATSD00009": "cannot open a socket for %s",
     "STATSD00010": "N datagram(s) to %s dropped since the last report",
     "STATSD00011": "N send(s) on a closed socket",
+    "STATSD00040": "destination %s: no answer from the resolver within %d ms",
+    "STATSD00041": "cannot look destination %s up at start-up",
+    "STATSD00042": "cannot start this child's resolver",
     "STATSD00050": "N datagram(s) to %s dropped since the last report (worker gauges)",
     "STATSD00051": "cannot add the worker gauges to the child watchdog",
     "STATSD00060": "StatsdTag in %s, but its StatsdTagFormat is none",
@@ -39,6 +42,9 @@ NO_MEMORY_FOR_NAMES = "STATSD00008"
 NO_SOCKET = "STATSD00009"
 DROPPED = "STATSD00010"
 CLOSED_SOCKET_SENDS = "STATSD00011"
+NO_RESOLVER_ANSWER = "STATSD00040"
+CANNOT_LOOK_UP = "STATSD00041"
+NO_CHILD_RESOLVER = "STATSD00042"
 GAUGES_DROPPED = "STATSD00050"
 GAUGES_NO_WATCHDOG = "STATSD00051"
 TAGS_NO_FORMAT = "STATSD00060"

@@ -9,6 +9,7 @@ scripts can use it without pytest.
 """
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -102,7 +103,8 @@ class Httpd:
 
     hosts: text of a private /etc/hosts; apache2 then starts in its own
     mount namespace (unshare -m, root only) with that file bind-mounted on
-    /etc/hosts, and set_hosts() rewrites it while httpd runs.
+    /etc/hosts, and set_hosts() rewrites it while httpd runs. resolv_conf:
+    likewise, a private /etc/resolv.conf.
     """
 
     instances = []          # every Httpd made, for the test session's safety net
@@ -110,7 +112,7 @@ class Httpd:
     def __init__(self, name="httpd", conf="", *, mpm="event", load_statsd=True,
                  module_so=None, modules=DEFAULT_MODULES, log_level="warn",
                  port=None, files=None, default_files=True, server_conf=None,
-                 workdir="/tmp", hosts=None):
+                 workdir="/tmp", hosts=None, resolv_conf=None):
         self.name = name
         self.mpm = mpm
         self.load_statsd = load_statsd
@@ -138,12 +140,17 @@ class Httpd:
         base.update(files or {})
         for rel, content in base.items():
             self.add_file(rel, content)
-        self.hosts = None
-        if hosts is not None:
-            self.hosts = self.dir / "hosts"
-            self.hosts.write_text(hosts)
-            os.chmod(self.hosts, 0o644)
+        self.hosts = self._private_etc("hosts", hosts)
+        self.resolv_conf = self._private_etc("resolv.conf", resolv_conf)
         Httpd.instances.append(self)
+
+    def _private_etc(self, name, text):
+        if text is None:
+            return None
+        path = self.dir / name
+        path.write_text(text)
+        os.chmod(path, 0o644)
+        return path
 
     # -- files
     def add_file(self, rel, content, root=None, mode=0o644):
@@ -207,11 +214,15 @@ TypesConfig /etc/mime.types
 
     def cmd(self, *args, timeout=30):
         """Run apache2 on this config (-k start in the private namespace
-        when there is a private /etc/hosts); (returncode, output)."""
+        when there is a private /etc/hosts or resolv.conf); (returncode,
+        output)."""
         argv = self.argv(*args)
-        if self.hosts is not None and args[:2] == ("-k", "start"):
-            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                    'mount --bind "$0" /etc/hosts && exec "$@"', str(self.hosts), *argv]
+        mounts = [p for p in (self.hosts, self.resolv_conf) if p is not None]
+        if mounts and args[:2] == ("-k", "start"):
+            script = "".join(f"mount --bind {shlex.quote(str(p))} /etc/{p.name} && "
+                             for p in mounts) + 'exec "$@"'
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                    "sh", *argv]
         return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=timeout, cwd=str(self.dir), env=self.env(),
                               text=True, errors="replace")
