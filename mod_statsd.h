@@ -69,6 +69,15 @@ typedef struct {
     statsd_sink *sink;       /* set in statsd_lifecycle_post_config */
 } statsd_dest;
 
+/* A StatsdExclude pattern: compiled with a match limit, so that no
+ * segment can keep PCRE backtracking for long, and kept as written for
+ * the log. */
+#define EXCLUDE_MATCH_LIMIT 10000
+typedef struct {
+    ap_regex_t *re;
+    const char *pattern;
+} statsd_exclude;
+
 /* A clean name from the config (suffix, StatsdStat, aggregate). */
 typedef struct {
     const char *s;
@@ -148,7 +157,7 @@ struct statsd_dir_conf {
     const statsd_str *stat;      /* StatsdStat */
     const statsd_str *aggregate;
     const char *stat_header;     /* "" = Off */
-    apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
+    apr_array_header_t *excludes;  /* statsd_exclude; NULL: none */
     statsd_verbs *verbs;         /* NULL: every method by its name */
     int unit;
     int legacy;

@@ -223,16 +223,24 @@ static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* Each pattern gets PCRE's in-pattern match limit in front: a match
+ * that would backtrack past it fails at once (ap_regexec_len returns
+ * AP_REG_ESPACE) instead of holding a worker for seconds. */
 static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
-    ap_regex_t *re = ap_pregcomp(cmd->pool, arg, AP_REG_ICASE | AP_REG_NOSUB);
+    statsd_exclude *ex;
+    ap_regex_t *re = ap_pregcomp(cmd->pool,
+        apr_psprintf(cmd->pool, "(*LIMIT_MATCH=%d)%s", EXCLUDE_MATCH_LIMIT,
+                     arg), AP_REG_ICASE | AP_REG_NOSUB);
 
     if (!re)
         return bad_value(cmd, arg, "not a valid regular expression");
     if (!c->excludes)
-        c->excludes = apr_array_make(cmd->pool, 4, sizeof(ap_regex_t *));
-    APR_ARRAY_PUSH(c->excludes, ap_regex_t *) = re;
+        c->excludes = apr_array_make(cmd->pool, 4, sizeof(statsd_exclude));
+    ex = apr_array_push(c->excludes);
+    ex->re = re;
+    ex->pattern = arg;
     return NULL;
 }
 

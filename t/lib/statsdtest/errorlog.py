@@ -23,6 +23,7 @@ MSG = {
     "STATSD00009": "cannot open a socket for %s",
     "STATSD00010": "N datagram(s) to %s dropped since the last report",
     "STATSD00011": "N send(s) on a closed socket",
+    "STATSD00020": "StatsdExclude '%s' gave up on a path segment",
     "STATSD00050": "N datagram(s) to %s dropped since the last report (worker gauges)",
     "STATSD00051": "cannot add the worker gauges to the child watchdog",
     "STATSD00060": "StatsdTag in %s, but its StatsdTagFormat is none",
@@ -39,6 +40,7 @@ NO_MEMORY_FOR_NAMES = "STATSD00008"
 NO_SOCKET = "STATSD00009"
 DROPPED = "STATSD00010"
 CLOSED_SOCKET_SENDS = "STATSD00011"
+EXCLUDE_GAVE_UP = "STATSD00020"
 GAUGES_DROPPED = "STATSD00050"
 GAUGES_NO_WATCHDOG = "STATSD00051"
 TAGS_NO_FORMAT = "STATSD00060"
