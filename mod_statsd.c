@@ -298,6 +298,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(statsd_lifecycle_pre_config, NULL, NULL,
                        APR_HOOK_MIDDLE);
+    ap_hook_check_config(statsd_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(statsd_lifecycle_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,

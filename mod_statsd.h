@@ -112,6 +112,7 @@ typedef struct {
     apr_array_header_t *markers; /* statsd_marker: who gets reload markers
                                   * and worker gauges; NULL: nobody */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
+    long longest_name;           /* largest StatsdMaxNameLength; 0: none */
     statsd_nameset *names;      /* per child: names seen so far */
 } statsd_registry;
 
@@ -185,6 +186,8 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s);
 const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
 int statsd_config_resolve_defaults(server_rec *s);
+int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s);
 
 /* mod_statsd_status.c: the status the client received (last request of
  * the internal-redirect chain), always 100-999 */

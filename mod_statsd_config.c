@@ -227,7 +227,9 @@ static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
     switch ((int)(intptr_t)cmd->info) {
     case DEST_HOST:
         if (statsd_target_from_host_port(&t, arg, d->port) != 0)
-            return bad_value(cmd, arg, "not a host name or address");
+            return bad_value(cmd, arg, "not a host name or address (for a "
+                             "host and a port in one directive, write "
+                             "StatsdServer udp://host:port)");
         d->host = arg;
         break;
     case DEST_PORT:
@@ -366,9 +368,12 @@ static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
     if (!err)
         err = parse_range(cmd, arg, STATSD_NAME_MIN, STATSD_NAME_MAX,
                           "a length", &v);
-    if (!err)
-        c->max_name_len = (int)v;
-    return err;
+    if (err)
+        return err;
+    c->max_name_len = (int)v;
+    if (v > statsd_reg->longest_name)
+        statsd_reg->longest_name = v;
+    return NULL;
 }
 
 /* A number of the main server config: where it goes and its range. */
@@ -572,6 +577,29 @@ const command_rec statsd_config_cmds[] = {
                   "seconds between worker gauges (default 10; 0: none)"),
     {NULL}
 };
+
+/* check_config: what no single directive can check, so configtest
+ * reports it. A line is never split across datagrams, and one that does
+ * not fit is dropped: the longest line a name may make must fit. */
+int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+    long name = statsd_reg->longest_name ? statsd_reg->longest_name
+                                         : STATSD_NAME_DEFAULT_MAX;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (STATSD_LINE_MAX(name) <= sc->max_packet)
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 STATSD_MSG_PACKET_TOO_SMALL, sc->max_packet, name,
+                 (long)STATSD_LINE_MAX(name), (long)STATSD_LINE_MAX(name),
+                 sc->max_packet - (long)STATSD_LINE_MAX(0));
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
 
 /* Give what no one set its default, once, in each server's base section:
  * every request's config is merged on top of its server's, so the

@@ -56,6 +56,13 @@
     "STATSD00020: StatsdExclude '%s' gave up on a path segment (PCRE " \
     "match limit %d): the segment was kept in the name (logged at most " \
     "once a minute)"
+/* configtest and start-up, CRIT: the longest line a name may make does
+ * not fit a datagram (a line is never split); httpd does not start */
+#define STATSD_MSG_PACKET_TOO_SMALL \
+    "STATSD00021: StatsdMaxPacketSize %ld is too small for " \
+    "StatsdMaxNameLength %ld: such a name makes lines of up to %ld bytes, " \
+    "and a line is never split. Set StatsdMaxPacketSize to %ld or more, or " \
+    "StatsdMaxNameLength to %ld or less"
 /* watchdog, WARNING, at most once a minute per destination, in the child
  * that sends the worker gauges: as STATSD00010, so an idle server reports
  * its drops too */

@@ -24,6 +24,7 @@ MSG = {
     "STATSD00010": "N datagram(s) to %s dropped since the last report",
     "STATSD00011": "N send(s) on a closed socket",
     "STATSD00020": "StatsdExclude '%s' gave up on a path segment",
+    "STATSD00021": "StatsdMaxPacketSize %ld is too small for StatsdMaxNameLength %ld",
     "STATSD00050": "N datagram(s) to %s dropped since the last report (worker gauges)",
     "STATSD00051": "cannot add the worker gauges to the child watchdog",
     "STATSD00060": "StatsdTag in %s, but its StatsdTagFormat is none",
@@ -41,6 +42,7 @@ NO_SOCKET = "STATSD00009"
 DROPPED = "STATSD00010"
 CLOSED_SOCKET_SENDS = "STATSD00011"
 EXCLUDE_GAVE_UP = "STATSD00020"
+PACKET_TOO_SMALL = "STATSD00021"
 GAUGES_DROPPED = "STATSD00050"
 GAUGES_NO_WATCHDOG = "STATSD00051"
 TAGS_NO_FORMAT = "STATSD00060"
