@@ -16,15 +16,40 @@ APLOG_USE_MODULE(statsd);
 /* ---------------------------------------------------------------------- */
 /* the request path                                                       */
 
+/* The excludes of a request, and the request (for the log). */
+typedef struct {
+    const apr_array_header_t *excludes;    /* statsd_exclude */
+    request_rec *r;
+} exclude_scan;
+
+/* Log a pattern that gave up at most once a minute per child. */
+static void report_exclude_gave_up(request_rec *r, const statsd_exclude *ex)
+{
+    static apr_time_t last_log;
+    apr_time_t now = r->request_time, last = last_log;
+
+    if (now - last < ERROR_LOG_INTERVAL
+        || !__atomic_compare_exchange_n(&last_log, &last, now, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, STATSD_MSG_EXCLUDE_GAVE_UP,
+                  ex->pattern, EXCLUDE_MATCH_LIMIT);
+}
+
 static int exclude_segment(const char *seg, size_t len, void *baton)
 {
-    const apr_array_header_t *ex = baton;
-    int i;
+    exclude_scan *scan = baton;
+    const statsd_exclude *ex = (const statsd_exclude *)scan->excludes->elts;
+    int i, rc;
 
-    for (i = 0; i < ex->nelts; i++)
-        if (ap_regexec_len(APR_ARRAY_IDX(ex, i, ap_regex_t *), seg, len,
-                           0, NULL, 0) == 0)
+    for (i = 0; i < scan->excludes->nelts; i++) {
+        rc = ap_regexec_len(ex[i].re, seg, len, 0, NULL, 0);
+        if (rc == 0)
             return 1;
+        /* the match limit (or a PCRE error): not a match, so kept */
+        if (rc != AP_REG_NOMATCH)
+            report_exclude_gave_up(scan->r, &ex[i]);
+    }
     return 0;
 }
 
@@ -130,6 +155,7 @@ static void choose_name(statsd_request *req, request_rec *r,
 {
     statsd_choose_scratch *sc = NULL;
     statsd_choose_offer o;
+    exclude_scan scan;
 
     o.stat = c->stat->s;
     o.stat_len = c->stat->len;
@@ -137,8 +163,16 @@ static void choose_name(statsd_request *req, request_rec *r,
     o.header = stat_header(last);
     o.uri = r->unparsed_uri ? r->unparsed_uri : "";
     o.uri_len = strlen(o.uri);
-    o.exclude = c->excludes ? exclude_segment : NULL;
-    o.exclude_baton = c->excludes;
+    o.exclude = NULL;
+    o.exclude_baton = NULL;
+    o.max_len = 0;
+    if (__builtin_expect(c->excludes != NULL, 0)) {
+        scan.excludes = c->excludes;
+        scan.r = r;
+        o.exclude = exclude_segment;
+        o.exclude_baton = &scan;
+        o.max_len = (size_t)c->max_name_len;
+    }
     o.collapse = c->collapse_ids;
     o.names = statsd_reg->names;
     if (!o.stat_len && (o.note || o.header || o.collapse))
@@ -264,6 +298,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(statsd_lifecycle_pre_config, NULL, NULL,
                        APR_HOOK_MIDDLE);
+    ap_hook_check_config(statsd_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(statsd_lifecycle_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,

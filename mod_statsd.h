@@ -68,6 +68,15 @@ typedef struct {
     statsd_sink *sink;       /* set in statsd_lifecycle_post_config */
 } statsd_dest;
 
+/* A StatsdExclude pattern: compiled with a match limit, so that no
+ * segment can keep PCRE backtracking for long, and kept as written for
+ * the log. */
+#define EXCLUDE_MATCH_LIMIT 10000
+typedef struct {
+    ap_regex_t *re;
+    const char *pattern;
+} statsd_exclude;
+
 /* A clean name from the config (suffix, StatsdStat, aggregate). */
 typedef struct {
     const char *s;
@@ -102,6 +111,7 @@ typedef struct {
     apr_array_header_t *markers; /* statsd_marker: who gets reload markers
                                   * and worker gauges; NULL: nobody */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
+    long longest_name;           /* largest StatsdMaxNameLength; 0: none */
     statsd_nameset *names;      /* per child: names seen so far */
 } statsd_registry;
 
@@ -147,7 +157,7 @@ struct statsd_dir_conf {
     const statsd_str *stat;      /* StatsdStat */
     const statsd_str *aggregate;
     const char *stat_header;     /* "" = Off */
-    apr_array_header_t *excludes;  /* ap_regex_t *; NULL: none */
+    apr_array_header_t *excludes;  /* statsd_exclude; NULL: none */
     statsd_verbs *verbs;         /* NULL: every method by its name */
     int unit;
     int legacy;
@@ -175,6 +185,8 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s);
 const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
 int statsd_config_resolve_defaults(server_rec *s);
+int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s);
 
 /* mod_statsd_status.c: the status the client received (last request of
  * the internal-redirect chain), always 100-999 */

@@ -94,6 +94,22 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
                         cmd->cmd->name, arg, why);
 }
 
+/* A directive a .htaccess file may not hold. The command table leaves
+ * OR_* out of its override bits, which AllowOverride honours; this check
+ * also stops what AllowOverrideList lets past those bits. */
+static const char *not_in_htaccess(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+}
+
+/* On|Off directives that are not for .htaccess. */
+static const char *set_flag_no_htaccess(cmd_parms *cmd, void *dconf, int on)
+{
+    const char *err = not_in_htaccess(cmd);
+
+    return err ? err : ap_set_flag_slot(cmd, dconf, on);
+}
+
 enum { NAME_PREFIX, NAME_SUFFIX, NAME_STAT, NAME_AGGREGATE };
 
 /* arg with every {hostname} replaced by the machine's short name, read
@@ -144,8 +160,12 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
     statsd_str *str;
 
     if (which == NAME_PREFIX || which == NAME_SUFFIX) {
-        const char *err = expand_hostname(cmd, arg, &src);
+        /* the prefix and suffix say whose metrics these are: not a
+         * tenant's to choose */
+        const char *err = not_in_htaccess(cmd);
         if (err)
+            return err;
+        if ((err = expand_hostname(cmd, arg, &src)) != NULL)
             return err;
     }
     if (strlen(src) > cap)
@@ -157,14 +177,12 @@ static const char *set_name(cmd_parms *cmd, void *dconf, const char *arg)
     if (len == 0 && (which == NAME_STAT || which == NAME_AGGREGATE))
         return bad_value(cmd, arg, "no usable name in it");
     if (which == NAME_PREFIX) {
+        prefixed_section *ps;
         c->prefix = statsd_config_make_prefix(cmd->pool, clean, len);
-        /* reload markers are sent at start-up: remember the sections of
-         * the main config, never a .htaccess read on a request */
-        if (cmd->override & (RSRC_CONF | ACCESS_CONF)) {
-            prefixed_section *ps = apr_array_push(statsd_reg->prefixed);
-            ps->conf = c;
-            ps->server = cmd->server;
-        }
+        /* reload markers are sent at start-up, for every prefix */
+        ps = apr_array_push(statsd_reg->prefixed);
+        ps->conf = c;
+        ps->server = cmd->server;
         return NULL;
     }
     str = apr_palloc(cmd->pool, sizeof(*str));
@@ -196,13 +214,22 @@ static statsd_dest *section_dest(cmd_parms *cmd, statsd_dir_conf *c)
 static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
-    statsd_dest *d = section_dest(cmd, c);
+    statsd_dest *d;
     statsd_target t;
+    const char *err = not_in_htaccess(cmd);
+
+    /* before section_dest: a .htaccess is read on a request, and must not
+     * add to the configuration's list of destinations */
+    if (err)
+        return err;
+    d = section_dest(cmd, c);
 
     switch ((int)(intptr_t)cmd->info) {
     case DEST_HOST:
         if (statsd_target_from_host_port(&t, arg, d->port) != 0)
-            return bad_value(cmd, arg, "not a host name or address");
+            return bad_value(cmd, arg, "not a host name or address (for a "
+                             "host and a port in one directive, write "
+                             "StatsdServer udp://host:port)");
         d->host = arg;
         break;
     case DEST_PORT:
@@ -223,16 +250,28 @@ static const char *set_dest(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* Each pattern gets PCRE's in-pattern match limit in front: a match
+ * that would backtrack past it fails at once (ap_regexec_len returns
+ * AP_REG_ESPACE) instead of holding a worker for seconds. */
 static const char *set_exclude(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
-    ap_regex_t *re = ap_pregcomp(cmd->pool, arg, AP_REG_ICASE | AP_REG_NOSUB);
+    statsd_exclude *ex;
+    ap_regex_t *re;
+    const char *err = not_in_htaccess(cmd);
 
+    if (err)
+        return err;
+    re = ap_pregcomp(cmd->pool, apr_psprintf(cmd->pool, "(*LIMIT_MATCH=%d)%s",
+                                             EXCLUDE_MATCH_LIMIT, arg),
+                     AP_REG_ICASE | AP_REG_NOSUB);
     if (!re)
         return bad_value(cmd, arg, "not a valid regular expression");
     if (!c->excludes)
-        c->excludes = apr_array_make(cmd->pool, 4, sizeof(ap_regex_t *));
-    APR_ARRAY_PUSH(c->excludes, ap_regex_t *) = re;
+        c->excludes = apr_array_make(cmd->pool, 4, sizeof(statsd_exclude));
+    ex = apr_array_push(c->excludes);
+    ex->re = re;
+    ex->pattern = arg;
     return NULL;
 }
 
@@ -264,7 +303,10 @@ static const char *set_verb(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_unit(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
+    const char *err = not_in_htaccess(cmd);
 
+    if (err)
+        return err;
     if (!strcasecmp(arg, "milliseconds") || !strcasecmp(arg, "ms"))
         c->unit = STATSD_UNIT_MS;
     else if (!strcasecmp(arg, "microseconds") || !strcasecmp(arg, "us"))
@@ -281,8 +323,10 @@ static const char *set_stat_header(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
     statsd_dir_conf *c = dconf;
-    const char *p;
+    const char *p, *err = not_in_htaccess(cmd);
 
+    if (err)
+        return err;
     if (!strcasecmp(arg, "Off")) {
         c->stat_header = "";
         return NULL;
@@ -319,12 +363,17 @@ static const char *set_max_name_len(cmd_parms *cmd, void *dconf,
 {
     statsd_dir_conf *c = dconf;
     long v;
-    const char *err = parse_range(cmd, arg, STATSD_NAME_MIN, STATSD_NAME_MAX,
-                                  "a length", &v);
+    const char *err = not_in_htaccess(cmd);
 
     if (!err)
-        c->max_name_len = (int)v;
-    return err;
+        err = parse_range(cmd, arg, STATSD_NAME_MIN, STATSD_NAME_MAX,
+                          "a length", &v);
+    if (err)
+        return err;
+    c->max_name_len = (int)v;
+    if (v > statsd_reg->longest_name)
+        statsd_reg->longest_name = v;
+    return NULL;
 }
 
 /* A number of the main server config: where it goes and its range. */
@@ -355,7 +404,8 @@ static const char *set_server_number(cmd_parms *cmd, void *dconf,
     const server_number *n = cmd->info;
     statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
                                                   &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = ap_check_cmd_context(cmd,
+                                           GLOBAL_ONLY | NOT_IN_HTACCESS);
     long v;
 
     (void)dconf;
@@ -457,54 +507,59 @@ static const char *set_timer_type(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
-/* Never in .htaccess: a user's file must not choose where metrics go. */
-#define DEST_CONF (RSRC_CONF | ACCESS_CONF)
+/* Naming inside the section's own prefix: the only directives a
+ * .htaccess file may hold (AllowOverride FileInfo). */
+#define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+/* Everything else: never in .htaccess (the handlers check it too). */
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF)
 #define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
 
 const command_rec statsd_config_cmds[] = {
-    AP_INIT_FLAG("Statsd", ap_set_flag_slot, OFFSET(enabled), DIR_CONF,
+    AP_INIT_FLAG("Statsd", ap_set_flag_slot, OFFSET(enabled), NAMING_CONF,
                  "On to measure requests here (default Off)"),
-    AP_INIT_TAKE1("StatsdHost", set_dest, (void *)DEST_HOST, DEST_CONF,
+    AP_INIT_TAKE1("StatsdHost", set_dest, (void *)DEST_HOST, DIR_CONF,
                   "statsd host name or address (default localhost)"),
-    AP_INIT_TAKE1("StatsdPort", set_dest, (void *)DEST_PORT, DEST_CONF,
+    AP_INIT_TAKE1("StatsdPort", set_dest, (void *)DEST_PORT, DIR_CONF,
                   "statsd UDP port (default 8125)"),
-    AP_INIT_TAKE1("StatsdServer", set_dest, (void *)DEST_SERVER, DEST_CONF,
+    AP_INIT_TAKE1("StatsdServer", set_dest, (void *)DEST_SERVER, DIR_CONF,
                   "udp://host:port, udp://[ipv6]:port or unix:/path"),
     AP_INIT_TAKE1("StatsdPrefix", set_name, (void *)NAME_PREFIX, DIR_CONF,
                   "prefix of every metric name ({hostname} allowed)"),
     AP_INIT_TAKE1("StatsdSuffix", set_name, (void *)NAME_SUFFIX, DIR_CONF,
                   "suffix of every request metric name"),
-    AP_INIT_TAKE1("StatsdStat", set_name, (void *)NAME_STAT, DIR_CONF,
+    AP_INIT_TAKE1("StatsdStat", set_name, (void *)NAME_STAT, NAMING_CONF,
                   "fixed name for requests here instead of the path"),
     AP_INIT_TAKE1("StatsdAggregateStat", set_name, (void *)NAME_AGGREGATE,
-                  DIR_CONF, "extra name every request here is counted under"),
+                  NAMING_CONF, "extra name every request here is counted "
+                  "under"),
     AP_INIT_TAKE1("StatsdStatHeader", set_stat_header, NULL, DIR_CONF,
                   "response header that may name a request, or Off"),
     AP_INIT_ITERATE("StatsdExclude", set_exclude, NULL, DIR_CONF,
                     "regexes of path segments left out of names"),
-    AP_INIT_ITERATE("StatsdHTTPVerbs", set_verb, NULL, DIR_CONF,
+    AP_INIT_ITERATE("StatsdHTTPVerbs", set_verb, NULL, NAMING_CONF,
                     "methods named as such; others become OtherVerbs"),
     AP_INIT_TAKE1("StatsdTimeUnit", set_unit, NULL, DIR_CONF,
                   "milliseconds (default), microseconds or seconds"),
-    AP_INIT_FLAG("StatsdLegacyMode", ap_set_flag_slot, OFFSET(legacy), DIR_CONF,
-                 "also send a counter line per request (default On)"),
-    AP_INIT_FLAG("StatsdServiceStats", ap_set_flag_slot, OFFSET(service), DIR_CONF,
+    AP_INIT_FLAG("StatsdLegacyMode", set_flag_no_htaccess, OFFSET(legacy),
+                 DIR_CONF, "also send a counter line per request "
+                 "(default On)"),
+    AP_INIT_FLAG("StatsdServiceStats", set_flag_no_htaccess,
+                 OFFSET(service), DIR_CONF,
                  "send PREFIX.responses.* lines (default On)"),
     AP_INIT_TAKE1("StatsdMaxNameLength", set_max_name_len, NULL, DIR_CONF,
                   "longest metric name in bytes (default 250)"),
-    AP_INIT_FLAG("StatsdCollapseIds", ap_set_flag_slot, OFFSET(collapse_ids),
-                 DIR_CONF, "name numbers, UUIDs, hex and token path "
-                 "segments _id_ (default Off)"),
-    AP_INIT_TAKE1("StatsdTagFormat", set_tag_format, NULL, DEST_CONF,
+    AP_INIT_FLAG("StatsdCollapseIds", set_flag_no_htaccess,
+                 OFFSET(collapse_ids), DIR_CONF, "name numbers, UUIDs, hex "
+                 "and token path segments _id_ (default Off)"),
+    AP_INIT_TAKE1("StatsdTagFormat", set_tag_format, NULL, DIR_CONF,
                   "none (default), dogstatsd, influx or graphite"),
-    AP_INIT_TAKE2("StatsdTag", set_tag, NULL, DEST_CONF,
+    AP_INIT_TAKE2("StatsdTag", set_tag, NULL, DIR_CONF,
                   "a tag key and value on every line ({hostname} allowed "
                   "in the value)"),
-    AP_INIT_FLAG("StatsdTagMode", set_tag_mode, NULL, DEST_CONF,
+    AP_INIT_FLAG("StatsdTagMode", set_tag_mode, NULL, DIR_CONF,
                  "On: request lines get fixed names and route, method and "
                  "status tags (default Off)"),
-    AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DEST_CONF,
+    AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DIR_CONF,
                   "type of the timer lines: ms (default), h or d"),
     AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
                   (void *)&max_names_number, RSRC_CONF,
@@ -522,6 +577,29 @@ const command_rec statsd_config_cmds[] = {
                   "seconds between worker gauges (default 10; 0: none)"),
     {NULL}
 };
+
+/* check_config: what no single directive can check, so configtest
+ * reports it. A line is never split across datagrams, and one that does
+ * not fit is dropped: the longest line a name may make must fit. */
+int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+    long name = statsd_reg->longest_name ? statsd_reg->longest_name
+                                         : STATSD_NAME_DEFAULT_MAX;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (STATSD_LINE_MAX(name) <= sc->max_packet)
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 STATSD_MSG_PACKET_TOO_SMALL, sc->max_packet, name,
+                 (long)STATSD_LINE_MAX(name), (long)STATSD_LINE_MAX(name),
+                 sc->max_packet - (long)STATSD_LINE_MAX(0));
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
 
 /* Give what no one set its default, once, in each server's base section:
  * every request's config is merged on top of its server's, so the

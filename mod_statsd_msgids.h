@@ -6,7 +6,7 @@
  * the texts carry no "statsd:" prefix.
  *
  * Next free id: STATSD00012 (00012..00019 are reserved for this module's
- * next messages).
+ * next messages; 00020 on are taken as below).
  */
 #ifndef MOD_STATSD_MSGIDS_H
 #define MOD_STATSD_MSGIDS_H
@@ -50,6 +50,19 @@
  * the close */
 #define STATSD_MSG_BADFD \
     "STATSD00011: %" APR_UINT64_T_FMT " send(s) on a closed socket"
+/* request, WARNING, at most once a minute per child: a StatsdExclude
+ * pattern reached its match limit on a path segment, which was kept */
+#define STATSD_MSG_EXCLUDE_GAVE_UP \
+    "STATSD00020: StatsdExclude '%s' gave up on a path segment (PCRE " \
+    "match limit %d): the segment was kept in the name (logged at most " \
+    "once a minute)"
+/* configtest and start-up, CRIT: the longest line a name may make does
+ * not fit a datagram (a line is never split); httpd does not start */
+#define STATSD_MSG_PACKET_TOO_SMALL \
+    "STATSD00021: StatsdMaxPacketSize %ld is too small for " \
+    "StatsdMaxNameLength %ld: such a name makes lines of up to %ld bytes, " \
+    "and a line is never split. Set StatsdMaxPacketSize to %ld or more, or " \
+    "StatsdMaxNameLength to %ld or less"
 /* watchdog, WARNING, at most once a minute per destination, in the child
  * that sends the worker gauges: as STATSD00010, so an idle server reports
  * its drops too */

@@ -25,7 +25,7 @@ const char *statsd_choose_name(const statsd_choose_offer *o,
     } else {
         name = path;
         n = statsd_name_from_path(path, path_cap, o->uri, o->uri_len,
-                                  o->exclude, o->exclude_baton);
+                                  o->max_len, o->exclude, o->exclude_baton);
     }
     if (o->collapse) {
         n = statsd_guard_collapse(s->collapsed, sizeof(s->collapsed), name,

@@ -38,6 +38,9 @@ typedef struct {
     /* StatsdExclude: NULL, or a test of each decoded path segment. */
     statsd_exclude_fn exclude;
     void *exclude_baton;
+    /* With exclude: StatsdMaxNameLength, past which the path is not
+     * looked at (statsd_name_from_path's max). */
+    size_t max_len;
     int collapse;              /* StatsdCollapseIds On */
     statsd_nameset *names;     /* StatsdMaxNames; NULL: no limit */
 } statsd_choose_offer;

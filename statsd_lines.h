@@ -34,6 +34,10 @@ typedef enum {
 
 #define STATSD_NUM_MAX 32   /* room for any formatted number */
 
+/* The longest line a key of at most max_len bytes makes: the key, ':',
+ * a number and "|ms". */
+#define STATSD_LINE_MAX(max_len) ((max_len) + 1 + STATSD_NUM_MAX + 3)
+
 /* Decimal digits of v; returns the length (no NUL). */
 size_t statsd_lines_format_uint(char *dst, uint64_t v);
 

@@ -211,16 +211,53 @@ static size_t squeeze(char *dst, size_t out)
     return w;
 }
 
+/* The exclude tests of one scan, and how far they may go. */
+typedef struct {
+    statsd_exclude_fn test;
+    void *baton;
+    size_t max;
+    unsigned looked;
+} exclude_run;
+
+/* Test the segment dst[start..start+seglen) that follows a name of out
+ * bytes: the new length of the name (the segment kept and sanitised, or
+ * left as an empty one), or (size_t)-1 to end the scan here: a request
+ * may not make the tests run without end, so they stop past the cap, or
+ * once the name is full (the key could not hold more of it). Out of line:
+ * the scan without tests carries nothing of this. */
+static __attribute__((noinline)) size_t
+exclude_step(exclude_run *x, char *dst, size_t out, size_t start,
+             size_t seglen, int *holes)
+{
+    if (x->looked == STATSD_PATH_MAX_SEGMENTS || out >= x->max)
+        return (size_t)-1;
+    x->looked++;
+    if (x->test(dst + start, seglen, x->baton)) {
+        /* keep an empty segment so a later ".." removes this one */
+        *holes = 1;
+        return start;
+    }
+    statsd_name_segment(dst + start, dst + start, seglen);
+    return start + seglen;
+}
+
 size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
-                             size_t len, statsd_exclude_fn exclude,
-                             void *baton)
+                             size_t len, size_t max,
+                             statsd_exclude_fn exclude, void *baton)
 {
     const char *p = uri, *end = uri + len;
     size_t out = 0;
     int holes = 0;
+    exclude_run x;
 
     (void)cap; /* the contract guarantees room: output <= len + 1 bytes */
 
+    if (exclude) {
+        x.test = exclude;
+        x.baton = baton;
+        x.max = max;
+        x.looked = 0;
+    }
     if (len == 1 && *p == '*') /* OPTIONS * */
         p = end;
 
@@ -262,14 +299,12 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
                 out = pop_segment(dst, out);
             continue;
         }
-        if (exclude) {
-            if (exclude(dst + start, seglen, baton)) {
-                /* keep an empty segment so a later ".." removes this one */
-                out = start;
-                holes = 1;
-                continue;
-            }
-            statsd_name_segment(dst + start, dst + start, seglen);
+        if (__builtin_expect(exclude != NULL, 0)) {
+            size_t next = exclude_step(&x, dst, out, start, seglen, &holes);
+            if (next == (size_t)-1)
+                break;
+            out = next;
+            continue;
         }
         out = start + seglen;
     }

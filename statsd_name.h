@@ -44,6 +44,9 @@ typedef int (*statsd_exclude_fn)(const char *seg, size_t len, void *baton);
  * targets; longer ones need STATSD_PATH_SCRATCH(len) from elsewhere. */
 #define STATSD_PATH_SMALL 256
 
+/* The most path segments statsd_name_from_path hands to an exclude test. */
+#define STATSD_PATH_MAX_SEGMENTS 64
+
 /* Derive NAME from a request URI as the client sent it (path, then
  * optional "?query"; absolute-form "scheme://host/path" accepted; "*" is
  * ROOT). Splits on raw '/', percent-decodes each segment, drops empty and
@@ -52,11 +55,18 @@ typedef int (*statsd_exclude_fn)(const char *seg, size_t len, void *baton);
  * uri[len] must be '\0', as in a C string (NULs before it are bytes of
  * the path): the scan of plain bytes stops on it instead of checking the
  * end at every byte. cap must be at least STATSD_PATH_SCRATCH(len) (and
- * >= 5); the full name is built (no cap on length here). Returns the
- * length written. */
+ * >= 5).
+ * With an exclude test, its work is bounded whatever the path: the scan
+ * ends at the segment that would be the (STATSD_PATH_MAX_SEGMENTS + 1)th
+ * to be tested (empty, "." and ".." segments are not tested), or at a
+ * segment to be tested once the name built so far (an excluded segment
+ * counting as an empty one) is max bytes or longer; the rest of the path
+ * is not part of the name. Without one, max is not used and the full
+ * name is built. Either way it is not cut to max here (statsd_name_key
+ * does that). Returns the length written. */
 size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
-                             size_t len, statsd_exclude_fn exclude,
-                             void *baton);
+                             size_t len, size_t max,
+                             statsd_exclude_fn exclude, void *baton);
 
 /* The parts of a stat key P.NAME.METHOD.STATUS.S. prefix, name and suffix
  * must already be clean (statsd_name_clean / statsd_name_from_path); the

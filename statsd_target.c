@@ -9,27 +9,63 @@
 #include <string.h>
 #include <strings.h>
 
-/* Bytes a host name or address literal may hold: letters, digits, the name
- * punctuation, ':' for IPv6 and '%' for a zone. Anything else (spaces,
- * control bytes, '/', '@', brackets...) cannot be a host. */
-static int host_char_ok(unsigned char ch)
+static int alnum(unsigned char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-        || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_'
-        || ch == ':' || ch == '%';
+        || (ch >= '0' && ch <= '9');
+}
+
+static int hex_digit(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a'
+                                        && (ch | 0x20) <= 'f');
+}
+
+/* A host name or an IPv4 literal: letters, digits, '.', '-' and '_', with
+ * at least one letter or digit. */
+static int name_ok(const char *h, size_t len)
+{
+    size_t i;
+    int any = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (alnum(ch))
+            any = 1;
+        else if (ch != '.' && ch != '-' && ch != '_')
+            return 0;
+    }
+    return any;
+}
+
+/* An IPv6 literal (no brackets): hex digits, ':' (two at least) and '.'
+ * (an IPv4 tail), then optionally '%' and a zone name. So a "host:port"
+ * (one ':') or a lone '%' is not a host. */
+static int ipv6_ok(const char *h, size_t len)
+{
+    const char *zone = memchr(h, '%', len);
+    size_t n = zone ? (size_t)(zone - h) : len, i, colons = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch == ':')
+            colons++;
+        else if (!hex_digit(ch) && ch != '.')
+            return 0;
+    }
+    if (colons < 2)
+        return 0;
+    return !zone || name_ok(zone + 1, len - n - 1);
 }
 
 /* Fill t (UDP) from host[0..len) without brackets; port already valid. */
 static int fill_udp(statsd_target *t, const char *host, size_t len,
                     unsigned port)
 {
-    size_t i;
-
     if (len == 0 || len > STATSD_HOST_MAX)
         return -EINVAL;
-    for (i = 0; i < len; i++)
-        if (!host_char_ok((unsigned char)host[i]))
-            return -EINVAL;
+    if (memchr(host, ':', len) ? !ipv6_ok(host, len) : !name_ok(host, len))
+        return -EINVAL;
     memset(t, 0, sizeof(*t));
     t->kind = STATSD_TARGET_UDP;
     memcpy(t->host, host, len);

@@ -250,6 +250,7 @@ static inline void one_request(const mix_entry *e, statsd_measurement *m,
     o.uri = e->uri;
     o.uri_len = strlen(e->uri);
     o.names = names;
+    o.max_len = STATSD_NAME_DEFAULT_MAX;
     path = path_buf;
     path_cap = sizeof(path_buf);
     if (STATSD_PATH_SCRATCH(o.uri_len) > path_cap) {

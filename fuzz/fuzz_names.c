@@ -318,15 +318,30 @@ static int scheme_ok(const char *s, size_t n)
     return 1;
 }
 
+/* The length of the name the segments on the stack make, an excluded
+ * one (hole) counting as an empty segment behind its separator. */
+static size_t ref_built_len(const size_t *sz, size_t depth)
+{
+    size_t k, n = 0;
+
+    for (k = 0; k < depth; k++)
+        n += (n ? 1 : 0) + sz[k];
+    return n;
+}
+
 /* statsd_name_from_path: the path (up to '?' or '#') of an
  * origin-form or absolute-form target, split on raw '/', each segment
  * percent-decoded; empty and "." segments dropped, ".." drops the one
  * before (kept or excluded), excluded segments dropped, the rest
- * sanitised and joined by '.'; nothing left (or "*"): ROOT.
+ * sanitised and joined by '.'; nothing left (or "*"): ROOT. With exclude
+ * tests, bounded: the scan ends at the segment that would be the
+ * (STATSD_PATH_MAX_SEGMENTS + 1)th tested, or at one to be tested once the
+ * name so far (holes as empty segments) is max bytes or more.
  * out must hold len + 4 bytes. Returns the length. */
 static size_t ref_from_path(char *out, const char *uri, size_t len,
-                            exclude_ctx *x)
+                            size_t max, exclude_ctx *x)
 {
+    size_t segs = 0;
     /* a LIFO of segments: their texts sit one after another in arena */
     size_t *off = xmalloc((len + 1) * sizeof(*off));
     size_t *sz = xmalloc((len + 1) * sizeof(*sz));
@@ -379,6 +394,11 @@ static size_t ref_from_path(char *out, const char *uri, size_t len,
             }
             continue;
         }
+        /* with exclude tests: no more than the cap, none once full */
+        if (x && (segs == STATSD_PATH_MAX_SEGMENTS
+                  || ref_built_len(sz, depth) >= max))
+            break;
+        segs++;
         off[depth] = used;
         if (x && exclude_cb(seg, sl, x)) {
             hole[depth] = 1;
@@ -1024,7 +1044,7 @@ static char *clean_name(span raw, size_t *len)
 
 /* NAME from the URI as the client sent it, in a scratch block of exactly
  * STATSD_PATH_SCRATCH(len) bytes. */
-static char *name_from_uri(span raw, int excl_mode, size_t *len)
+static char *name_from_uri(span raw, int excl_mode, size_t max, size_t *len)
 {
     char *uri = dup_cstr(raw);
     size_t cap = STATSD_PATH_SCRATCH(raw.n), n, ref_n;
@@ -1033,11 +1053,11 @@ static char *name_from_uri(span raw, int excl_mode, size_t *len)
     exclude_ctx rx = { excl_mode, NULL, NULL, 0 };
 
     stage = "statsd_name_from_path";
-    n = statsd_name_from_path(dst, cap, uri, raw.n,
+    n = statsd_name_from_path(dst, cap, uri, raw.n, max,
                               excl_mode ? exclude_cb : NULL, &x);
     CHECK(n <= cap);
     CHECK(name_ok(dst, n));
-    ref_n = ref_from_path(ref, uri, raw.n, excl_mode ? &rx : NULL);
+    ref_n = ref_from_path(ref, uri, raw.n, max, excl_mode ? &rx : NULL);
     CHECK_BYTES(dst, n, ref, ref_n);
     free(uri);
     free(ref);
@@ -1071,7 +1091,7 @@ static statsd_nameset *make_nameset(const uint8_t *hdr, size_t *max_names)
  * ids collapsed and the name set applied, when asked. Returns a heap copy
  * (caller frees) of the name. */
 static char *choose_name(const span *f, int src_mode, int excl,
-                         const uint8_t *hdr, size_t *len)
+                         const uint8_t *hdr, size_t max, size_t *len)
 {
     statsd_choose_offer o;
     statsd_choose_scratch *sc = xmalloc(sizeof(*sc));
@@ -1086,7 +1106,7 @@ static char *choose_name(const span *f, int src_mode, int excl,
     char *out, *path;
 
     /* each unit on its own, on blocks of exactly its size */
-    free(name_from_uri(f[F_URI], excl, &unused));
+    free(name_from_uri(f[F_URI], excl, max, &unused));
     if (src_mode != 0)
         free(clean_name(f[F_NOTE], &unused));
 
@@ -1109,6 +1129,7 @@ static char *choose_name(const span *f, int src_mode, int excl,
     o.uri_len = f[F_URI].n;
     o.exclude = excl ? exclude_cb : NULL;
     o.exclude_baton = &x;
+    o.max_len = max;
     o.collapse = (hdr[0] & OPT_COLLAPSE) != 0;
     if (hdr[1] & OPT_NAMESET) {
         o.names = make_nameset(hdr, &max_names);
@@ -1131,7 +1152,8 @@ static char *choose_name(const span *f, int src_mode, int excl,
         if (given)
             exp_len = ref_clean(exp, STATSD_NAME_MAX, given, strlen(given));
         if (exp_len == 0)
-            exp_len = ref_from_path(exp, uri, f[F_URI].n, excl ? &rx : NULL);
+            exp_len = ref_from_path(exp, uri, f[F_URI].n, max,
+                                    excl ? &rx : NULL);
         if (o.collapse) {
             /* every request is measured: a name is cut, never dropped */
             exp_len = ref_collapse(ref, STATSD_NAME_MAX, exp, exp_len);
@@ -1353,6 +1375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *prefix, *suffix, *agg = NULL, *name;
     char *method, *note;
     size_t prefix_len, suffix_len, agg_len = 0, name_len = 0, note_len;
+    size_t max_len;
     long bytes;
     exp_line expv[8];
     unsigned n_exp = 0;
@@ -1374,6 +1397,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     src_mode = hdr[0] >> OPT_SRC_SHIFT;
     excl = hdr[1] & OPT_EXCL_MASK;
+    max_len = STATSD_NAME_MIN
+              + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
 
     /* ---- config time: prefix, suffix, aggregate ---- */
     prefix = config_affix(f[F_PREFIX], hdr[1] & OPT_INPLACE,
@@ -1391,7 +1416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* ---- request time: NAME ---- */
-    name = choose_name(f, src_mode, excl, hdr, &name_len);
+    name = choose_name(f, src_mode, excl, hdr, max_len, &name_len);
 
     /* ---- the method: httpd always has one, else OtherVerbs; one of
      * httpd's own (or OtherVerbs) is known clean and copied as it is ---- */
@@ -1424,7 +1449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.usec = get64(hdr + 6);
     req.unit = (hdr[0] & OPT_UNIT_MASK) == 3 ? STATSD_UNIT_MS
                                              : (statsd_time_unit)(hdr[0] & OPT_UNIT_MASK);
-    req.key.max_len = STATSD_NAME_MIN + get16(hdr + 2) % (STATSD_NAME_MAX - STATSD_NAME_MIN + 1);
+    req.key.max_len = max_len;
     req.legacy = (hdr[0] & OPT_LEGACY) != 0;
     req.service = (hdr[0] & OPT_SERVICE) ? svc : NULL;
     /* the lines buffer just as large as the settings say, at the end of

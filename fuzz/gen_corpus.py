@@ -164,6 +164,11 @@ SEEDS = {
                       tags=tags(*[(f"k{i}", "v" * (i * 9)) for i in range(20)],
                                 ("big", "x" * 200), ("k" * 80, "y"))),
     "long-dotdot": seed(uri="/a" * 8000 + "/.." * 8001 + "/z", method="GET"),
+    # the scan's bounds: the 64th segment, a name full before it, and a
+    # ".." just past the cap
+    "bound-segments": seed(o1=EX_ODD, uri="/x" * 64 + "/.." + "/y", method="GET"),
+    "bound-full": seed(o1=EX_DIGIT, max_len=32, uri="/abcdefgh/1/ijklmnop/2"
+                       "/qrstuvwx/yz/../../../..", method="GET"),
 }
 
 

@@ -240,7 +240,7 @@ LuaMapHandler ^/hdr$ "{hdr}"
     Statsd On
 </Location>
 """
-    h.add_file("ht2/.htaccess", "StatsdPrefix fromht\nStatsdLegacyMode On\n")
+    h.add_file("ht2/.htaccess", "StatsdStat fromht\nStatsdHTTPVerbs POST\n")
     h.add_file("ht/.htaccess", f"StatsdPort {other.port}\n")
     h.add_file("ht/index.html", "ht\n")
     # reload markers of the Location prefixes go to the main destination
@@ -318,10 +318,9 @@ def test_destination_in_htaccess_refused(mg):
 
 
 def test_htaccess_may_set_names(mg):
-    # dir-context directives (not destinations) work in .htaccess
+    # naming inside the server's prefix works in .htaccess
     assert mg.httpd.get("/ht2/x").status == 404
-    assert_lines(mg.listener, std_lines("ht2.x", "GET", 404, prefix="fromht",
-                                        legacy=True))
+    assert_lines(mg.listener, std_lines("fromht", "OtherVerbs", 404, legacy=False))
 
 
 def test_statsd_on_below_off(mg):

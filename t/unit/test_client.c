@@ -387,6 +387,13 @@ START_TEST(test_host_port_defaults)
 
     ck_assert_int_eq(statsd_target_from_host_port(&t, "[fe80::1%lo]", 7), 0);
     ck_assert_str_eq(t.host, "fe80::1%lo");
+
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "FE80::1%eth0.5", 7), 0);
+    ck_assert_str_eq(t.host, "FE80::1%eth0.5");
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "::ffff:127.0.0.1", 7),
+                     0);
+    ck_assert_str_eq(t.host, "::ffff:127.0.0.1");
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "localhost.", 7), 0);
 }
 END_TEST
 
@@ -395,7 +402,10 @@ START_TEST(test_host_port_rejects)
     static const char *const bad[] = {
         "stats host", "stats\thost", "stats\nhost", "host\r", "a\x7f",
         "a/b", "a@b", "[::1", "::1]", "[]", "[127.0.0.1]", "[::1]x",
-        "x[::1]", "h\xc3\xa9"
+        "x[::1]", "h\xc3\xa9",
+        /* a port, or a '%' outside an IPv6 zone, is not part of a host */
+        "127.0.0.1:8125", "localhost:8125", "%", "h%", "%lo", "1:2",
+        "::1%", "::1%a b", "::g", "[1:2]", ".", "-", "_.-"
     };
     char host[STATSD_HOST_MAX + 2];
     statsd_target t, before;
@@ -463,7 +473,8 @@ START_TEST(test_parse_rejects)
         "udp://host:8125/", "udp://host/", "udp://ho st:1", "udp://[::1",
         "udp://[::1]x", "udp://[::1]:", "udp://[]:1", "udp://::1:8125",
         "udp://[::1]:8125:1", "udp://user@host:1", "unix:", "unix:relative",
-        "unix:./x", "unix:/a\nb", "unixx:/a", " udp://host:1"
+        "unix:./x", "unix:/a\nb", "unixx:/a", " udp://host:1",
+        "udp://%:1", "udp://h%:1", "udp://[1:2]:1", "udp://[::1%]:1"
     };
     char spec[STATSD_PATH_MAX + 16];
     statsd_target t, before;

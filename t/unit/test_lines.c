@@ -586,6 +586,9 @@ START_TEST(build_largest)
                               "bad byte 0x%02x in line name", (unsigned char)c);
             }
             ck_assert_msg(memchr(line, '|', len) != NULL, "line without '|'");
+            /* what configtest holds StatsdMaxPacketSize to */
+            ck_assert_msg(len <= STATSD_LINE_MAX(rs.max), "line of %zu bytes "
+                          "> STATSD_LINE_MAX(%zu)", len, rs.max);
             start = i + 1;
         }
     }

@@ -56,7 +56,7 @@ static size_t run_path(const char *uri, size_t len, statsd_exclude_fn ex,
     char *dst = malloc(cap);
     ck_assert_ptr_nonnull(dst);
     memset(dst, 0xA5, cap);
-    size_t r = statsd_name_from_path(dst, cap, in, len, ex, baton);
+    size_t r = statsd_name_from_path(dst, cap, in, len, SIZE_MAX, ex, baton);
     ck_assert_msg(r <= cap, "from_path(\"%s\"): returned %zu > cap %zu",
                   esc(uri, len), r, cap);
     ck_assert_msg(r > 0, "from_path(\"%s\"): empty name", esc(uri, len));
@@ -287,7 +287,7 @@ START_TEST(path_long)
     size_t cap = STATSD_PATH_SCRATCH(len);
     char *dst = malloc(cap);
     ck_assert_ptr_nonnull(dst);
-    size_t r = statsd_name_from_path(dst, cap, in, len, NULL, NULL);
+    size_t r = statsd_name_from_path(dst, cap, in, len, SIZE_MAX, NULL, NULL);
     ASSERT_BYTES(dst, r, exp, len - 1, "from_path(20000 x \"/z\")");
 
     /* one long segment of 5000 bytes, half of them bad */
@@ -298,7 +298,7 @@ START_TEST(path_long)
         exp[i - 1] = (i & 1) ? '_' : 'q';
     free(in);
     in = dup_terminated(uri, len);
-    r = statsd_name_from_path(dst, cap, in, len, NULL, NULL);
+    r = statsd_name_from_path(dst, cap, in, len, SIZE_MAX, NULL, NULL);
     ASSERT_BYTES(dst, r, exp, len - 1, "from_path(long segment)");
     free(in);
     free(dst);
@@ -414,6 +414,153 @@ START_TEST(exclude_receives_decoded_bytes)
     ck_assert_msg(saw_xy, "exclude fn never saw decoded segment \"x/y\"");
     ck_assert_msg(saw_anz, "exclude fn never saw decoded segment \"A\\0z\"");
     ck_assert_str_eq(out, "p.x_y.A_z");
+}
+END_TEST
+
+/* ---- bounded work -------------------------------------------------------- */
+
+/* "/seg" n times, NUL-terminated (caller frees). */
+static char *repeat_segment(const char *seg, size_t n)
+{
+    size_t k = strlen(seg), i;
+    char *uri = malloc(n * (k + 1) + 1);
+    ck_assert_ptr_nonnull(uri);
+    for (i = 0; i < n; i++) {
+        uri[i * (k + 1)] = '/';
+        memcpy(uri + i * (k + 1) + 1, seg, k);
+    }
+    uri[n * (k + 1)] = '\0';
+    return uri;
+}
+
+/* statsd_name_from_path with a given max into out (NUL-terminated). */
+static size_t path_max(const char *uri, size_t max, statsd_exclude_fn ex,
+                       void *baton, char *out, size_t outcap)
+{
+    size_t len = strlen(uri), cap = STATSD_PATH_SCRATCH(len);
+    char *dst = malloc(cap);
+    size_t r;
+
+    ck_assert_ptr_nonnull(dst);
+    r = statsd_name_from_path(dst, cap, uri, len, max, ex, baton);
+    ck_assert_msg(r < outcap && is_clean_name(dst, r), "from_path(\"%s\")",
+                  esc(uri, len));
+    memcpy(out, dst, r);
+    out[r] = '\0';
+    free(dst);
+    return r;
+}
+
+static int exclude_count_all(const char *seg, size_t len, void *baton)
+{
+    (void)seg; (void)len;
+    ++*(int *)baton;
+    return 1;
+}
+
+static int exclude_count_none(const char *seg, size_t len, void *baton)
+{
+    (void)seg; (void)len;
+    ++*(int *)baton;
+    return 0;
+}
+
+START_TEST(path_segment_cap)
+{
+    char out[512], exp[512], big[512];
+    char *uri = repeat_segment("x", 100);
+    int calls = 0;
+    size_t i;
+
+    for (i = 0; i < STATSD_PATH_MAX_SEGMENTS; i++) {
+        exp[2 * i] = 'x';
+        exp[2 * i + 1] = '.';
+    }
+    exp[2 * STATSD_PATH_MAX_SEGMENTS - 1] = '\0';
+    path_max(uri, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, exp);
+    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    /* no exclude test, no bound: all 100 */
+    ck_assert_int_eq(path_max(uri, 10, NULL, NULL, out, sizeof out), 199);
+    free(uri);
+
+    /* the scan ends at "y", the 65th segment to test: the ".." after it
+     * are not looked at */
+    uri = repeat_segment("x", STATSD_PATH_MAX_SEGMENTS);
+    snprintf(big, sizeof big, "%s/y/../..", uri);
+    path_max(big, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, exp);
+    path_max(big, SIZE_MAX, NULL, NULL, out, sizeof out);
+    ck_assert_int_eq(strlen(out), 2 * STATSD_PATH_MAX_SEGMENTS - 3);
+    free(uri);
+
+    /* "." and ".." are not tested, so they do not count */
+    uri = repeat_segment(".", 100);
+    snprintf(big, sizeof big, "%s/a", uri);
+    calls = 0;
+    path_max(big, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, "a");
+    ck_assert_int_eq(calls, 1);
+    free(uri);
+
+    /* nor do empty segments */
+    ck_assert_int_eq(path_max("////////a//////b", SIZE_MAX, exclude_count_none,
+                              &calls, out, sizeof out), 3);
+    ck_assert_str_eq(out, "a.b");
+}
+END_TEST
+
+START_TEST(path_stops_when_full)
+{
+    char out[8192];
+    char *uri = repeat_segment("abcd", 290);
+    int calls = 0;
+
+    /* 4, 9, 14 bytes: the fourth segment finds the name full */
+    path_max(uri, 10, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, "abcd.abcd.abcd");
+    ck_assert_int_eq(calls, 3);
+    path_max(uri, 9, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, "abcd.abcd");
+    /* no exclude test: max is not used */
+    ck_assert_int_eq(path_max(uri, 10, NULL, NULL, out, sizeof out),
+                     290 * 5 - 1);
+    free(uri);
+
+    /* exact fit: a name of max bytes is full */
+    ck_assert_int_eq(path_max("/abcd/efgh/ijkl", 9, exclude_count_none, &calls,
+                              out, sizeof out), 9);
+    ck_assert_str_eq(out, "abcd.efgh");
+    /* an excluded segment counts as an empty one: "abcd." is 5 bytes */
+    ck_assert_int_eq(path_max("/abcd/1/efgh/2/ijkl", 10, exclude_digits, NULL,
+                              out, sizeof out), 9);
+    ck_assert_str_eq(out, "abcd.efgh");
+}
+END_TEST
+
+START_TEST(exclude_calls_bounded)
+{
+    char out[512];
+    char *uri = repeat_segment("a", 5000);
+    int calls = 0;
+
+    /* excluded segments leave the name empty: the segment cap ends it */
+    path_max(uri, 250, exclude_count_all, &calls, out, sizeof out);
+    ck_assert_str_eq(out, "ROOT");
+    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    free(uri);
+
+    /* "/a/.." pairs: the name stays empty, the tests still end at 64 */
+    uri = malloc(5000 * 5 + 1);
+    ck_assert_ptr_nonnull(uri);
+    for (int i = 0; i < 5000; i++)
+        memcpy(uri + 5 * i, "/a/..", 5);
+    uri[5000 * 5] = '\0';
+    calls = 0;
+    path_max(uri, 250, exclude_count_none, &calls, out, sizeof out);
+    ck_assert_str_eq(out, "ROOT");
+    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    free(uri);
 }
 END_TEST
 
@@ -955,6 +1102,8 @@ static Suite *name_suite(void)
     tcase_add_test(tc, path_all_encoded_bytes);
     tcase_add_test(tc, path_embedded_nul);
     tcase_add_test(tc, path_long);
+    tcase_add_test(tc, path_segment_cap);
+    tcase_add_test(tc, path_stops_when_full);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exclude");
@@ -962,6 +1111,7 @@ static Suite *name_suite(void)
     tcase_add_test(tc, exclude_decoded);
     tcase_add_test(tc, exclude_dotdot);
     tcase_add_test(tc, exclude_receives_decoded_bytes);
+    tcase_add_test(tc, exclude_calls_bounded);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("segment");

@@ -23,6 +23,8 @@ MSG = {
     "STATSD00009": "cannot open a socket for %s",
     "STATSD00010": "N datagram(s) to %s dropped since the last report",
     "STATSD00011": "N send(s) on a closed socket",
+    "STATSD00020": "StatsdExclude '%s' gave up on a path segment",
+    "STATSD00021": "StatsdMaxPacketSize %ld is too small for StatsdMaxNameLength %ld",
     "STATSD00040": "destination %s: no answer from the resolver within %d ms",
     "STATSD00041": "cannot look destination %s up at start-up",
     "STATSD00042": "cannot start this child's resolver",
@@ -42,6 +44,8 @@ NO_MEMORY_FOR_NAMES = "STATSD00008"
 NO_SOCKET = "STATSD00009"
 DROPPED = "STATSD00010"
 CLOSED_SOCKET_SENDS = "STATSD00011"
+EXCLUDE_GAVE_UP = "STATSD00020"
+PACKET_TOO_SMALL = "STATSD00021"
 NO_RESOLVER_ANSWER = "STATSD00040"
 CANNOT_LOOK_UP = "STATSD00041"
 NO_CHILD_RESOLVER = "STATSD00042"
