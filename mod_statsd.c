@@ -112,20 +112,20 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
 }
 
 /* The lines with tags or another timer type, into the caller's small
- * buffer when their bound (from the plan, or from the tags' length) fits
- * it, else into one from the request's pool. Out of line: the request
- * path of a configuration without them stays as it is. */
+ * buffer (m->lines) when their bound (from the plan, or from the tags'
+ * length) fits it, else into one from the request's pool. Out of line:
+ * the request path of a configuration without them stays as it is. */
 static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
                                                   const statsd_dir_conf *c,
                                                   statsd_request *req,
-                                                  statsd_measurement *m,
-                                                  char *small)
+                                                  statsd_measurement *m)
 {
     size_t need;
 
     if (c->tag_plan) {
         need = c->tag_plan->lines_max;
-        m->lines = need <= STATSD_LINES_SMALL ? small : apr_palloc(p, need);
+        if (need > STATSD_LINES_SMALL)
+            m->lines = apr_palloc(p, need);
         return statsd_lines_build_planned(req, c->tag_plan, m);
     }
     req->timer = (statsd_timer_type)c->timer_type;
@@ -134,7 +134,8 @@ static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
     req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
     req->tag_mode = c->tag_mode;
     need = statsd_lines_size_tagged(req);
-    m->lines = need <= STATSD_LINES_SMALL ? small : apr_palloc(p, need);
+    if (need > STATSD_LINES_SMALL)
+        m->lines = apr_palloc(p, need);
     return statsd_lines_build_tagged(req, m);
 }
 
@@ -278,7 +279,8 @@ static int log_transaction(request_rec *r)
     req.key.status = statsd_sent_status(last);
     req.usec = (uint64_t)usec;
     if (__builtin_expect(c->tagged, 0)) {
-        if (build_tagged(r->pool, c, &req, &m, lines_buf) != 0)
+        m.lines = lines_buf;
+        if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
     } else {
         /* the lines of the usual settings fit the small stack buffer */

@@ -379,9 +379,17 @@ size_t statsd_lines_size(const statsd_request *req)
 
 size_t statsd_lines_size_tagged(const statsd_request *req)
 {
-    size_t n = statsd_lines_size(req), keys = req->aggregate_len ? 2 : 1;
+    size_t key = key_max(req), keys = req->aggregate_len ? 2 : 1;
     size_t lines = keys * (req->legacy ? 2 : 1) + (req->service ? 3 : 0);
     size_t tags = req->tag_format == STATSD_TAGS_NONE ? 0 : req->tags_len;
+    /* statsd_lines_size's bound, written out: a second caller would
+     * change how the request path's compiler inlines that one */
+    size_t n = keys * (key + STATSD_NUM_MAX + 8 + (req->legacy ? key + 8 : 0))
+               + 8;
+
+    if (req->service)
+        n += req->service->bad5_len + req->service->time_len
+             + STATSD_NUM_MAX + 8;
 
     if (tags > STATSD_TAGS_TEXT_MAX)
         return STATSD_LINES_CAP;   /* refused by the writer anyway */
