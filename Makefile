@@ -32,11 +32,13 @@ deps:
 #   module's, and the compiler may inline across our files freely;
 # - link-time optimisation inlines the core units into the request path;
 #   with gcc only (clang needs a linker plugin), MODULE_LTO= builds
-#   without it;
+#   without it; in one partition, so that how the request path is
+#   compiled (which registers a call may keep) does not depend on how
+#   the linker happens to split the rest of the module;
 # - warnings are errors.
 MODULE_LTO ?= auto
 APXS_COMPILE = lto='$(MODULE_LTO)'; if [ "$$lto" = auto ]; then lto=; \
-	  case "$$($(APXS) -q CC)" in *gcc*) lto="-Wc,-flto -Wl,-flto";; esac; fi; \
+	  case "$$($(APXS) -q CC)" in *gcc*) lto="-Wc,-flto -Wl,-flto -Wl,-flto-partition=one";; esac; fi; \
 	$(APXS) -c -Wc,-std=gnu99 -Wc,-fvisibility=hidden $$lto \
 	    $(addprefix -Wc$(comma),$(WARN))
 

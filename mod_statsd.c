@@ -111,20 +111,31 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                      statsd_client_target(sink->client)));
 }
 
-/* The lines with tags or another timer type, into a buffer from the
- * request's pool. Out of line: the request path of a configuration
- * without them stays as it is. */
+/* The lines with tags or another timer type, into the caller's small
+ * buffer (m->lines) when their bound (from the plan, or from the tags'
+ * length) fits it, else into one from the request's pool. Out of line:
+ * the request path of a configuration without them stays as it is. */
 static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
                                                   const statsd_dir_conf *c,
                                                   statsd_request *req,
                                                   statsd_measurement *m)
 {
+    size_t need;
+
+    if (c->tag_plan) {
+        need = c->tag_plan->lines_max;
+        if (need > STATSD_LINES_SMALL)
+            m->lines = apr_palloc(p, need);
+        return statsd_lines_build_planned(req, c->tag_plan, m);
+    }
     req->timer = (statsd_timer_type)c->timer_type;
     req->tag_format = (statsd_tag_format)c->tag_format;
     req->names = &c->prefix->tag_names;
     req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
     req->tag_mode = c->tag_mode;
-    m->lines = apr_palloc(p, STATSD_LINES_CAP);
+    need = statsd_lines_size_tagged(req);
+    if (need > STATSD_LINES_SMALL)
+        m->lines = apr_palloc(p, need);
     return statsd_lines_build_tagged(req, m);
 }
 
@@ -268,6 +279,7 @@ static int log_transaction(request_rec *r)
     req.key.status = statsd_sent_status(last);
     req.usec = (uint64_t)usec;
     if (__builtin_expect(c->tagged, 0)) {
+        m.lines = lines_buf;
         if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
     } else {

@@ -170,6 +170,9 @@ struct statsd_dir_conf {
     int timer_type;              /* statsd_timer_type */
     int tagged;                  /* a tag format or a timer type other
                                   * than ms: the tagged lines writer */
+    const statsd_tag_plan *tag_plan; /* tag mode's pieces, made at start-up;
+                                  * NULL: none, or a section below the
+                                  * server's changes them */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;

@@ -74,6 +74,11 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->timer_type = PICK(timer_type);
     c->tags = merge_tags(p, base->tags, add->tags);
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
+    /* the server's pieces hold unless this level changes what they are
+     * made of; else the request takes the general tagged writer */
+    c->tag_plan = add->prefix || add->suffix || add->tags
+                  || add->tag_format != UNSET || add->tag_mode != UNSET
+                  || add->timer_type != UNSET ? NULL : base->tag_plan;
     return c;
 }
 
@@ -601,6 +606,27 @@ int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Tag mode's pieces for a server's base section (NULL: not in tag mode,
+ * or the parts do not fit one). */
+static const statsd_tag_plan *make_tag_plan(apr_pool_t *p,
+                                            const statsd_dir_conf *c)
+{
+    statsd_tag_format f = (statsd_tag_format)c->tag_format;
+    statsd_tag_plan *pl;
+    const char *tags;
+    size_t tags_len;
+
+    if (f == STATSD_TAGS_NONE || !c->tag_mode)
+        return NULL;
+    pl = apr_palloc(p, sizeof(*pl));
+    tags = statsd_tags_text(c->tags, f, &tags_len);
+    if (statsd_lines_tag_plan_init(pl, &c->prefix->tag_names, c->suffix->s,
+                                   c->suffix->len, tags, tags_len, f,
+                                   (statsd_timer_type)c->timer_type) != 0)
+        return NULL;
+    return pl;
+}
+
 /* Give what no one set its default, once, in each server's base section:
  * every request's config is merged on top of its server's, so the
  * request path reads settings as they are. Returns whether any server
@@ -644,6 +670,7 @@ int statsd_config_resolve_defaults(server_rec *s)
         if (c->timer_type == UNSET)
             c->timer_type = STATSD_TIMER_MS;
         c->tagged = c->tag_format > 0 || c->timer_type > 0;
+        c->tag_plan = make_tag_plan(s->process->pconf, c);
     }
     return fallback;
 }

@@ -156,10 +156,64 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
  * route, method and status; every other line carries the static tags. key
  * is then the first line's name (without its tags). With tag_format
  * STATSD_TAGS_NONE and timer STATSD_TIMER_MS the lines are exactly those
- * of statsd_lines_build. m->lines must point to STATSD_LINES_CAP bytes.
- * Returns 0, or -1. */
+ * of statsd_lines_build. m->lines must point to
+ * statsd_lines_size_tagged(req) bytes. Returns 0, or -1. */
 int statsd_lines_build_tagged(const statsd_request *req,
                               statsd_measurement *m);
+
+/* The bytes statsd_lines_build_tagged may write for req: those of
+ * statsd_lines_size, the static tags on every line, and in tag mode the
+ * fixed names and the request tags. At most STATSD_LINES_CAP. */
+size_t statsd_lines_size_tagged(const statsd_request *req);
+
+/* Tag mode's lines for one section, as pieces made once at start-up
+ * (the fixed names with the suffix, the static tags, the route's key, the
+ * timer type, the service lines), so that a request copies a few whole
+ * pieces and writes only what it measured: duration, route, method and
+ * status. Plain data with no pointers: copy it with memcpy. */
+enum {
+    STATSD_PIECE_TIME, STATSD_PIECE_AGG_TIME,   /* up to the duration or
+                                                 * the route's value */
+    STATSD_PIECE_COUNT, STATSD_PIECE_AGG_COUNT, /* up to the request tags */
+    STATSD_PIECE_MID,       /* between the duration and the route's value
+                             * (dogstatsd), or after the duration */
+    STATSD_PIECE_GOOD, STATSD_PIECE_BAD4, STATSD_PIECE_BAD5, /* the '\n'
+                             * before the service lines up to the time
+                             * line's duration */
+    STATSD_PIECE_TAIL,      /* after the time line's duration */
+    STATSD_PIECES
+};
+#define STATSD_PLAN_TEXT_MAX (8 * (2 * STATSD_FIXED_NAME_MAX + STATSD_AFFIX_MAX \
+                                   + STATSD_TAGS_TEXT_MAX + 16))
+#define STATSD_PLAN_SLACK 128
+typedef struct {
+    statsd_tag_format format;
+    int at_end;                     /* statsd_tags_at_end(format) */
+    size_t name_len[2];             /* the request's and aggregate's name */
+    size_t head_len;                /* static tags and the route's key */
+    size_t lines_max;               /* the most statsd_lines_build_planned
+                                     * writes (room past the end included),
+                                     * whatever legacy, aggregate, service */
+    struct { unsigned off, len; } piece[STATSD_PIECES];
+    char text[STATSD_PLAN_TEXT_MAX];
+} statsd_tag_plan;
+
+/* Fill *pl for tag mode in format f (not STATSD_TAGS_NONE) with the names
+ * of a prefix, a clean suffix, the static tags as written in f and the
+ * timer type. Returns 0, or -1 if a part is unusable. */
+int statsd_lines_tag_plan_init(statsd_tag_plan *pl,
+                               const statsd_tag_names *names,
+                               const char *suffix, size_t suffix_len,
+                               const char *tags, size_t tags_len,
+                               statsd_tag_format f, statsd_timer_type timer);
+
+/* The lines of statsd_lines_build_tagged in tag mode, with the format,
+ * suffix, static tags and timer type of *pl (those of req are not read):
+ * the same bytes, from the plan's pieces, into m->lines of pl->lines_max
+ * bytes. Returns 0, or -1. */
+int statsd_lines_build_planned(const statsd_request *req,
+                               const statsd_tag_plan *pl,
+                               statsd_measurement *m);
 
 /* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
  * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the

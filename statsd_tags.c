@@ -198,35 +198,44 @@ unsigned statsd_tags_merge(statsd_tagset *out, const statsd_tagset *base,
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
                          (p) + sizeof(lit) - 1)
 
-size_t statsd_tags_request(char *dst, statsd_tag_format f,
-                           const char *fixed, size_t fixed_len,
-                           const char *route, size_t route_len,
-                           const char *method, size_t method_len,
-                           int method_clean, int status)
-{
-    char *p = dst, *m;
+const char statsd_tags_method_key[STATSD_TAG_FORMATS][8] = {
+    "", {',','m','e','t','h','o','d',':'}, {',','m','e','t','h','o','d','='},
+    {';','m','e','t','h','o','d','='}
+};
+const char statsd_tags_status_key[STATSD_TAG_FORMATS][8] = {
+    "", {',','s','t','a','t','u','s',':'}, {',','s','t','a','t','u','s','='},
+    {';','s','t','a','t','u','s','='}
+};
 
+char *statsd_tags_request_head(char *p, statsd_tag_format f,
+                               const char *fixed, size_t fixed_len)
+{
     if (fixed_len > STATSD_TAGS_TEXT_MAX)
         fixed_len = 0;   /* not a static text of this unit */
     p = statsd_put(p, fixed, fixed_len);
     switch (f) {
     case STATSD_TAGS_DOGSTATSD:
-        p = fixed_len ? PUT_LIT(p, ",route:") : PUT_LIT(p, "|#route:");
-        break;
+        return fixed_len ? PUT_LIT(p, ",route:") : PUT_LIT(p, "|#route:");
     case STATSD_TAGS_INFLUX:
-        p = PUT_LIT(p, ",route=");
-        break;
+        return PUT_LIT(p, ",route=");
     default:
-        p = PUT_LIT(p, ";route=");
-        break;
+        return PUT_LIT(p, ";route=");
     }
+}
+
+char *statsd_tags_request_values(char *p, statsd_tag_format f,
+                                 const char *route, size_t route_len,
+                                 const char *method, size_t method_len,
+                                 int method_clean, int status)
+{
+    char *m;
+
     if (route_len > STATSD_TAG_VALUE_MAX)
         p += statsd_name_clean(p, STATSD_TAG_VALUE_MAX, route, route_len);
     else
         p = statsd_put(p, route, route_len);
-    *p++ = between[f];
-    p = PUT_LIT(p, "method");
-    *p++ = key_value[f];
+    memcpy(p, statsd_tags_method_key[f], 8);
+    p += 8;
     if (method_len > STATSD_METHOD_MAX)
         method_len = STATSD_METHOD_MAX;
     m = p;
@@ -234,10 +243,22 @@ size_t statsd_tags_request(char *dst, statsd_tag_format f,
     if (!method_clean)
         statsd_tags_clean(m, m, method_len);
     if (status >= 0) {
-        *p++ = between[f];
-        p = PUT_LIT(p, "status");
-        *p++ = key_value[f];
+        memcpy(p, statsd_tags_status_key[f], 8);
+        p += 8;
         p += statsd_put_uint3(p, status > 999 ? 999u : (unsigned)status);
     }
+    return p;
+}
+
+size_t statsd_tags_request(char *dst, statsd_tag_format f,
+                           const char *fixed, size_t fixed_len,
+                           const char *route, size_t route_len,
+                           const char *method, size_t method_len,
+                           int method_clean, int status)
+{
+    char *p = statsd_tags_request_head(dst, f, fixed, fixed_len);
+
+    p = statsd_tags_request_values(p, f, route, route_len, method,
+                                   method_len, method_clean, status);
     return (size_t)(p - dst);
 }

@@ -121,6 +121,21 @@ size_t statsd_tags_request(char *dst, statsd_tag_format f,
                            const char *method, size_t method_len,
                            int method_clean, int status);
 
+/* The keys of the method and status tags in each dialect (",method:"),
+ * eight bytes each, so that each is one store. */
+extern const char statsd_tags_method_key[STATSD_TAG_FORMATS][8];
+extern const char statsd_tags_status_key[STATSD_TAG_FORMATS][8];
+
+/* The two halves of statsd_tags_request, for writers that keep the first
+ * one ready: the static text and the route's key ("|#env:prod,route:"),
+ * then route, method and status. Each returns the end. */
+char *statsd_tags_request_head(char *p, statsd_tag_format f,
+                               const char *fixed, size_t fixed_len);
+char *statsd_tags_request_values(char *p, statsd_tag_format f,
+                                 const char *route, size_t route_len,
+                                 const char *method, size_t method_len,
+                                 int method_clean, int status);
+
 #ifdef __cplusplus
 }
 #endif

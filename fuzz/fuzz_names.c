@@ -1273,6 +1273,38 @@ static void check_tagged_line(const char *l, size_t n, statsd_tag_format f,
     }
 }
 
+/* Tag mode from the section's plan: the very lines of the general
+ * writer, with the same key, aggregate key and duration. */
+static void check_planned(const statsd_request *req,
+                          const statsd_measurement *m)
+{
+    statsd_tag_plan *pl = xmalloc(sizeof(*pl));
+    statsd_measurement *mp;
+
+    stage = "tagged lines (plan)";
+    CHECK(statsd_lines_tag_plan_init(pl, req->names, req->key.suffix,
+                                     req->key.suffix_len, req->tags,
+                                     req->tags_len, req->tag_format,
+                                     req->timer) == 0);
+    /* the lines buffer just as large as the plan says, at the end of the
+     * block: a longer write is caught by ASan */
+    CHECK(pl->lines_max <= STATSD_LINES_CAP);
+    mp = xmalloc(sizeof(*mp) + pl->lines_max);
+    memset(mp, 0x5a, sizeof(*mp) + pl->lines_max);
+    mp->lines = (char *)(mp + 1);
+    CHECK(statsd_lines_build_planned(req, pl, mp) == 0);
+    CHECK_BYTES(mp->lines, mp->lines_len, m->lines, m->lines_len);
+    CHECK(mp->n_lines == m->n_lines);
+    CHECK_BYTES(mp->key, mp->key_len, m->key, m->key_len);
+    CHECK(mp->agg_len == m->agg_len);
+    if (m->agg_len)
+        CHECK_BYTES(mp->agg, mp->agg_len, m->agg, m->agg_len);
+    CHECK_BYTES(mp->duration, mp->duration_len, m->duration,
+                m->duration_len);
+    free(mp);
+    free(pl);
+}
+
 /* The request of the untagged stage, built again with the static tags of
  * the tags field in every dialect, with tag mode and timer type from the
  * header: each line has its dialect's grammar, and the same number of
@@ -1339,10 +1371,16 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
               : "tagged lines (graphite)";
         req.tag_format = (statsd_tag_format)f;
         req.tags = statsd_tags_text(set, req.tag_format, &req.tags_len);
+        /* a buffer just as large as the tags' bound, at the end of a heap
+         * block: a longer write is caught by ASan */
+        size_t need = statsd_lines_size_tagged(&req);
+        char *exact;
+        CHECK(need <= STATSD_LINES_CAP);
+        exact = xmalloc(need);
         memset(m, 0x5a, sizeof(*m));
-        m->lines = lines_buf;
+        m->lines = exact;
         CHECK(statsd_lines_build_tagged(&req, m) == 0);
-        CHECK(m->lines_len <= STATSD_LINES_CAP);
+        CHECK(m->lines_len <= need);
         CHECK(m->n_lines == plain->n_lines);
         while (at < m->lines_len) {
             const char *nl = memchr(m->lines + at, '\n', m->lines_len - at);
@@ -1355,6 +1393,9 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
         CHECK(lines == m->n_lines);
         CHECK_BYTES(m->duration, m->duration_len, plain->duration,
                     plain->duration_len);
+        if (req.tag_mode)
+            check_planned(&req, m);
+        free(exact);
     }
     free(names);
     free(m);

@@ -261,6 +261,59 @@ static statsd_measurement *new_measurement(void)
     return ms;
 }
 
+/* The tagged writer's lines fit statsd_lines_size_tagged: written again
+ * into a buffer just that large at the end of a heap block (ASan catches
+ * a longer write), they are the same. */
+static void assert_bound_holds(const statsd_request *req,
+                               const statsd_measurement *ms)
+{
+    size_t need = statsd_lines_size_tagged(req);
+    statsd_measurement *mx = malloc(sizeof *mx + need);
+
+    ck_assert_uint_le(need, STATSD_LINES_CAP);
+    mx->lines = (char *)(mx + 1);
+    ck_assert_int_eq(statsd_lines_build_tagged(req, mx), 0);
+    ck_assert_uint_le(mx->lines_len, need);
+    ck_assert_uint_eq(mx->lines_len, ms->lines_len);
+    ck_assert_mem_eq(mx->lines, ms->lines, ms->lines_len);
+    free(mx);
+}
+
+/* Tag mode from a plan writes what the general writer wrote into *ms:
+ * the same bytes, line count, key, aggregate key and duration. */
+static void assert_planned_same(const statsd_request *req,
+                                const statsd_measurement *ms)
+{
+    statsd_tag_plan *pl = malloc(sizeof *pl);
+    statsd_measurement *mp;
+
+    ck_assert_int_eq(statsd_lines_tag_plan_init(pl, req->names,
+                                                req->key.suffix,
+                                                req->key.suffix_len,
+                                                req->tags, req->tags_len,
+                                                req->tag_format,
+                                                req->timer), 0);
+    /* the lines buffer just as large as the plan says, at the end of the
+     * block: a longer write is caught under ASan */
+    ck_assert_uint_le(pl->lines_max, STATSD_LINES_CAP);
+    mp = malloc(sizeof *mp + pl->lines_max);
+    memset(mp, 0x5A, sizeof *mp + pl->lines_max);
+    mp->lines = (char *)(mp + 1);
+    ck_assert_int_eq(statsd_lines_build_planned(req, pl, mp), 0);
+    ck_assert_uint_eq(mp->lines_len, ms->lines_len);
+    ck_assert_mem_eq(mp->lines, ms->lines, ms->lines_len);
+    ck_assert_uint_eq(mp->n_lines, ms->n_lines);
+    ck_assert_uint_eq(mp->key_len, ms->key_len);
+    ck_assert_mem_eq(mp->key, ms->key, ms->key_len);
+    ck_assert_uint_eq(mp->agg_len, ms->agg_len);
+    if (ms->agg_len)
+        ck_assert_mem_eq(mp->agg, ms->agg, ms->agg_len);
+    ck_assert_uint_eq(mp->duration_len, ms->duration_len);
+    ck_assert_mem_eq(mp->duration, ms->duration, ms->duration_len);
+    free(mp);
+    free(pl);
+}
+
 /* Build the lines of *rs; returns a malloc'd NUL-terminated copy. */
 static char *lines_of(const req_spec *rs, statsd_measurement *ms)
 {
@@ -303,6 +356,10 @@ static char *lines_of(const req_spec *rs, statsd_measurement *ms)
     out = malloc(ms->lines_len + 1);
     memcpy(out, ms->lines, ms->lines_len);
     out[ms->lines_len] = '\0';
+    if (rs->format || rs->timer || rs->tagged)
+        assert_bound_holds(&req, ms);
+    if (rs->format && rs->tag_mode)
+        assert_planned_same(&req, ms);
     free(t);
     return out;
 }
@@ -500,6 +557,39 @@ START_TEST(untagged_same_as_fast_path)
 }
 END_TEST
 
+/* Tag mode from a plan against the general writer, for methods, routes
+ * and statuses of every length class, in every dialect. */
+START_TEST(planned_lengths)
+{
+    static const char *const methods[] = {"", "G", "GE", "GET", "POST",
+        "OPTIONS", "PROPFIND", "VERSION-CONTROL-AND-A-LONG-EXTENSION", NULL};
+    static const char *const names[] = {"a", "ab", "abc", "abcd", "x.y.z.w",
+        "abcdefgh", "cart.items.per.page.and.more", NULL};
+    static const int statuses[] = {-1, 0, 99, 100, 200, 404, 503, 999, 1000};
+    statsd_measurement *ms = new_measurement();
+    req_spec rs = {0};
+    int f, i, j, k;
+
+    rs.prefix = "shop";
+    rs.tag_mode = 1;
+    rs.legacy = 1;
+    rs.service = 1;
+    rs.tags = env_prod;
+    for (f = 1; f < STATSD_TAG_FORMATS; f++)
+        for (i = 0; methods[i]; i++)
+            for (j = 0; names[j]; j++)
+                for (k = 0; k < (int)(sizeof statuses / sizeof *statuses); k++) {
+                    rs.format = (statsd_tag_format)f;
+                    rs.method = methods[i];
+                    rs.name = names[j];
+                    rs.status = statuses[k];
+                    rs.aggregate = k % 2 ? "all" : NULL;
+                    free(lines_of(&rs, ms));   /* compares both writers */
+                }
+    free(ms);
+}
+END_TEST
+
 /* The longest lines there can be fit STATSD_LINES_CAP. */
 START_TEST(largest_tagged)
 {
@@ -545,6 +635,13 @@ START_TEST(largest_tagged)
             ck_assert_int_eq(statsd_lines_build_tagged(&req, ms), 0);
             ck_assert_uint_le(ms->lines_len, STATSD_LINES_CAP);
             ck_assert_uint_eq(ms->n_lines, 7);
+            assert_bound_holds(&req, ms);
+            if (mode) {
+                /* the room past the end the plan's block copies use */
+                ck_assert_uint_le(ms->lines_len + STATSD_PLAN_SLACK,
+                                  STATSD_LINES_CAP);
+                assert_planned_same(&req, ms);
+            }
         }
     }
     free(t);
@@ -578,6 +675,7 @@ static Suite *tags_suite(void)
     tcase_add_test(tc, classic_names_with_tags);
     tcase_add_test(tc, timer_types);
     tcase_add_test(tc, untagged_same_as_fast_path);
+    tcase_add_test(tc, planned_lengths);
     tcase_add_test(tc, largest_tagged);
     suite_add_tcase(s, tc);
     return s;
