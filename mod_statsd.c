@@ -9,6 +9,7 @@
  * mod_statsd_header.c.
  */
 #include "mod_statsd.h"
+#include "statsd_breakdown.h"
 #include "statsd_choose.h"
 
 APLOG_USE_MODULE(statsd);
@@ -112,8 +113,11 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
 }
 
 /* The lines with tags or another timer type, into a buffer from the
- * request's pool. Out of line: the request path of a configuration
- * without them stays as it is. */
+ * request's pool, with room for the breakdown lines when one is on (such
+ * a request comes here even without tags: calling statsd_lines_build from
+ * here too would keep it from being inlined into log_transaction). Out of
+ * line: the request path of a configuration without them stays as it
+ * is. */
 static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
                                                   const statsd_dir_conf *c,
                                                   statsd_request *req,
@@ -124,7 +128,8 @@ static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
     req->names = &c->prefix->tag_names;
     req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
     req->tag_mode = c->tag_mode;
-    m->lines = apr_palloc(p, STATSD_LINES_CAP);
+    m->lines = apr_palloc(p, STATSD_LINES_CAP
+                                 + (c->breakdown ? STATSD_BREAKDOWN_MAX : 0));
     return statsd_lines_build_tagged(req, m);
 }
 
@@ -270,6 +275,9 @@ static int log_transaction(request_rec *r)
     if (__builtin_expect(c->tagged, 0)) {
         if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
+        /* tagged is also set when a breakdown line is on */
+        if (c->breakdown)
+            statsd_breakdown_add(r, last, c, &m);
     } else {
         /* the lines of the usual settings fit the small stack buffer */
         m.lines = statsd_lines_fit_small(&req)
@@ -308,6 +316,7 @@ static void register_hooks(apr_pool_t *p)
     statsd_workers_register_hooks();
     statsd_header_register_hooks();
     statsd_status_register_hooks();
+    statsd_breakdown_register();
 }
 
 /* the one symbol httpd looks up: everything else is built hidden, so no

@@ -23,6 +23,7 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
     c->tag_format = UNSET;
     c->tag_mode = UNSET;
     c->timer_type = UNSET;
+    statsd_breakdown_init_conf(c);
     return c;
 }
 
@@ -74,6 +75,7 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->timer_type = PICK(timer_type);
     c->tags = merge_tags(p, base->tags, add->tags);
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
+    statsd_breakdown_merge_conf(c, base, add);
     return c;
 }
 
@@ -561,6 +563,23 @@ const command_rec statsd_config_cmds[] = {
                  "status tags (default Off)"),
     AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DIR_CONF,
                   "type of the timer lines: ms (default), h or d"),
+    AP_INIT_FLAG("StatsdFirstByte", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_TTFB, DIR_CONF,
+                 "On: send the time to the first byte of the response "
+                 "(default Off)"),
+    AP_INIT_FLAG("StatsdResponseBytes", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_BYTES, DIR_CONF,
+                 "On: count the bytes sent for the response (default Off)"),
+    AP_INIT_FLAG("StatsdAborts", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_ABORTS, DIR_CONF,
+                 "On: count requests whose client went away (default Off)"),
+    AP_INIT_FLAG("StatsdBackendTimings", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_BACKEND, DIR_CONF,
+                 "On: time and classify each mod_proxy backend "
+                 "(default Off)"),
+    AP_INIT_TAKE1("StatsdBackendName", statsd_breakdown_set_name, NULL,
+                  ACCESS_CONF, "the name of the backend of this <Proxy> "
+                  "section in metric names"),
     AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
                   (void *)&max_names_number, RSRC_CONF,
                   "distinct names per child before new ones become _other "
@@ -644,6 +663,7 @@ int statsd_config_resolve_defaults(server_rec *s)
         if (c->timer_type == UNSET)
             c->timer_type = STATSD_TIMER_MS;
         c->tagged = c->tag_format > 0 || c->timer_type > 0;
+        statsd_breakdown_default_conf(c);
     }
     return fallback;
 }
