@@ -9,6 +9,7 @@
  * mod_statsd_header.c.
  */
 #include "mod_statsd.h"
+#include "statsd_breakdown.h"
 #include "statsd_choose.h"
 
 APLOG_USE_MODULE(statsd);
@@ -111,10 +112,11 @@ static void report_send_errors(request_rec *r, statsd_sink *sink)
                                      statsd_client_target(sink->client)));
 }
 
-/* The lines with tags or another timer type, into the caller's small
- * buffer (m->lines) when their bound (from the plan, or from the tags'
- * length) fits it, else into one from the request's pool. Out of line:
- * the request path of a configuration without them stays as it is. */
+/* The lines with tags, another timer type or a breakdown line, into the
+ * caller's small buffer (m->lines) when their bound (from the plan, or
+ * from the tags' length, plus room for the breakdown lines when one is
+ * on) fits it, else into one from the request's pool. Out of line: the
+ * request path of a configuration without them stays as it is. */
 static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
                                                   const statsd_dir_conf *c,
                                                   statsd_request *req,
@@ -123,7 +125,8 @@ static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
     size_t need;
 
     if (c->tag_plan) {
-        need = c->tag_plan->lines_max;
+        need = c->tag_plan->lines_max
+               + (c->breakdown ? STATSD_BREAKDOWN_MAX : 0);
         if (need > STATSD_LINES_SMALL)
             m->lines = apr_palloc(p, need);
         return statsd_lines_build_planned(req, c->tag_plan, m);
@@ -133,7 +136,8 @@ static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
     req->names = &c->prefix->tag_names;
     req->tags = statsd_tags_text(c->tags, req->tag_format, &req->tags_len);
     req->tag_mode = c->tag_mode;
-    need = statsd_lines_size_tagged(req);
+    need = statsd_lines_size_tagged(req)
+           + (c->breakdown ? STATSD_BREAKDOWN_MAX : 0);
     if (need > STATSD_LINES_SMALL)
         m->lines = apr_palloc(p, need);
     return statsd_lines_build_tagged(req, m);
@@ -282,6 +286,9 @@ static int log_transaction(request_rec *r)
         m.lines = lines_buf;
         if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
+        /* tagged is also set when a breakdown line is on */
+        if (c->breakdown)
+            statsd_breakdown_add(r, last, c, &m);
     } else {
         /* the lines of the usual settings fit the small stack buffer */
         m.lines = statsd_lines_fit_small(&req)
@@ -320,6 +327,7 @@ static void register_hooks(apr_pool_t *p)
     statsd_workers_register_hooks();
     statsd_header_register_hooks();
     statsd_status_register_hooks();
+    statsd_breakdown_register();
 }
 
 /* the one symbol httpd looks up: everything else is built hidden, so no

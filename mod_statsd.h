@@ -168,11 +168,18 @@ struct statsd_dir_conf {
     const statsd_tagset *tags;   /* NULL: none (merged by key) */
     int tag_mode;
     int timer_type;              /* statsd_timer_type */
-    int tagged;                  /* a tag format or a timer type other
-                                  * than ms: the tagged lines writer */
+    int tagged;                  /* a tag format, a timer type other
+                                  * than ms or a breakdown line: the
+                                  * tagged lines writer */
     const statsd_tag_plan *tag_plan; /* tag mode's pieces, made at start-up;
                                   * NULL: none, or a section below the
                                   * server's changes them */
+    int first_byte;              /* StatsdFirstByte */
+    int response_bytes;          /* StatsdResponseBytes */
+    int aborts;                  /* StatsdAborts */
+    int backend_timings;         /* StatsdBackendTimings */
+    const char *backend_name;    /* StatsdBackendName, clean; NULL: none */
+    int breakdown;               /* STATSD_BREAKDOWN_* of the four above */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;
@@ -208,6 +215,28 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* mod_statsd_workers.c */
 void statsd_workers_register_hooks(void);
+
+/* mod_statsd_breakdown.c */
+enum {
+    STATSD_BREAKDOWN_TTFB = 1,
+    STATSD_BREAKDOWN_BYTES = 2,
+    STATSD_BREAKDOWN_ABORTS = 4,
+    STATSD_BREAKDOWN_BACKEND = 8,
+    /* the ones that look at the request before its handler runs */
+    STATSD_BREAKDOWN_BEFORE_HANDLER = 1 | 2 | 8
+};
+const char *statsd_breakdown_set_flag(cmd_parms *cmd, void *dconf, int on);
+const char *statsd_breakdown_set_name(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+void statsd_breakdown_init_conf(statsd_dir_conf *c);
+void statsd_breakdown_merge_conf(statsd_dir_conf *c,
+                                 const statsd_dir_conf *base,
+                                 const statsd_dir_conf *add);
+void statsd_breakdown_default_conf(statsd_dir_conf *c);
+void statsd_breakdown_insert(request_rec *r, const statsd_dir_conf *c);
+void statsd_breakdown_add(request_rec *r, request_rec *last,
+                          const statsd_dir_conf *c, statsd_measurement *m);
+void statsd_breakdown_register(void);
 
 /* A destination as text for the error log. */
 static inline const char *target_text(apr_pool_t *p, const statsd_target *t)

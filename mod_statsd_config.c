@@ -23,6 +23,7 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
     c->tag_format = UNSET;
     c->tag_mode = UNSET;
     c->timer_type = UNSET;
+    statsd_breakdown_init_conf(c);
     return c;
 }
 
@@ -79,6 +80,7 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->tag_plan = add->prefix || add->suffix || add->tags
                   || add->tag_format != UNSET || add->tag_mode != UNSET
                   || add->timer_type != UNSET ? NULL : base->tag_plan;
+    statsd_breakdown_merge_conf(c, base, add);
     return c;
 }
 
@@ -566,6 +568,23 @@ const command_rec statsd_config_cmds[] = {
                  "status tags (default Off)"),
     AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DIR_CONF,
                   "type of the timer lines: ms (default), h or d"),
+    AP_INIT_FLAG("StatsdFirstByte", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_TTFB, DIR_CONF,
+                 "On: send the time to the first byte of the response "
+                 "(default Off)"),
+    AP_INIT_FLAG("StatsdResponseBytes", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_BYTES, DIR_CONF,
+                 "On: count the bytes sent for the response (default Off)"),
+    AP_INIT_FLAG("StatsdAborts", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_ABORTS, DIR_CONF,
+                 "On: count requests whose client went away (default Off)"),
+    AP_INIT_FLAG("StatsdBackendTimings", statsd_breakdown_set_flag,
+                 (void *)STATSD_BREAKDOWN_BACKEND, DIR_CONF,
+                 "On: time and classify each mod_proxy backend "
+                 "(default Off)"),
+    AP_INIT_TAKE1("StatsdBackendName", statsd_breakdown_set_name, NULL,
+                  ACCESS_CONF, "the name of the backend of this <Proxy> "
+                  "section in metric names"),
     AP_INIT_TAKE1("StatsdMaxNames", set_server_number,
                   (void *)&max_names_number, RSRC_CONF,
                   "distinct names per child before new ones become _other "
@@ -671,6 +690,7 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->timer_type = STATSD_TIMER_MS;
         c->tagged = c->tag_format > 0 || c->timer_type > 0;
         c->tag_plan = make_tag_plan(s->process->pconf, c);
+        statsd_breakdown_default_conf(c);
     }
     return fallback;
 }

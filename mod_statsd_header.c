@@ -56,6 +56,25 @@ static int headers_may_set(const request_rec *r)
     return 0;
 }
 
+static inline __attribute__((always_inline)) int stat_header_wanted(
+    const request_rec *r, const statsd_dir_conf *c)
+{
+    return *c->stat_header
+        && (r->handler || (headers_out_filter && headers_may_set(r)));
+}
+
+/* The same, and what StatsdFirstByte, StatsdResponseBytes and
+ * StatsdBackendTimings need before the handler (mod_statsd_breakdown.c):
+ * out of line, so the request path without them stays as it is. */
+static __attribute__((noinline, cold)) void insert_with_breakdown(
+    request_rec *r, const statsd_dir_conf *c)
+{
+    if (stat_header_wanted(r, c))
+        ap_add_output_filter_handle(stat_header_filter,
+                                    (void *)c->stat_header, r, r->connection);
+    statsd_breakdown_insert(r, c);
+}
+
 /* For a response and for an error response (whose filters httpd sets up
  * anew): both hooks run after mod_headers' own. */
 static void insert_stat_header_filter(request_rec *r)
@@ -63,8 +82,11 @@ static void insert_stat_header_filter(request_rec *r)
     const statsd_dir_conf *c = ap_get_module_config(r->per_dir_config,
                                                     &statsd_module);
 
-    if (c->enabled == 1 && *c->stat_header
-        && (r->handler || (headers_out_filter && headers_may_set(r))))
+    if (c->enabled != 1)
+        return;
+    if (__builtin_expect(c->breakdown & STATSD_BREAKDOWN_BEFORE_HANDLER, 0))
+        insert_with_breakdown(r, c);
+    else if (stat_header_wanted(r, c))
         ap_add_output_filter_handle(stat_header_filter,
                                     (void *)c->stat_header, r, r->connection);
 }

@@ -861,6 +861,8 @@ class Bench:
         # worker (the default here: one thread reads the whole connection):
         # repeat the four runs, take the medians.
         reps = []
+        if self.args.b_reps == 0:       # profiles only (b4, b5, b4+)
+            return self.profiles_b(n1, n2, recv, b)
         for rep in range(self.args.b_reps):
             one = {}
             for with_module in (False, True):
@@ -896,6 +898,9 @@ class Bench:
             f"({b['added_min']:,.0f}..{b['added_max']:,.0f})")
         if self.args.no_callgrind:
             return
+        self.profiles_b(n1, n2, recv, b)
+
+    def profiles_b(self, n1, n2, recv, b):
         log("b) callgrind profile (with module, N1 and N2)")
         extra = ["--dump-instr=no", "--collect-jumps=no"]
         _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra)
@@ -916,6 +921,15 @@ class Bench:
         _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
                                    TAGS_CONF)
         b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
+        # b4+: the same profile with more directives each (--b4-extra)
+        b["profile_extra"] = []
+        for conf in self.args.b4_extra:
+            conf = conf.replace(";", "\n") + "\n"
+            log(f"b) callgrind profile with {conf.strip()!r}")
+            _, x1 = self.valgrind_run("callgrind", True, n1, recv, extra, conf)
+            _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
+            b["profile_extra"].append(
+                {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1213,6 +1227,18 @@ class Bench:
                              f"{b['profile_tags']['total']:,.0f}", "-", "info",
                              "StatsdTagFormat dogstatsd, StatsdTagMode On, "
                              "2 x StatsdTag"))
+            for x in b.get("profile_extra", []):
+                rows.append(("b4+", "b4 with more directives",
+                             f"{x['total']:,.0f}", "-", "info",
+                             x["conf"].replace("\n", ", ")))
+        elif "profile" in b:
+            rows.append(("b4", "module: callgrind-attributed instr/req",
+                         f"{b['profile']['total']:,.0f}", "-", "info",
+                         "own functions + their callees, see below"))
+            for x in b.get("profile_extra", []):
+                rows.append(("b4+", "b4 with more directives",
+                             f"{x['total']:,.0f}", "-", "info",
+                             x["conf"].replace("\n", ", ")))
         else:
             rows.append(("b3", "module: added instructions/request",
                          "not run", "<= 1,000", "n/a", ""))
@@ -1343,9 +1369,15 @@ class Bench:
             for k, v in p["passed_through"].items():
                 out.append(f"   (not counted: {v:,.0f} in {k}: httpd's own "
                            f"filter chain behind the module's output filter)")
-            out.append(f"   total attributed {p['total']:,.0f} vs cachegrind "
-                       f"difference {b['added']:,.0f} (the rest: hook/filter"
-                       f" dispatch and pool/table effects inside httpd)")
+            if "added" in b:
+                out.append(f"   total attributed {p['total']:,.0f} vs cachegrind "
+                           f"difference {b['added']:,.0f} (the rest: hook/filter"
+                           f" dispatch and pool/table effects inside httpd)")
+            for x in b.get("profile_extra", []):
+                out.append(f"   b4+ with {x['conf']!r}: total {x['total']:,.0f}")
+                for k, v in sorted(list(x["own"].items()) + list(x["ext"].items()),
+                                   key=lambda kv: -kv[1])[:8]:
+                    out.append(f"     {v:8,.0f}  {k}")
         if "with" in b and "datagrams" in b["with"]:
             out.append(f"   valgrind runs, with module: receiver got "
                        f"{b['with']['datagrams']} datagrams, "
@@ -1453,6 +1485,9 @@ def main():
     ap.add_argument("--b-mpm", default="worker",
                     choices=("worker", "event"),
                     help="MPM of the one-process runs of (b)")
+    ap.add_argument("--b4-extra", action="append", default=[],
+                    help="also profile b4 with these directives ('; ' "
+                         "between them); repeatable, one row b4+ each")
     ap.add_argument("--b-reps", type=int, default=5,
                     help="paired cachegrind runs of (b); the median is shown")
     ap.add_argument("--vg-timeout", type=int, default=300)

@@ -18,7 +18,9 @@
  * at line boundaries, nothing lost or reordered), and the destination
  * parser (statsd_target_parse / _format / _from_host_port round trips).
  * Every input also checks the worker gauge lines of its prefix, with HOST
- * from the host field (statsd_gauges).
+ * from the host field (statsd_gauges), and the breakdown lines of its
+ * prefix with a backend name made from the target field
+ * (statsd_breakdown).
  *
  * Input layout: HDR_LEN header bytes (missing ones read as 0), then
  * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
@@ -43,6 +45,7 @@
 #include <string.h>
 
 #include "statsd_batch.h"
+#include "statsd_breakdown.h"
 #include "statsd_choose.h"
 #include "statsd_client.h"
 #include "statsd_gauges.h"
@@ -948,6 +951,87 @@ static void check_gauges(const char *prefix, size_t prefix_len, span host)
     free(want);
 }
 
+/* ---- breakdown lines ------------------------------------------------------ */
+
+/* A backend name from the target field; the first-byte, bytes and aborted
+ * lines and the backend lines (untagged) of the clean prefix, numbers from
+ * the field lengths, against a snprintf reference. */
+static void check_breakdown(const char *prefix, size_t prefix_len,
+                            span target, span host)
+{
+    char *src = dup_exact(target), name[STATSD_BACKEND_NAME_MAX];
+    char *out = xmalloc(STATSD_BREAKDOWN_MAX);
+    char *want = xmalloc(STATSD_BREAKDOWN_MAX);
+    statsd_breakdown b = {1, (uint64_t)host.n * 7919u, 1,
+                          (uint64_t)target.n * 1000003u,
+                          (int)(target.n & 1)};
+    statsd_backend_result r;
+    const char *dot = prefix_len ? "." : "";
+    int pl = (int)prefix_len, k, nl;
+    char dur[STATSD_NUM_MAX];
+    size_t n, x, dl, len;
+    unsigned lines;
+
+    stage = "statsd_breakdown_backend_name";
+    len = statsd_breakdown_backend_name(name, src, target.n);
+    CHECK(len <= STATSD_BACKEND_NAME_MAX && len <= target.n);
+    for (x = 0; x < len; x++)
+        CHECK(keep_byte((unsigned char)name[x]));
+    nl = (int)len;
+
+    stage = "statsd_breakdown_lines";
+    n = statsd_breakdown_lines(out, prefix, prefix_len, &b, STATSD_UNIT_MS,
+                               STATSD_TIMER_MS, STATSD_TAGS_NONE, "", 0,
+                               &lines);
+    dl = ref_duration(dur, b.ttfb_usec, STATSD_UNIT_MS);
+    k = snprintf(want, STATSD_BREAKDOWN_MAX,
+                 "\n%.*s%sresponses.ttfb:%.*s|ms"
+                 "\n%.*s%sresponses.bytes:%" PRIu64 "|c%s%.*s%s%s",
+                 pl, prefix, dot, (int)dl, dur, pl, prefix, dot,
+                 b.bytes_sent, b.aborted ? "\n" : "",
+                 b.aborted ? pl : 0, prefix, b.aborted ? dot : "",
+                 b.aborted ? "responses.aborted:1|c" : "");
+    CHECK(k > 0 && k < STATSD_BREAKDOWN_MAX);
+    CHECK_BYTES(out, n, want, (size_t)k);
+    CHECK(lines == (unsigned)(2 + b.aborted));
+
+    stage = "statsd_breakdown_backend_lines";
+    r.name = name;
+    r.name_len = len;
+    r.answered = (int)(host.n & 2) != 0;
+    r.status = 100 + (int)(host.n % 500);
+    r.usec = (uint64_t)target.n * 131u;
+    n = statsd_breakdown_backend_lines(out, prefix, prefix_len, &r,
+                                       STATSD_UNIT_MS, STATSD_TIMER_MS,
+                                       STATSD_TAGS_NONE, "", 0, 0, &lines);
+    dl = ref_duration(dur, r.usec, STATSD_UNIT_MS);
+    if (len == 0)
+        k = 0;
+    else if (!r.answered)
+        k = snprintf(want, STATSD_BREAKDOWN_MAX,
+                     "\n%.*s%sbackend.%.*s.errors:1|c",
+                     pl, prefix, dot, nl, name);
+    else if (r.status < 400)
+        k = snprintf(want, STATSD_BREAKDOWN_MAX,
+                     "\n%.*s%sbackend.%.*s.time:%.*s|ms"
+                     "\n%.*s%sbackend.%.*s.good:1|c",
+                     pl, prefix, dot, nl, name, (int)dl, dur,
+                     pl, prefix, dot, nl, name);
+    else
+        k = snprintf(want, STATSD_BREAKDOWN_MAX,
+                     "\n%.*s%sbackend.%.*s.time:%.*s|ms"
+                     "\n%.*s%sbackend.%.*s.bad:1|c"
+                     "\n%.*s%sbackend.%.*s.%cxx:1|c",
+                     pl, prefix, dot, nl, name, (int)dl, dur,
+                     pl, prefix, dot, nl, name,
+                     pl, prefix, dot, nl, name, r.status < 500 ? '4' : '5');
+    CHECK(k >= 0 && k < STATSD_BREAKDOWN_MAX);
+    CHECK_BYTES(out, n, want, (size_t)k);
+    free(src);
+    free(out);
+    free(want);
+}
+
 /* ---- the request chain --------------------------------------------------- */
 
 /* A prefix or suffix as set_name() stores it: {hostname} expanded (when
@@ -1451,6 +1535,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(svc, 0x5a, sizeof(*svc));
     check_service(svc, prefix, prefix_len);
     check_gauges(prefix, prefix_len, f[F_HOST]);
+    check_breakdown(prefix, prefix_len, f[F_TARGET], f[F_HOST]);
     if (hdr[1] & OPT_AGGREGATE) {
         agg = clean_name(f[F_AGGREGATE], &agg_len);
         /* an empty StatsdAggregateStat is refused at config time */
