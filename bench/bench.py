@@ -67,6 +67,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PREFIX = "bench"
 STATIC_PATH = "/bench.txt"
 STATIC_BODY = b"mod_statsd bench: a small static file.\n" * 3   # 117 bytes
+# b6-b9: a three-segment path whose directory index mod_dir serves by an
+# internal redirect (the module then reads the request chain and a longer
+# name), measured under the event MPM
+DEEP_PATH = "/api/v1/users/"
+DEEP_MPM = "event"
 
 # the metric line grammar
 LINE_RE = re.compile(rb"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c|g)$")
@@ -338,7 +343,9 @@ def bench_httpd(tag, module_so, *, statsd_port=None, flush=None,
     h = Httpd(tag, mpm=mpm, load_statsd=module_so is not None, module_so=module_so,
               modules=("authz_core", "mime", "dir"), default_files=False,
               files={STATIC_PATH.lstrip("/"): STATIC_BODY,
-                     "index.html": "<p>bench</p>\n"},
+                     "index.html": "<p>bench</p>\n",
+                     DEEP_PATH.lstrip("/") + "index.html":
+                         "<p>users</p>\n"},
               server_conf=bench_server_conf, workdir=str(workdir))
     h.statsd_port = statsd_port
     h.flush = flush
@@ -494,15 +501,15 @@ class KeepAliveClient:
         self.s.close()
 
 
-def drive(port, n, conns=1, timeout=300):
-    """Exactly n requests over `conns` keep-alive connections."""
+def drive(port, n, conns=1, timeout=300, path=STATIC_PATH):
+    """Exactly n requests of `path` over `conns` keep-alive connections."""
     deadline = time.monotonic() + timeout
     per = [n // conns + (1 if i < n % conns else 0) for i in range(conns)]
     results, errors = [], []
 
     def worker(k):
         try:
-            c = KeepAliveClient(port)
+            c = KeepAliveClient(port, path)
             try:
                 results.append(c.run(k, deadline))
             finally:
@@ -811,12 +818,16 @@ class Bench:
 
     # ---------------------------------------------------------------- b)
     def valgrind_run(self, tool, with_module, n, recv, extra=(),
-                     statsd_extra=""):
+                     statsd_extra="", path=STATIC_PATH, mpm=None, label=""):
+        """One apache2 -X under valgrind serving exactly n requests of
+        `path`; label tells its profile apart from the other paths'."""
         tag = f"vg-{tool}-{'mod' if with_module else 'base'}-{n}"
         if statsd_extra:
             tag += "-tags"
+        if label:
+            tag += f"-{label}"
         h = self.httpd(tag, self.module if with_module else None,
-                       statsd_port=recv.port, mpm=self.args.b_mpm,
+                       statsd_port=recv.port, mpm=mpm or self.args.b_mpm,
                        statsd_extra=statsd_extra)
         outdir = h.dir / "vgout"
         outdir.mkdir()
@@ -825,7 +836,8 @@ class Bench:
         t0 = time.monotonic()
         start_valgrind(h, tool, out, extra)
         t_up = time.monotonic() - t0
-        statuses = drive(h.port, n, conns=1, timeout=self.args.vg_timeout)
+        statuses = drive(h.port, n, conns=1, timeout=self.args.vg_timeout,
+                         path=path)
         if set(statuses) != {200}:
             raise BenchError(f"{tag}: unexpected statuses {dict(statuses)}")
         rc = stop_valgrind(h)
@@ -838,7 +850,8 @@ class Bench:
                                             ".log").read_text()[-1500:])
         total = read_summary(out)
         keep = OUT / (f"{tool}.{'with_module' if with_module else 'without_module'}"
-                      f"{'.tags' if statsd_extra else ''}.{n}.out")
+                      f"{'.tags' if statsd_extra else ''}"
+                      f"{'.' + label if label else ''}.{n}.out")
         shutil.copy2(out, keep)
         probs = problems(h)
         if probs:
@@ -849,29 +862,24 @@ class Bench:
         self.httpds.remove(h)
         return total, keep
 
-    def section_b(self):
-        log("b) instructions per request, apache2 -X under cachegrind")
+    def paired_counts(self, recv, out, reps, path=STATIC_PATH, mpm=None,
+                      label=""):
+        """`reps` pairs of cachegrind runs (without, with the module; N1 and
+        N2 requests of `path` each) into out: per-request counts and the
+        added count, medians over the pairs, with their spread."""
         n1, n2 = self.args.n1, self.args.n2
-        recv = self.receiver()
-        b = self.res["b"]
-        b["n1"], b["n2"] = n1, n2
-        # The counts of one run drift with timing, by up to a few hundred
-        # instructions per request under the event MPM (how it hands a
-        # keep-alive connection between listener and worker) and less under
-        # worker (the default here: one thread reads the whole connection):
-        # repeat the four runs, take the medians.
-        reps = []
-        if self.args.b_reps == 0:       # profiles only (b4, b5, b4+)
-            return self.profiles_b(n1, n2, recv, b)
-        for rep in range(self.args.b_reps):
+        runs = []
+        for rep in range(reps):
             one = {}
             for with_module in (False, True):
                 key = "with" if with_module else "without"
                 recv.reset()
                 t1, _ = self.valgrind_run("cachegrind", with_module, n1, recv,
-                                          ["--cache-sim=no"])
+                                          ["--cache-sim=no"], path=path,
+                                          mpm=mpm, label=label)
                 t2, _ = self.valgrind_run("cachegrind", with_module, n2, recv,
-                                          ["--cache-sim=no"])
+                                          ["--cache-sim=no"], path=path,
+                                          mpm=mpm, label=label)
                 one[key] = {"ir_n1": t1, "ir_n2": t2,
                             "per_request": (t2 - t1) / (n2 - n1)}
                 if with_module:
@@ -880,56 +888,86 @@ class Bench:
                     one["with"]["lines"] = st["lines"]
             one["added"] = (one["with"]["per_request"]
                             - one["without"]["per_request"])
-            log(f"b) run {rep + 1}/{self.args.b_reps}: without "
+            log(f"b) {path} run {rep + 1}/{reps}: without "
                 f"{one['without']['per_request']:,.0f}, with "
                 f"{one['with']['per_request']:,.0f}, added "
                 f"{one['added']:,.0f}")
-            reps.append(one)
-        b["reps"] = reps
-        mid = lambda f: statistics.median(f(r) for r in reps)
-        b["without"] = {"per_request": mid(lambda r: r["without"]["per_request"])}
-        b["with"] = dict(reps[-1]["with"])
-        b["with"]["per_request"] = mid(lambda r: r["with"]["per_request"])
-        b["added"] = mid(lambda r: r["added"])
-        b["added_min"] = min(r["added"] for r in reps)
-        b["added_max"] = max(r["added"] for r in reps)
-        log(f"b) medians: without {b['without']['per_request']:,.0f}, with "
-            f"{b['with']['per_request']:,.0f}, added {b['added']:,.0f} "
-            f"({b['added_min']:,.0f}..{b['added_max']:,.0f})")
-        if self.args.no_callgrind:
-            return
-        self.profiles_b(n1, n2, recv, b)
+            runs.append(one)
+        out["n1"], out["n2"] = n1, n2
+        out["path"], out["mpm"] = path, mpm or self.args.b_mpm
+        out["reps"] = runs
+        mid = lambda f: statistics.median(f(r) for r in runs)
+        out["without"] = {"per_request":
+                          mid(lambda r: r["without"]["per_request"])}
+        out["with"] = dict(runs[-1]["with"])
+        out["with"]["per_request"] = mid(lambda r: r["with"]["per_request"])
+        out["added"] = mid(lambda r: r["added"])
+        out["added_min"] = min(r["added"] for r in runs)
+        out["added_max"] = max(r["added"] for r in runs)
+        log(f"b) {path} medians: without {out['without']['per_request']:,.0f},"
+            f" with {out['with']['per_request']:,.0f}, added "
+            f"{out['added']:,.0f} ({out['added_min']:,.0f}.."
+            f"{out['added_max']:,.0f})")
 
-    def profiles_b(self, n1, n2, recv, b):
-        log("b) callgrind profile (with module, N1 and N2)")
+    def profile_run(self, recv, statsd_extra="", path=STATIC_PATH, mpm=None,
+                    label=""):
+        """Two callgrind runs with the module (N1, N2 requests of `path`):
+        the module's per-request profile; returns it and the N2 file."""
+        n1, n2 = self.args.n1, self.args.n2
         extra = ["--dump-instr=no", "--collect-jumps=no"]
-        _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra)
-        _, cg2 = self.valgrind_run("callgrind", True, n2, recv, extra)
-        prof = module_profile(cg1, cg2, n2 - n1)
-        b["profile"] = prof
-        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes",
-                              "--threshold=100", str(cg2)],
-                             capture_output=True, text=True, timeout=120)
-        (OUT / "callgrind.with_module.annotate.txt").write_text(ann.stdout)
-        b["annotate_module_lines"] = [
-            ln for ln in ann.stdout.splitlines()
-            if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
-        # b5: the same profile with tag mode and two static tags (DogStatsD)
-        log("b) callgrind profile with StatsdTagMode On and two tags")
-        _, tg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   TAGS_CONF)
-        _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   TAGS_CONF)
-        b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
-        # b4+: the same profile with more directives each (--b4-extra)
-        b["profile_extra"] = []
-        for conf in self.args.b4_extra:
-            conf = conf.replace(";", "\n") + "\n"
-            log(f"b) callgrind profile with {conf.strip()!r}")
-            _, x1 = self.valgrind_run("callgrind", True, n1, recv, extra, conf)
-            _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
-            b["profile_extra"].append(
-                {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
+        _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
+                                   statsd_extra, path=path, mpm=mpm,
+                                   label=label)
+        _, cg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
+                                   statsd_extra, path=path, mpm=mpm,
+                                   label=label)
+        return module_profile(cg1, cg2, n2 - n1), cg2
+
+    def section_b(self):
+        log("b) instructions per request, apache2 -X under cachegrind")
+        recv = self.receiver()
+        b = self.res["b"]
+        # The counts of one run drift with timing, by up to a few hundred
+        # instructions per request under the event MPM (how it hands a
+        # keep-alive connection between listener and worker) and less under
+        # worker (the default here: one thread reads the whole connection):
+        # repeat the four runs, take the medians.
+        profiles_only = self.args.b_reps == 0     # b4, b5, b4+ alone
+        if not profiles_only:
+            self.paired_counts(recv, b, self.args.b_reps)
+        else:
+            b["n1"], b["n2"] = self.args.n1, self.args.n2
+        if profiles_only or not self.args.no_callgrind:
+            log("b) callgrind profile (with module, N1 and N2)")
+            b["profile"], cg2 = self.profile_run(recv)
+            ann = subprocess.run(["callgrind_annotate", "--inclusive=yes",
+                                  "--threshold=100", str(cg2)],
+                                 capture_output=True, text=True, timeout=120)
+            (OUT / "callgrind.with_module.annotate.txt").write_text(ann.stdout)
+            b["annotate_module_lines"] = [
+                ln for ln in ann.stdout.splitlines()
+                if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
+            # b5: the same profile with tag mode and two static tags
+            log("b) callgrind profile with StatsdTagMode On and two tags")
+            b["profile_tags"], _ = self.profile_run(recv, TAGS_CONF)
+            # b4+: the same profile with more directives each (--b4-extra)
+            b["profile_extra"] = []
+            for conf in self.args.b4_extra:
+                conf = conf.replace(";", "\n") + "\n"
+                log(f"b) callgrind profile with {conf.strip()!r}")
+                prof, _ = self.profile_run(recv, conf)
+                b["profile_extra"].append({"conf": conf.strip(), **prof})
+        if profiles_only:
+            return
+        # b6-b9: the budget's own measure, a directory index three
+        # segments deep under the event MPM
+        log(f"b) {DEEP_PATH} (directory index), {DEEP_MPM} MPM")
+        deep = b["deep"] = {}
+        self.paired_counts(recv, deep, self.args.b_reps, DEEP_PATH, DEEP_MPM,
+                           "deep")
+        if not self.args.no_callgrind:
+            deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
+                                                  DEEP_MPM, "deep")
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1231,6 +1269,27 @@ class Bench:
                 rows.append(("b4+", "b4 with more directives",
                              f"{x['total']:,.0f}", "-", "info",
                              x["conf"].replace("\n", ", ")))
+            deep = b.get("deep") or {}
+            if "added" in deep:
+                where = f"{deep['path']}, {deep['mpm']} MPM"
+                rows.append(("b6", f"httpd alone, {deep['path']}: instr/req",
+                             f"{deep['without']['per_request']:,.0f}", "-",
+                             "info", f"directory index (mod_dir), "
+                             f"{deep['mpm']} MPM, N={deep['n1']}/"
+                             f"{deep['n2']}"))
+                rows.append(("b7", f"httpd + module, {deep['path']}",
+                             f"{deep['with']['per_request']:,.0f}", "-",
+                             "info", "default config"))
+                rows.append(("b8", f"module: added instr/req, {deep['path']}",
+                             f"{deep['added']:,.0f}", "<= 1,000",
+                             verdict(deep["added"] <= T_INSTR),
+                             f"{where}; median of {len(deep['reps'])} "
+                             f"paired runs: {deep['added_min']:,.0f}.."
+                             f"{deep['added_max']:,.0f}"))
+                if "profile" in deep:
+                    rows.append(("b9", f"b4 on {deep['path']}",
+                                 f"{deep['profile']['total']:,.0f}", "-",
+                                 "info", f"{where}; see below"))
         elif "profile" in b:
             rows.append(("b4", "module: callgrind-attributed instr/req",
                          f"{b['profile']['total']:,.0f}", "-", "info",
@@ -1355,11 +1414,17 @@ class Bench:
                            f"cpu{r['cpu']} {r.get('speed_ref', 0):.2f}"
                            for r in a["runs"]))
         b = R.get("b") or {}
-        if "profile" in b:
-            p = b["profile"]
+        for key, title, prof_b in (
+                ("profile", "", b),
+                ("deep", f" on {(b.get('deep') or {}).get('path')} (b9)",
+                 b.get("deep") or {})):
+            p = prof_b.get("profile") if key == "deep" else b.get(key)
+            if not p:
+                continue
             out.append("")
-            out.append(f"b) callgrind, module's instructions per request "
-                       f"(N2-N1 difference / {b['n2'] - b['n1']}):")
+            out.append(f"b) callgrind, module's instructions per request"
+                       f"{title} (N2-N1 difference / "
+                       f"{prof_b['n2'] - prof_b['n1']}):")
             out.append("   module functions (self):")
             for k, v in sorted(p["own"].items(), key=lambda kv: -kv[1])[:15]:
                 out.append(f"     {v:8,.0f}  {k}")
@@ -1369,11 +1434,12 @@ class Bench:
             for k, v in p["passed_through"].items():
                 out.append(f"   (not counted: {v:,.0f} in {k}: httpd's own "
                            f"filter chain behind the module's output filter)")
-            if "added" in b:
-                out.append(f"   total attributed {p['total']:,.0f} vs cachegrind "
-                           f"difference {b['added']:,.0f} (the rest: hook/filter"
-                           f" dispatch and pool/table effects inside httpd)")
-            for x in b.get("profile_extra", []):
+            if "added" in prof_b:
+                out.append(f"   total attributed {p['total']:,.0f} vs "
+                           f"cachegrind difference {prof_b['added']:,.0f} "
+                           f"(the rest: hook/filter dispatch and pool/table "
+                           f"effects inside httpd)")
+            for x in (b.get("profile_extra", []) if key == "profile" else []):
                 out.append(f"   b4+ with {x['conf']!r}: total {x['total']:,.0f}")
                 for k, v in sorted(list(x["own"].items()) + list(x["ext"].items()),
                                    key=lambda kv: -kv[1])[:8]:
@@ -1461,7 +1527,10 @@ class Bench:
                    "callees and repeats within a few instructions. "
                    "httpd alone is "
                    "below the 35-42k reference because this config is minimal (4 "
-                   "modules, no access log). (a1) and (d) are timings on a "
+                   "modules, no access log). b6-b9 repeat b1-b4 on a "
+                   "directory index three segments deep under the event "
+                   "MPM (5 paired runs take its drift out of b8). "
+                   "(a1) and (d) are timings on a "
                    "shared 2-CPU VM: wrk and httpd compete for the same "
                    "CPUs, other jobs come and go (see others' CPU above; "
                    "that figure also holds ~10-15% of kernel threads and "
