@@ -270,7 +270,10 @@ static int log_transaction(request_rec *r)
     char path_buf[STATSD_PATH_SMALL], lines_buf[STATSD_LINES_SMALL];
     apr_time_t usec;
 
-    if (c->enabled != 1 || apr_table_get(r->subprocess_env, ENV_SKIP))
+    /* most requests have no environment at all: skip the lookup then */
+    if (c->enabled != 1
+        || (apr_table_elts(r->subprocess_env)->nelts
+            && apr_table_get(r->subprocess_env, ENV_SKIP)))
         return DECLINED;
     usec = apr_time_now() - r->request_time;
     if (usec <= 0)
