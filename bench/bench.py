@@ -15,7 +15,9 @@ Sections:
      Ir(N1)) / (N2 - N1), the median of --b-reps paired runs (one pair
      drifts with timing). Plus a callgrind
      profile (N1/N2 difference per function) of where the module's
-     instructions go.
+     instructions go. Then the same (b6-b9) under the event MPM on
+     /api/v1/users/, a directory index three segments deep: the path the
+     request-path budget is defined on.
   c) sends per request: datagrams and lines a UDP receiver got, batching on
      (default) and off (StatsdFlushInterval 0).
   d) cross-check under load: wrk against event-MPM httpd without/with the
@@ -1529,7 +1531,8 @@ class Bench:
                    "below the 35-42k reference because this config is minimal (4 "
                    "modules, no access log). b6-b9 repeat b1-b4 on a "
                    "directory index three segments deep under the event "
-                   "MPM (5 paired runs take its drift out of b8). "
+                   "MPM (b8 is a median of paired runs for the same "
+                   "reason). "
                    "(a1) and (d) are timings on a "
                    "shared 2-CPU VM: wrk and httpd compete for the same "
                    "CPUs, other jobs come and go (see others' CPU above; "

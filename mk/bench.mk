@@ -2,7 +2,7 @@
 # one run: name+format microbenchmark, cachegrind instructions/request of
 # apache2 -X, datagrams/lines per request, paired wrk rounds. Prints a table
 # and writes build/bench/results.txt (see bench/bench.py).
-#   make bench                        the whole run (about 2-4 minutes)
+#   make bench                        the whole run (about 5 minutes)
 #   BENCH_ARGS=--quick make bench     smaller counts, to try it out
 #   BENCH_STRICT=1 make bench         exit 3 when a target is missed
 
