@@ -33,6 +33,7 @@
 #include "statsd_lines.h"
 #include "statsd_name.h"
 #include "statsd_tags.h"
+#include "statsd_gauges.h"
 
 #define UNSET (-1)
 #define NOTE_STAT "statsd.stat"
@@ -117,10 +118,12 @@ typedef struct {
 
 
 /* A distinct (prefix, destination) pair of the main configuration with
- * Statsd On: it gets the reload markers and the worker gauges. */
+ * Statsd On: it gets the reload markers and the worker gauges, tagged as
+ * the first section that names the pair says (tags.tags lives in pconf). */
 typedef struct {
     const statsd_prefix *prefix;
     statsd_sink *sink;
+    statsd_gauge_tags tags;
 } statsd_marker;
 
 /* A section that sets StatsdPrefix, and the server it belongs to. */

@@ -210,9 +210,11 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
 }
 
 /* The marker of section c of a server whose base section is base (already
- * given its defaults), merged as a request there would see it. */
-static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
-                       const statsd_dir_conf *c, const statsd_dir_conf *base)
+ * given its defaults), merged as a request there would see it. A pair
+ * already there keeps the tags of the section that added it first. */
+static void add_marker(apr_array_header_t *markers, apr_pool_t *pconf,
+                       apr_pool_t *p, const statsd_dir_conf *c,
+                       const statsd_dir_conf *base)
 {
     const statsd_dir_conf *mc = c == base ? c
         : statsd_config_merge_dir(p, (void *)base, (void *)c);
@@ -231,10 +233,16 @@ static void add_marker(apr_array_header_t *markers, apr_pool_t *p,
     m = apr_array_push(markers);
     m->prefix = pf;
     m->sink = mc->dest->sink;
+    m->tags.format = (statsd_tag_format)mc->tag_format;
+    m->tags.tag_mode = mc->tag_mode == 1;
+    /* a merged set lives in p; the gauges read it for the whole cycle */
+    m->tags.tags = mc->tags ? apr_pmemdup(pconf, mc->tags, sizeof(*mc->tags))
+                            : NULL;
 }
 
-/* P.httpd.reloads:1|c once per distinct prefix (and destination) at every
- * start and graceful restart, so dashboards can mark config changes.
+/* P.httpd.reloads:1|c (with the static tags of the marker's section) once
+ * per distinct prefix (and destination) at every start and graceful
+ * restart, so dashboards can mark config changes.
  * Runs in the parent, which opens its sockets only for this. The set is
  * kept for the worker gauges. */
 static void send_reload_markers(apr_pool_t *pconf, apr_pool_t *ptemp,
@@ -248,22 +256,23 @@ static void send_reload_markers(apr_pool_t *pconf, apr_pool_t *ptemp,
     for (s = main_s; s; s = s->next) {
         const statsd_dir_conf *c =
             ap_get_module_config(s->lookup_defaults, &statsd_module);
-        add_marker(markers, ptemp, c, c);
+        add_marker(markers, pconf, ptemp, c, c);
     }
     for (i = 0; i < statsd_reg->prefixed->nelts; i++) {
         prefixed_section *ps = &APR_ARRAY_IDX(statsd_reg->prefixed, i,
                                               prefixed_section);
-        add_marker(markers, ptemp, ps->conf,
+        add_marker(markers, pconf, ptemp, ps->conf,
                    ap_get_module_config(ps->server->lookup_defaults,
                                         &statsd_module));
     }
     for (i = 0; i < markers->nelts; i++) {
         statsd_marker *m = &APR_ARRAY_IDX(markers, i, statsd_marker);
-        char *line = apr_psprintf(ptemp, "%.*s%shttpd.reloads:1|c",
-                                  (int)m->prefix->len, m->prefix->name,
-                                  m->prefix->len ? "." : "");
-        if (statsd_client_open(m->sink->client) == 0)
-            statsd_client_send(m->sink->client, line, strlen(line), 1);
+        char line[STATSD_RELOAD_CAP];
+        size_t len = statsd_gauges_reload(line, sizeof(line), m->prefix->name,
+                                          m->prefix->len, &m->tags);
+
+        if (len > 0 && statsd_client_open(m->sink->client) == 0)
+            statsd_client_send(m->sink->client, line, len, 1);
     }
     statsd_reg->markers = markers;
     /* children open their own sockets */

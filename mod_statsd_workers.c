@@ -3,7 +3,8 @@
  * seconds one child reads the scoreboard and sends how many workers are
  * busy, idle and allowed (and, under event, how many connections wait
  * without a worker) to each prefix and destination that gets the reload
- * markers. The lines are made by statsd_gauges.
+ * markers, tagged as the marker's section says. The lines are made by
+ * statsd_gauges.
  *
  * Where it runs: a second callback on each child's own watchdog (the one
  * that flushes batches), and only the child in the lowest scoreboard slot
@@ -117,9 +118,9 @@ static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
             continue;
         if (len > 0)
             buf[len++] = '\n';
-        n = statsd_gauges_format(buf + len, STATSD_GAUGES_CAP,
-                                 m->prefix->name, m->prefix->len,
-                                 g->host, g->host_len, w);
+        n = statsd_gauges_format_tagged(buf + len, STATSD_GAUGES_CAP,
+                                        m->prefix->name, m->prefix->len,
+                                        g->host, g->host_len, &m->tags, w);
         if (n == 0 && len > 0)
             len--;
         len += n;

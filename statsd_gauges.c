@@ -39,9 +39,17 @@ static void put(out_buf *o, const char *s, size_t n)
     o->len += n;
 }
 
-/* "\n" between lines, then "P.httpd.HOST.", what, ":", v, "|g". */
+/* The tags of a line: the text written after the name (influx,
+ * graphite) or after the type (dogstatsd). */
+typedef struct {
+    const char *text;
+    size_t len;
+    int at_end;
+} line_tags;
+
+/* "\n" between lines, then stem, what, the tags, ":", v, "|g". */
 static void put_gauge(out_buf *o, const char *stem, size_t stem_len,
-                      const char *what, uint64_t v)
+                      const line_tags *lt, const char *what, uint64_t v)
 {
     char num[STATSD_NUM_MAX];
 
@@ -49,35 +57,125 @@ static void put_gauge(out_buf *o, const char *stem, size_t stem_len,
         put(o, "\n", 1);
     put(o, stem, stem_len);
     put(o, what, strlen(what));
+    if (!lt->at_end)
+        put(o, lt->text, lt->len);
     put(o, ":", 1);
     put(o, num, statsd_lines_format_uint(num, v));
     put(o, "|g", 2);
+    if (lt->at_end)
+        put(o, lt->text, lt->len);
+}
+
+static int usable(const char *prefix, size_t prefix_len)
+{
+    return prefix_len <= STATSD_AFFIX_MAX
+           && (prefix != NULL || prefix_len == 0);
+}
+
+static int tagging(const statsd_gauge_tags *t)
+{
+    return t != NULL && t->format > STATSD_TAGS_NONE
+           && t->format < STATSD_TAG_FORMATS;
+}
+
+/* Does the static set already carry a host tag? */
+static int has_host_tag(const statsd_tagset *set)
+{
+    unsigned i;
+
+    for (i = 0; set != NULL && i < set->n; i++)
+        if (set->tag[i].key_len == 4 && !memcmp(set->tag[i].key, "host", 4))
+            return 1;
+    return 0;
+}
+
+/* Dialect separators: before the first tag, between tags, key to value. */
+static const char *const first_sep[STATSD_TAG_FORMATS] = {"", "|#", ",", ";"};
+static const char *const between[STATSD_TAG_FORMATS] = {"", ",", ",", ";"};
+static const char *const key_value[STATSD_TAG_FORMATS] = {"", ":", "=", "="};
+
+/* The static tags of t, then (host not NULL) host as a host tag. */
+static void put_tags(out_buf *o, const statsd_gauge_tags *t,
+                     const char *host, size_t host_len)
+{
+    size_t fixed_len;
+    const char *fixed = statsd_tags_text(t->tags, t->format, &fixed_len);
+
+    put(o, fixed, fixed_len);
+    if (host == NULL)
+        return;
+    put(o, fixed_len > 0 ? between[t->format] : first_sep[t->format],
+        fixed_len > 0 ? 1 : strlen(first_sep[t->format]));
+    put(o, "host", 4);
+    put(o, key_value[t->format], 1);
+    put(o, host, host_len);
 }
 
 size_t statsd_gauges_format(char *dst, size_t cap, const char *prefix,
                             size_t prefix_len, const char *host,
                             size_t host_len, const statsd_workers *w)
 {
+    return statsd_gauges_format_tagged(dst, cap, prefix, prefix_len, host,
+                                       host_len, NULL, w);
+}
+
+size_t statsd_gauges_format_tagged(char *dst, size_t cap, const char *prefix,
+                                   size_t prefix_len, const char *host,
+                                   size_t host_len,
+                                   const statsd_gauge_tags *t,
+                                   const statsd_workers *w)
+{
     /* prefix "." "httpd." host "." */
     char stem[STATSD_AFFIX_MAX + STATSD_GAUGE_HOST_MAX + 16];
+    char tags[STATSD_GAUGE_TAGS_MAX];
     out_buf s = {stem, sizeof(stem), 0, 1};
+    out_buf tb = {tags, sizeof(tags), 0, 1};
     out_buf o = {dst, cap, 0, 1};
+    int tagged = tagging(t);
+    int host_tag = tagged && t->tag_mode;
+    line_tags lt = {tags, 0, tagged && statsd_tags_at_end(t->format)};
 
     if (dst == NULL || w == NULL || host == NULL || host_len == 0
-        || host_len > STATSD_GAUGE_HOST_MAX || prefix_len > STATSD_AFFIX_MAX
-        || (prefix == NULL && prefix_len > 0))
+        || host_len > STATSD_GAUGE_HOST_MAX || !usable(prefix, prefix_len))
         return 0;
     if (prefix_len > 0) {
         put(&s, prefix, prefix_len);
         put(&s, ".", 1);
     }
     put(&s, "httpd.", 6);
-    put(&s, host, host_len);
-    put(&s, ".", 1);
-    put_gauge(&o, stem, s.len, "workers.busy", w->busy);
-    put_gauge(&o, stem, s.len, "workers.idle", w->idle);
-    put_gauge(&o, stem, s.len, "workers.max", w->max);
+    if (!host_tag) {
+        put(&s, host, host_len);
+        put(&s, ".", 1);
+    }
+    if (tagged)
+        put_tags(&tb, t, host_tag && !has_host_tag(t->tags) ? host : NULL,
+                 host_len);
+    lt.len = tb.len;
+    put_gauge(&o, stem, s.len, &lt, "workers.busy", w->busy);
+    put_gauge(&o, stem, s.len, &lt, "workers.idle", w->idle);
+    put_gauge(&o, stem, s.len, &lt, "workers.max", w->max);
     if (w->has_async)
-        put_gauge(&o, stem, s.len, "connections.async", w->async);
-    return s.ok && o.ok ? o.len : 0;
+        put_gauge(&o, stem, s.len, &lt, "connections.async", w->async);
+    return s.ok && tb.ok && o.ok ? o.len : 0;
+}
+
+size_t statsd_gauges_reload(char *dst, size_t cap, const char *prefix,
+                            size_t prefix_len, const statsd_gauge_tags *t)
+{
+    out_buf o = {dst, cap, 0, 1};
+    int tagged = tagging(t), at_end = tagged && statsd_tags_at_end(t->format);
+
+    if (dst == NULL || !usable(prefix, prefix_len))
+        return 0;
+    if (prefix_len > 0) {
+        put(&o, prefix, prefix_len);
+        put(&o, ".", 1);
+    }
+    put(&o, "httpd.reloads", 13);
+    if (tagged && !at_end)
+        put_tags(&o, t, NULL, 0);
+    put(&o, ":1|c", 4);
+    if (at_end)
+        put_tags(&o, t, NULL, 0);
+    return o.ok ? o.len : 0;
 }

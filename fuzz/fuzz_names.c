@@ -18,9 +18,10 @@
  * at line boundaries, nothing lost or reordered), and the destination
  * parser (statsd_target_parse / _format / _from_host_port round trips).
  * Every input also checks the worker gauge lines of its prefix, with HOST
- * from the host field (statsd_gauges), and the breakdown lines of its
- * prefix with a backend name made from the target field
- * (statsd_breakdown).
+ * from the host field (statsd_gauges), untagged and, with the tags field,
+ * in every dialect with the header's tag mode, and the reload marker;
+ * and the breakdown lines of its prefix with a backend name made from
+ * the target field (statsd_breakdown).
  *
  * Input layout: HDR_LEN header bytes (missing ones read as 0), then
  * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
@@ -1032,6 +1033,77 @@ static void check_breakdown(const char *prefix, size_t prefix_len,
     free(want);
 }
 
+/* The gauge lines and reload marker of the clean prefix tagged with set in
+ * format f (tag mode or not), against a reference that writes the tags
+ * from set's pairs: in tag mode HOST leaves the name for a host tag after
+ * the static ones, unless they have a host key already. */
+static void check_gauges_tagged(const char *prefix, size_t prefix_len,
+                                span host, const statsd_tagset *set,
+                                statsd_tag_format f, int mode)
+{
+    static const char *const first[STATSD_TAG_FORMATS] = {"", "|#", ",", ";"};
+    const char sep = f == STATSD_TAGS_GRAPHITE ? ';' : ',';
+    const char kv = f == STATSD_TAGS_DOGSTATSD ? ':' : '=';
+    char *h = dup_cstr(host), *hb = xmalloc(STATSD_GAUGE_HOST_MAX + 1);
+    char *out = xmalloc(STATSD_GAUGES_CAP), *want = xmalloc(STATSD_GAUGES_CAP);
+    char *tags = xmalloc(STATSD_GAUGE_TAGS_MAX), *stem;
+    statsd_workers w = {prefix_len, host.n, 7, (int)(prefix_len & 1), 0};
+    statsd_gauge_tags t = {f, mode, set};
+    const char *what[4] = {"workers.busy", "workers.idle", "workers.max",
+                           "connections.async"};
+    uint64_t val[4];
+    size_t hl, n, tl = 0, k = 0;
+    unsigned i;
+    int has_host = 0, end = f == STATSD_TAGS_DOGSTATSD;
+
+    val[0] = w.busy; val[1] = w.idle; val[2] = w.max; val[3] = w.async;
+    tags[0] = '\0';
+    stage = "statsd_gauges_format_tagged";
+    hl = statsd_gauges_host(hb, h);
+    for (i = 0; i < set->n; i++) {
+        const statsd_tag *tg = &set->tag[i];
+        tl += (size_t)sprintf(tags + tl, "%s%.*s%c%.*s",
+                              i ? (f == STATSD_TAGS_GRAPHITE ? ";" : ",")
+                                : first[f],
+                              (int)tg->key_len, tg->key, kv,
+                              (int)tg->value_len, tg->value);
+        if (tg->key_len == 4 && !memcmp(tg->key, "host", 4))
+            has_host = 1;
+    }
+    if (mode && !has_host)
+        tl += (size_t)sprintf(tags + tl, "%shost%c%s",
+                              set->n ? (sep == ';' ? ";" : ",") : first[f],
+                              kv, hb);
+    CHECK(tl < STATSD_GAUGE_TAGS_MAX);
+    stem = xmalloc(prefix_len + hl + 16);
+    (void)sprintf(stem, "%.*s%shttpd.%s%s", (int)prefix_len, prefix,
+                  prefix_len ? "." : "", mode ? "" : hb, mode ? "" : ".");
+    for (i = 0; i < (w.has_async ? 4u : 3u); i++)
+        k += (size_t)sprintf(want + k, "%s%s%s%s:%" PRIu64 "|g%s",
+                             i ? "\n" : "", stem, what[i], end ? "" : tags,
+                             val[i], end ? tags : "");
+    CHECK(k < STATSD_GAUGES_CAP);
+    n = statsd_gauges_format_tagged(out, STATSD_GAUGES_CAP, prefix,
+                                    prefix_len, hb, hl, &t, &w);
+    CHECK_BYTES(out, n, want, k);
+
+    stage = "statsd_gauges_reload";
+    /* the marker: static tags only */
+    tl = set->n ? set->text_len[f] : 0;
+    k = (size_t)sprintf(want, "%.*s%shttpd.reloads%.*s:1|c%.*s",
+                        (int)prefix_len, prefix, prefix_len ? "." : "",
+                        end ? 0 : (int)tl, set->text[f],
+                        end ? (int)tl : 0, set->text[f]);
+    n = statsd_gauges_reload(out, STATSD_RELOAD_CAP, prefix, prefix_len, &t);
+    CHECK_BYTES(out, n, want, k);
+    free(stem);
+    free(tags);
+    free(h);
+    free(hb);
+    free(out);
+    free(want);
+}
+
 /* ---- the request chain --------------------------------------------------- */
 
 /* A prefix or suffix as set_name() stores it: {hostname} expanded (when
@@ -1394,7 +1466,7 @@ static void check_planned(const statsd_request *req,
  * header: each line has its dialect's grammar, and the same number of
  * lines as without tags. */
 static void run_tags(statsd_request req, const statsd_measurement *plain,
-                     span raw, const uint8_t *hdr)
+                     span raw, span host, const uint8_t *hdr)
 {
     statsd_tagset *set = xmalloc(sizeof(*set));
     /* the tagged writer's buffer: STATSD_LINES_CAP bytes, at the end of
@@ -1480,6 +1552,8 @@ static void run_tags(statsd_request req, const statsd_measurement *plain,
         if (req.tag_mode)
             check_planned(&req, m);
         free(exact);
+        check_gauges_tagged(req.key.prefix, req.key.prefix_len, host, set,
+                            (statsd_tag_format)f, req.tag_mode);
     }
     free(names);
     free(m);
@@ -1677,7 +1751,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (hdr[17] & OPT_TAGS)
-        run_tags(req, m, f[F_TAGS], hdr);
+        run_tags(req, m, f[F_TAGS], f[F_HOST], hdr);
 
     /* destinations, from their own fields */
     run_targets(f[F_TARGET], f[F_HOST], get16(hdr + 14));

@@ -1,12 +1,15 @@
 /*
  * test_gauges.c - Check unit tests of the worker gauge lines
  * (statsd_gauges.h): HOST from a machine name, the exact lines with and
- * without a prefix and the async line, and what does not fit.
+ * without a prefix and the async line, and what does not fit; the tagged
+ * lines in each dialect with and without tag mode, and the reload marker.
  *
  * Outputs are heap blocks of exactly the size given, so AddressSanitizer
  * sees any write past it.
  */
 #include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +148,212 @@ START_TEST(unusable_arguments)
 }
 END_TEST
 
+/* A tagset of the (key, value) pairs given, NULL-terminated. */
+static statsd_tagset *tagset(const char *k1, ...)
+{
+    statsd_tagset *set = calloc(1, sizeof(*set));
+    const char *k = k1, *v;
+    va_list ap;
+
+    ck_assert_ptr_nonnull(set);
+    va_start(ap, k1);
+    while (k != NULL) {
+        v = va_arg(ap, const char *);
+        ck_assert_int_eq(statsd_tags_add(set, k, strlen(k), v, strlen(v)),
+                         STATSD_TAG_OK);
+        k = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    return set;
+}
+
+static void check_tagged(const char *prefix, const char *host,
+                         statsd_tag_format f, int mode,
+                         const statsd_tagset *set, const statsd_workers *w,
+                         const char *exp)
+{
+    statsd_gauge_tags t = {f, mode, set};
+    char *dst = malloc(STATSD_GAUGES_CAP), *got;
+    size_t len;
+
+    ck_assert_ptr_nonnull(dst);
+    len = statsd_gauges_format_tagged(dst, STATSD_GAUGES_CAP, prefix,
+                                      strlen(prefix), host, strlen(host),
+                                      &t, w);
+    got = dup_terminated(dst, len);
+    ASSERT_BYTES(got, len, exp, strlen(exp), "tagged gauges");
+    free(got);
+    free(dst);
+}
+
+START_TEST(tag_mode_host_is_a_tag)
+{
+    statsd_workers w = {3, 13, 16, 1, 5};
+    statsd_tagset *set = tagset("env", "prod", "team", "web", NULL);
+
+    check_tagged("shop", "web1", STATSD_TAGS_DOGSTATSD, 1, set, &w,
+                 "shop.httpd.workers.busy:3|g|#env:prod,team:web,host:web1\n"
+                 "shop.httpd.workers.idle:13|g|#env:prod,team:web,host:web1\n"
+                 "shop.httpd.workers.max:16|g|#env:prod,team:web,host:web1\n"
+                 "shop.httpd.connections.async:5|g"
+                 "|#env:prod,team:web,host:web1");
+    check_tagged("shop", "web1", STATSD_TAGS_INFLUX, 1, set, &w,
+                 "shop.httpd.workers.busy,env=prod,team=web,host=web1:3|g\n"
+                 "shop.httpd.workers.idle,env=prod,team=web,host=web1:13|g\n"
+                 "shop.httpd.workers.max,env=prod,team=web,host=web1:16|g\n"
+                 "shop.httpd.connections.async,env=prod,team=web,host=web1"
+                 ":5|g");
+    check_tagged("shop", "web1", STATSD_TAGS_GRAPHITE, 1, set, &w,
+                 "shop.httpd.workers.busy;env=prod;team=web;host=web1:3|g\n"
+                 "shop.httpd.workers.idle;env=prod;team=web;host=web1:13|g\n"
+                 "shop.httpd.workers.max;env=prod;team=web;host=web1:16|g\n"
+                 "shop.httpd.connections.async;env=prod;team=web;host=web1"
+                 ":5|g");
+    free(set);
+}
+END_TEST
+
+START_TEST(tag_mode_without_static_tags)
+{
+    statsd_workers w = {0, 8, 8, 0, 0};
+
+    check_tagged("", "h", STATSD_TAGS_DOGSTATSD, 1, NULL, &w,
+                 "httpd.workers.busy:0|g|#host:h\n"
+                 "httpd.workers.idle:8|g|#host:h\n"
+                 "httpd.workers.max:8|g|#host:h");
+    check_tagged("p", "h", STATSD_TAGS_INFLUX, 1, NULL, &w,
+                 "p.httpd.workers.busy,host=h:0|g\n"
+                 "p.httpd.workers.idle,host=h:8|g\n"
+                 "p.httpd.workers.max,host=h:8|g");
+    check_tagged("p", "h", STATSD_TAGS_GRAPHITE, 1, NULL, &w,
+                 "p.httpd.workers.busy;host=h:0|g\n"
+                 "p.httpd.workers.idle;host=h:8|g\n"
+                 "p.httpd.workers.max;host=h:8|g");
+}
+END_TEST
+
+START_TEST(static_host_tag_stands_for_host)
+{
+    statsd_workers w = {1, 1, 2, 0, 0};
+    statsd_tagset *set = tagset("host", "edge-a", "env", "prod", NULL);
+
+    check_tagged("p", "web1", STATSD_TAGS_DOGSTATSD, 1, set, &w,
+                 "p.httpd.workers.busy:1|g|#host:edge-a,env:prod\n"
+                 "p.httpd.workers.idle:1|g|#host:edge-a,env:prod\n"
+                 "p.httpd.workers.max:2|g|#host:edge-a,env:prod");
+    free(set);
+}
+END_TEST
+
+START_TEST(classic_names_carry_static_tags)
+{
+    statsd_workers w = {2, 6, 8, 0, 0};
+    statsd_tagset *set = tagset("env", "prod", NULL);
+
+    check_tagged("p", "web1", STATSD_TAGS_DOGSTATSD, 0, set, &w,
+                 "p.httpd.web1.workers.busy:2|g|#env:prod\n"
+                 "p.httpd.web1.workers.idle:6|g|#env:prod\n"
+                 "p.httpd.web1.workers.max:8|g|#env:prod");
+    check_tagged("p", "web1", STATSD_TAGS_INFLUX, 0, set, &w,
+                 "p.httpd.web1.workers.busy,env=prod:2|g\n"
+                 "p.httpd.web1.workers.idle,env=prod:6|g\n"
+                 "p.httpd.web1.workers.max,env=prod:8|g");
+    check_tagged("p", "web1", STATSD_TAGS_GRAPHITE, 0, set, &w,
+                 "p.httpd.web1.workers.busy;env=prod:2|g\n"
+                 "p.httpd.web1.workers.idle;env=prod:6|g\n"
+                 "p.httpd.web1.workers.max;env=prod:8|g");
+    /* a format without static tags: the classic lines */
+    check_tagged("p", "web1", STATSD_TAGS_GRAPHITE, 0, NULL, &w,
+                 "p.httpd.web1.workers.busy:2|g\n"
+                 "p.httpd.web1.workers.idle:6|g\n"
+                 "p.httpd.web1.workers.max:8|g");
+    /* no format: tag mode and tags change nothing */
+    check_tagged("p", "web1", STATSD_TAGS_NONE, 1, set, &w,
+                 "p.httpd.web1.workers.busy:2|g\n"
+                 "p.httpd.web1.workers.idle:6|g\n"
+                 "p.httpd.web1.workers.max:8|g");
+    free(set);
+}
+END_TEST
+
+START_TEST(longest_tagged_fit_the_cap)
+{
+    statsd_workers w = {UINT64_MAX, UINT64_MAX, UINT64_MAX, 1, UINT64_MAX};
+    char prefix[STATSD_AFFIX_MAX], host[STATSD_GAUGE_HOST_MAX];
+    char key[12], value[STATSD_TAG_VALUE_MAX];
+    statsd_tagset *set = calloc(1, sizeof(*set));
+    statsd_gauge_tags t = {STATSD_TAGS_DOGSTATSD, 1, set};
+    char *dst = malloc(STATSD_GAUGES_CAP);
+    unsigned i;
+    int f;
+
+    ck_assert_ptr_nonnull(set);
+    ck_assert_ptr_nonnull(dst);
+    memset(prefix, 'p', sizeof prefix);
+    memset(host, 'h', sizeof host);
+    memset(value, 'v', sizeof value);
+    /* fill the static text up to its cap */
+    for (i = 0; i < STATSD_TAGS_MAX; i++) {
+        int n = snprintf(key, sizeof key, "k%u", i);
+        if (statsd_tags_add(set, key, (size_t)n, value, sizeof value)
+            != STATSD_TAG_OK)
+            (void)statsd_tags_add(set, key, (size_t)n, value, 8);
+    }
+    ck_assert_uint_gt(set->n, 1);
+    for (f = STATSD_TAGS_DOGSTATSD; f < STATSD_TAG_FORMATS; f++) {
+        for (t.tag_mode = 0; t.tag_mode < 2; t.tag_mode++) {
+            t.format = (statsd_tag_format)f;
+            ck_assert_uint_gt(statsd_gauges_format_tagged(
+                dst, STATSD_GAUGES_CAP, prefix, sizeof prefix, host,
+                sizeof host, &t, &w), 0);
+            ck_assert_uint_gt(statsd_gauges_reload(
+                dst, STATSD_RELOAD_CAP, prefix, sizeof prefix, &t), 0);
+        }
+    }
+    free(dst);
+    free(set);
+}
+END_TEST
+
+static void check_reload(const char *prefix, statsd_tag_format f, int mode,
+                         const statsd_tagset *set, const char *exp)
+{
+    statsd_gauge_tags t = {f, mode, set};
+    char *dst = malloc(strlen(exp)), *got;
+    size_t len;
+
+    ck_assert_ptr_nonnull(dst);
+    len = statsd_gauges_reload(dst, strlen(exp), prefix, strlen(prefix), &t);
+    got = dup_terminated(dst, len);
+    ASSERT_BYTES(got, len, exp, strlen(exp), "reload marker");
+    free(got);
+    /* one byte short: nothing */
+    ck_assert_uint_eq(statsd_gauges_reload(dst, strlen(exp) - 1, prefix,
+                                           strlen(prefix), &t), 0);
+    free(dst);
+}
+
+START_TEST(reload_marker_lines)
+{
+    statsd_tagset *set = tagset("env", "prod", NULL);
+
+    check_reload("shop", STATSD_TAGS_NONE, 0, NULL, "shop.httpd.reloads:1|c");
+    check_reload("", STATSD_TAGS_NONE, 1, set, "httpd.reloads:1|c");
+    check_reload("shop", STATSD_TAGS_DOGSTATSD, 1, set,
+                 "shop.httpd.reloads:1|c|#env:prod");
+    check_reload("shop", STATSD_TAGS_DOGSTATSD, 0, set,
+                 "shop.httpd.reloads:1|c|#env:prod");
+    check_reload("shop", STATSD_TAGS_INFLUX, 1, set,
+                 "shop.httpd.reloads,env=prod:1|c");
+    check_reload("shop", STATSD_TAGS_GRAPHITE, 0, set,
+                 "shop.httpd.reloads;env=prod:1|c");
+    check_reload("shop", STATSD_TAGS_GRAPHITE, 1, NULL,
+                 "shop.httpd.reloads:1|c");
+    ck_assert_uint_eq(statsd_gauges_reload(NULL, 64, "p", 1, NULL), 0);
+    free(set);
+}
+END_TEST
+
 static void check_host(const char *fqdn, const char *exp)
 {
     char *dst = malloc(STATSD_GAUGE_HOST_MAX + 1);
@@ -188,6 +397,12 @@ static Suite *gauges_suite(void)
     tcase_add_test(tc, longest_parts_fit_the_cap);
     tcase_add_test(tc, unusable_arguments);
     tcase_add_test(tc, host_names);
+    tcase_add_test(tc, tag_mode_host_is_a_tag);
+    tcase_add_test(tc, tag_mode_without_static_tags);
+    tcase_add_test(tc, static_host_tag_stands_for_host);
+    tcase_add_test(tc, classic_names_carry_static_tags);
+    tcase_add_test(tc, longest_tagged_fit_the_cap);
+    tcase_add_test(tc, reload_marker_lines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
 that record every datagram the module sends and split it into lines."""
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -114,7 +115,8 @@ class DatagramListener:
         """Wait (bounded) for the `P.httpd.reloads:1|c` marker(s) httpd's
         parent sends at start and graceful restart, then forget everything
         received so far, so a test sees only its own requests' lines."""
-        self._wait(lambda: any(b"httpd.reloads:" in d for _, d in self._data), timeout)
+        self._wait(lambda: any(re.search(rb"httpd\.reloads[:,;]", d)
+                               for _, d in self._data), timeout)
         self.quiesce(0.05)
         self.clear()
 
