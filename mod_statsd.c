@@ -227,7 +227,9 @@ static long hand_over(request_rec *r, const statsd_dest *dest,
 
     if (!sink)
         return -1;
-    if (sink->batch)
+    if (sink->interval)
+        sent = statsd_interval_add(sink->interval, m->lines, m->lines_len);
+    else if (sink->batch)
         sent = statsd_batch_add(sink->batch, m->lines, m->lines_len,
                                 m->n_lines);
     else

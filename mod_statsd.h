@@ -28,6 +28,7 @@
 #include "statsd_client.h"
 #include "statsd_gate.h"
 #include "statsd_guard.h"
+#include "statsd_interval.h"
 #include "statsd_nameset.h"
 #include "statsd_resolver.h"
 #include "statsd_lines.h"
@@ -44,6 +45,7 @@
 #define ERROR_LOG_INTERVAL apr_time_from_sec(60)
 #define DEFAULT_FLUSH_MS 1000
 #define MAX_FLUSH_MS 60000
+#define INTERVAL_BYTES (64 * 1024)                /* per destination */
 #define WATCHDOG_NAME "_statsd_"
 #define TICK_MS 1000                               /* without batching */
 #define RESOLVE_START_WAIT_MS 500  /* for all names, at (re)start */
@@ -56,6 +58,7 @@
 typedef struct {
     statsd_client *client;
     statsd_batch *batch;         /* NULL: one datagram per request */
+    statsd_interval *interval;   /* counters summed: instead of batch */
     apr_time_t last_log;
     statsd_gate gate;
 } statsd_sink;
@@ -148,6 +151,7 @@ typedef struct {
     long flush_ms;               /* 0: no batching */
     long max_names;              /* 0: no limit */
     long scoreboard_s;           /* worker gauge interval; 0: none */
+    int sum_counters;            /* StatsdSumCounters, with batching */
 } statsd_server_conf;
 
 /* NULL or UNSET: inherit. A server's base section gets the defaults at

@@ -92,6 +92,7 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s)
     sc->flush_ms = DEFAULT_FLUSH_MS;
     sc->max_names = STATSD_DEFAULT_MAX_NAMES;
     sc->scoreboard_s = DEFAULT_SCOREBOARD_S;
+    sc->sum_counters = 1;
     return sc;
 }
 
@@ -519,6 +520,23 @@ static const char *set_timer_type(cmd_parms *cmd, void *dconf,
 #define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 /* Everything else: never in .htaccess (the handlers check it too). */
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF)
+/* StatsdSumCounters: main server only, as it shapes per-process state. */
+static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dconf;
+    if (err)
+        return err;
+    sc->sum_counters = on;
+    return NULL;
+}
+
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+/* Never in .htaccess: a user's file must not choose where metrics go. */
+#define DEST_CONF (RSRC_CONF | ACCESS_CONF)
 #define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
 
 const command_rec statsd_config_cmds[] = {
@@ -599,6 +617,9 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE1("StatsdScoreboardInterval", set_server_number,
                   (void *)&scoreboard_number, RSRC_CONF,
                   "seconds between worker gauges (default 10; 0: none)"),
+    AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
+                 "sum counters with the same key over each flush interval "
+                 "(default On; needs StatsdFlushInterval > 0)"),
     {NULL}
 };
 

@@ -42,6 +42,7 @@ static apr_status_t destroy_sinks(void *data)
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
         statsd_batch_destroy(sink->batch);
+        statsd_interval_destroy(sink->interval);
         statsd_client_destroy(sink->client);
     }
     apr_array_clear(sinks);
@@ -57,6 +58,8 @@ static void close_sink(void *data)
 
     if (sink->batch)
         statsd_batch_flush_nowait(sink->batch);
+    if (sink->interval)
+        statsd_interval_flush_nowait(sink->interval);
     statsd_client_close(sink->client);
 }
 
@@ -64,7 +67,7 @@ static void close_sink(void *data)
  * client, not yet resolved (see resolve_at_start). */
 static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
                              const statsd_target *t, size_t max_packet,
-                             int batching)
+                             int batching, int summing)
 {
     statsd_sink *sink;
     int i, rv;
@@ -81,8 +84,12 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
                      STATSD_MSG_DEST_SETUP, target_text(p, t));
         return NULL;
     }
-    if (batching && (rv = statsd_batch_create(&sink->batch,
-                                              sink->client)) != 0) {
+    if (summing)
+        rv = statsd_interval_create(&sink->interval, sink->client,
+                                    INTERVAL_BYTES);
+    else if (batching)
+        rv = statsd_batch_create(&sink->batch, sink->client);
+    if (rv != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
                      STATSD_MSG_BATCH_SETUP, target_text(p, t));
         statsd_client_destroy(sink->client);
@@ -178,6 +185,10 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             statsd_batch_flush(sink->batch);
         if (state == AP_WATCHDOG_STATE_RUNNING && child_resolver)
             log_resolved(sink, (size_t)i, pool);
+        if (sink->interval)
+            statsd_interval_flush(sink->interval);
+        if (state == AP_WATCHDOG_STATE_RUNNING)
+            refresh_sink(sink, now, pool);
         statsd_gate_leave(&sink->gate);
     }
     return rv;
@@ -326,6 +337,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                         &statsd_module);
     size_t max_packet = (size_t)sc->max_packet;
     int flush_ms = (int)sc->flush_ms;
+    int summing = flush_ms > 0 && sc->sum_counters;
     int i;
 
     statsd_reg->max_names = (size_t)sc->max_names;
@@ -338,12 +350,14 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_cleanup_null);
     for (i = 0; i < statsd_reg->dests->nelts; i++) {
         statsd_dest *d = APR_ARRAY_IDX(statsd_reg->dests, i, statsd_dest *);
-        d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0);
+        d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0,
+                           summing);
     }
     if (statsd_config_resolve_defaults(s))
         statsd_reg->fallback->sink = sink_for(pconf, s,
                                               &statsd_reg->fallback->target,
-                                              max_packet, flush_ms > 0);
+                                              max_packet, flush_ms > 0,
+                                              summing);
     check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;

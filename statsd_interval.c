@@ -1,0 +1,230 @@
+/*
+ * statsd_interval.c - one flush interval of lines, counters summed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_interval.h"
+#include "statsd_sum.h"
+
+struct statsd_interval {
+    statsd_client *client;
+    int locked;          /* spin lock over buf/len: held for a memcpy */
+    size_t cap;
+    size_t len;
+    char *buf;           /* what requests append to */
+    /* the flushing side, under work: */
+    pthread_mutex_t work;
+    char *spare;         /* the buffer swapped out, cap bytes */
+    char *out;           /* what is sent: max(cap, drain size) bytes */
+    statsd_sum *sum;
+};
+
+/* The lock guards a copy of one request's lines: an atomic exchange when
+ * free; a waiter that finds it taken (the holder was preempted) yields. */
+static __attribute__((noinline)) void lock_contended(statsd_interval *iv)
+{
+    unsigned spins = 0;
+
+    while (__atomic_exchange_n(&iv->locked, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&iv->locked, __ATOMIC_RELAXED)) {
+            if (++spins < 100) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+            }
+        }
+    }
+}
+
+static inline void lock(statsd_interval *iv)
+{
+    if (__builtin_expect(__atomic_exchange_n(&iv->locked, 1,
+                                             __ATOMIC_ACQUIRE) != 0, 0))
+        lock_contended(iv);
+}
+
+static int trylock(statsd_interval *iv)
+{
+    return __atomic_exchange_n(&iv->locked, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static void unlock(statsd_interval *iv)
+{
+    __atomic_store_n(&iv->locked, 0, __ATOMIC_RELEASE);
+}
+
+int statsd_interval_create(statsd_interval **out, statsd_client *c,
+                           size_t bytes)
+{
+    statsd_interval *iv;
+    size_t out_size;
+    int rv;
+
+    if (!out || !c || bytes < STATSD_INTERVAL_MIN_BYTES
+        || bytes > STATSD_INTERVAL_MAX_BYTES)
+        return -EINVAL;
+    iv = calloc(1, sizeof(*iv));
+    if (!iv)
+        return -ENOMEM;
+    iv->client = c;
+    iv->cap = bytes;
+    /* keys are taken from lines of the buffer: a buffer's worth of key
+     * bytes is as much as one fold can add */
+    rv = statsd_sum_create(&iv->sum, STATSD_INTERVAL_KEYS, bytes);
+    if (rv != 0) {
+        free(iv);
+        return rv;
+    }
+    out_size = statsd_sum_drain_size(iv->sum);
+    if (out_size < bytes)
+        out_size = bytes;
+    iv->buf = malloc(bytes);
+    iv->spare = malloc(bytes);
+    iv->out = malloc(out_size);
+    if (!iv->buf || !iv->spare || !iv->out
+        || pthread_mutex_init(&iv->work, NULL) != 0) {
+        free(iv->buf);
+        free(iv->spare);
+        free(iv->out);
+        statsd_sum_destroy(iv->sum);
+        free(iv);
+        return -ENOMEM;
+    }
+    *out = iv;
+    return 0;
+}
+
+void statsd_interval_destroy(statsd_interval *iv)
+{
+    if (!iv)
+        return;
+    pthread_mutex_destroy(&iv->work);
+    statsd_sum_destroy(iv->sum);
+    free(iv->buf);
+    free(iv->spare);
+    free(iv->out);
+    free(iv);
+}
+
+/* Under work and the lock: swap the buffer for the spare, releasing the
+ * lock; the lines taken are folded and the rest sent. With lines, they
+ * start the new buffer. Returns the first send error or 0. */
+static int take_and_fold(statsd_interval *iv, const char *lines, size_t len)
+{
+    char *taken = iv->buf;
+    size_t taken_len = iv->len;
+    unsigned n;
+    size_t o;
+
+    iv->buf = iv->spare;
+    iv->spare = taken;
+    iv->len = 0;
+    if (lines) {
+        memcpy(iv->buf, lines, len);
+        iv->len = len;
+    }
+    unlock(iv);
+    o = statsd_sum_fold(iv->sum, taken, taken_len, iv->out, &n);
+    if (o == 0)
+        return 0;
+    {
+        long rv = statsd_client_send_lines(iv->client, iv->out, o);
+        return rv < 0 ? (int)rv : 0;
+    }
+}
+
+/* Under work: the table's lines go out. */
+static int drain(statsd_interval *iv)
+{
+    unsigned n;
+    size_t o = statsd_sum_drain(iv->sum, iv->out, &n);
+    long rv;
+
+    if (o == 0)
+        return 0;
+    rv = statsd_client_send_lines(iv->client, iv->out, o);
+    return rv < 0 ? (int)rv : 0;
+}
+
+/* The buffer is full: flush it (unless someone did while we waited) and
+ * queue the block. */
+static __attribute__((noinline)) long add_full(statsd_interval *iv,
+                                               const char *lines, size_t len)
+{
+    pthread_mutex_lock(&iv->work);
+    lock(iv);
+    if (iv->len && iv->len + 1 + len > iv->cap) {
+        take_and_fold(iv, lines, len);
+    } else {
+        if (iv->len)
+            iv->buf[iv->len++] = '\n';
+        memcpy(iv->buf + iv->len, lines, len);
+        iv->len += len;
+        unlock(iv);
+    }
+    pthread_mutex_unlock(&iv->work);
+    return (long)len;
+}
+
+long statsd_interval_add(statsd_interval *iv, const char *lines, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (len > iv->cap)      /* never from a request: its lines are small */
+        return statsd_client_send_lines(iv->client, lines, len);
+    lock(iv);
+    if (__builtin_expect(iv->len && iv->len + 1 + len > iv->cap, 0)) {
+        unlock(iv);
+        return add_full(iv, lines, len);
+    }
+    if (iv->len)
+        iv->buf[iv->len++] = '\n';
+    memcpy(iv->buf + iv->len, lines, len);
+    iv->len += len;
+    unlock(iv);
+    return (long)len;
+}
+
+int statsd_interval_flush(statsd_interval *iv)
+{
+    int rv, rv2;
+
+    pthread_mutex_lock(&iv->work);
+    lock(iv);
+    rv = take_and_fold(iv, NULL, 0);
+    rv2 = drain(iv);
+    pthread_mutex_unlock(&iv->work);
+    return rv ? rv : rv2;
+}
+
+int statsd_interval_flush_nowait(statsd_interval *iv)
+{
+    int rv, rv2;
+
+    if (pthread_mutex_trylock(&iv->work) != 0)
+        return -EBUSY;
+    if (!trylock(iv)) {
+        pthread_mutex_unlock(&iv->work);
+        return -EBUSY;
+    }
+    rv = take_and_fold(iv, NULL, 0);
+    rv2 = drain(iv);
+    pthread_mutex_unlock(&iv->work);
+    return rv ? rv : rv2;
+}
+
+size_t statsd_interval_pending(statsd_interval *iv)
+{
+    size_t len;
+
+    lock(iv);
+    len = iv->len;
+    unlock(iv);
+    return len;
+}

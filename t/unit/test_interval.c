@@ -1,0 +1,293 @@
+/*
+ * Check tests of statsd_interval: an interval of lines, counters summed.
+ * Datagrams are captured through the client's send seam.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_client.h"
+#include "statsd_interval.h"
+
+#define MAX_DGRAMS 20000
+
+/* What the send seam saw. */
+typedef struct {
+    pthread_mutex_t lock;
+    size_t n;
+    char *dgram[MAX_DGRAMS];
+    size_t len[MAX_DGRAMS];
+    int fail_with;              /* errno to fail every send with, or 0 */
+} capture;
+
+static ssize_t capture_send(int fd, const void *buf, size_t len,
+                            const struct sockaddr *to, socklen_t tolen,
+                            void *baton)
+{
+    capture *cap = baton;
+    (void)fd;
+    (void)to;
+    (void)tolen;
+    if (cap->fail_with) {
+        errno = cap->fail_with;
+        return -1;
+    }
+    pthread_mutex_lock(&cap->lock);
+    ck_assert_uint_lt(cap->n, MAX_DGRAMS);
+    cap->dgram[cap->n] = malloc(len + 1);
+    ck_assert_ptr_nonnull(cap->dgram[cap->n]);
+    memcpy(cap->dgram[cap->n], buf, len);
+    cap->dgram[cap->n][len] = '\0';
+    cap->len[cap->n] = len;
+    cap->n++;
+    pthread_mutex_unlock(&cap->lock);
+    return (ssize_t)len;
+}
+
+static capture *cap;
+static statsd_client *client;
+static statsd_interval *iv;
+
+static void setup_with(size_t max_packet, size_t bytes)
+{
+    statsd_target t;
+
+    cap = calloc(1, sizeof(*cap));
+    ck_assert_ptr_nonnull(cap);
+    pthread_mutex_init(&cap->lock, NULL);
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "127.0.0.1", 8125), 0);
+    ck_assert_int_eq(statsd_client_create(&client, &t, max_packet), 0);
+    statsd_client_set_send_fn(client, capture_send, cap);
+    ck_assert_int_eq(statsd_client_resolve(client), 0);
+    ck_assert_int_eq(statsd_client_open(client), 0);
+    ck_assert_int_eq(statsd_interval_create(&iv, client, bytes), 0);
+}
+
+static void setup(void)
+{
+    setup_with(512, STATSD_INTERVAL_MIN_BYTES);
+}
+
+static void teardown(void)
+{
+    size_t i;
+
+    statsd_interval_destroy(iv);
+    statsd_client_destroy(client);
+    for (i = 0; i < cap->n; i++)
+        free(cap->dgram[i]);
+    pthread_mutex_destroy(&cap->lock);
+    free(cap);
+}
+
+static long add(const char *lines)
+{
+    return statsd_interval_add(iv, lines, strlen(lines));
+}
+
+/* The sum of the values of the lines of every datagram named k. */
+static unsigned long long total(const char *k, const char *type)
+{
+    unsigned long long t = 0;
+    size_t i, klen = strlen(k);
+
+    for (i = 0; i < cap->n; i++) {
+        const char *p = cap->dgram[i];
+        while (p && *p) {
+            const char *nl = strchr(p, '\n');
+            if (!strncmp(p, k, klen) && p[klen] == ':') {
+                char *end;
+                double v = strtod(p + klen + 1, &end);
+                if (!strncmp(end, type, strlen(type)))
+                    t += (unsigned long long)v;
+            }
+            p = nl ? nl + 1 : NULL;
+        }
+    }
+    return t;
+}
+
+static unsigned count_lines(const char *k)
+{
+    unsigned n = 0;
+    size_t i, klen = strlen(k);
+
+    for (i = 0; i < cap->n; i++) {
+        const char *p = cap->dgram[i];
+        while (p && *p) {
+            if (!strncmp(p, k, klen) && p[klen] == ':')
+                n++;
+            p = strchr(p, '\n');
+            if (p)
+                p++;
+        }
+    }
+    return n;
+}
+
+START_TEST(one_line_per_counter_key_per_interval)
+{
+    ck_assert_int_eq(add("p.a.GET.200:1.5|ms\np.a.GET.200:1|c\n"
+                         "p.responses.good:1|c\np.responses.time:1.5|ms"),
+                     79);
+    ck_assert_int_eq(add("p.a.GET.200:2|ms\np.a.GET.200:1|c\n"
+                         "p.responses.good:1|c\np.responses.time:2|ms"), 75);
+    ck_assert_uint_eq(cap->n, 0);
+    ck_assert_uint_eq(statsd_interval_pending(iv), 79 + 1 + 75);
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(cap->n, 2);
+    ck_assert_str_eq(cap->dgram[0], "p.a.GET.200:1.5|ms\n"
+                     "p.responses.time:1.5|ms\np.a.GET.200:2|ms\n"
+                     "p.responses.time:2|ms");
+    ck_assert_str_eq(cap->dgram[1], "p.a.GET.200:2|c\np.responses.good:2|c");
+    ck_assert_uint_eq(statsd_interval_pending(iv), 0);
+    /* an idle interval sends nothing */
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_int_eq(statsd_interval_flush_nowait(iv), 0);
+    ck_assert_uint_eq(cap->n, 2);
+    /* the next interval has its own totals */
+    add("p.responses.good:1|c");
+    ck_assert_int_eq(statsd_interval_flush_nowait(iv), 0);
+    ck_assert_uint_eq(cap->n, 3);
+    ck_assert_str_eq(cap->dgram[2], "p.responses.good:1|c");
+}
+END_TEST
+
+START_TEST(a_full_buffer_sends_timers_and_keeps_counting)
+{
+    char name[96], block[200];
+    int i;
+
+    /* 100-byte timer lines and a counter: the 4096-byte buffer fills */
+    memset(name, 'k', 94);
+    name[94] = '\0';
+    snprintf(block, sizeof(block), "%s:1|ms\nc:1|c", name);
+    for (i = 0; i < 100; i++)
+        ck_assert_int_eq(add(block), 105);
+    ck_assert_uint_gt(cap->n, 0);       /* timers went out on the way */
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    /* one counter line for the interval, every timer once */
+    ck_assert_uint_eq(count_lines("c"), 1);
+    ck_assert_uint_eq(total("c", "|c"), 100);
+    ck_assert_uint_eq(count_lines(name), 100);
+    for (i = 0; i < (int)cap->n; i++)
+        ck_assert_uint_le(cap->len[i], 512);
+}
+END_TEST
+
+START_TEST(a_block_larger_than_the_buffer_goes_at_once)
+{
+    char *big = malloc(STATSD_INTERVAL_MIN_BYTES + 200);
+    size_t pos = 0;
+
+    ck_assert_ptr_nonnull(big);
+    while (pos < STATSD_INTERVAL_MIN_BYTES + 100) {
+        memcpy(big + pos, "t:1|ms\n", 7);
+        pos += 7;
+    }
+    big[pos - 1] = '\0';
+    ck_assert_int_gt(add(big), 0);
+    ck_assert_uint_gt(cap->n, 0);
+    free(big);
+}
+END_TEST
+
+START_TEST(failed_sends_are_counted_not_kept)
+{
+    statsd_stats st;
+
+    cap->fail_with = ECONNREFUSED;
+    add("a:1|c\nb:2|ms");
+    ck_assert_int_eq(statsd_interval_flush(iv), -ECONNREFUSED);
+    statsd_client_stats(client, &st);
+    ck_assert_uint_eq(st.dropped_lines, 2);
+    cap->fail_with = 0;
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(cap->n, 0);
+}
+END_TEST
+
+#define THREADS 4
+#define PER_THREAD 20000
+
+static void *adder(void *arg)
+{
+    int i;
+    (void)arg;
+    for (i = 0; i < PER_THREAD; i++)
+        ck_assert_int_gt(add("p.x.GET.200:1.25|ms\np.x.GET.200:1|c\n"
+                             "p.responses.good:1|c"), 0);
+    return NULL;
+}
+
+static void *flusher(void *arg)
+{
+    int i;
+    (void)arg;
+    for (i = 0; i < 200; i++)
+        statsd_interval_flush(iv);
+    return NULL;
+}
+
+START_TEST(threads_lose_nothing)
+{
+    pthread_t th[THREADS + 1];
+    int i;
+
+    for (i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, adder, NULL), 0);
+    ck_assert_int_eq(pthread_create(&th[THREADS], NULL, flusher, NULL), 0);
+    for (i = 0; i <= THREADS; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    /* every timer line, every counted request */
+    ck_assert_uint_eq(total("p.x.GET.200", "|ms"), THREADS * PER_THREAD);
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), THREADS * PER_THREAD);
+    ck_assert_uint_eq(total("p.responses.good", "|c"), THREADS * PER_THREAD);
+}
+END_TEST
+
+START_TEST(create_rejects_bad_sizes)
+{
+    statsd_interval *x;
+
+    ck_assert_int_eq(statsd_interval_create(NULL, client, 65536), -EINVAL);
+    ck_assert_int_eq(statsd_interval_create(&x, NULL, 65536), -EINVAL);
+    ck_assert_int_eq(statsd_interval_create(&x, client,
+                                            STATSD_INTERVAL_MIN_BYTES - 1),
+                     -EINVAL);
+    statsd_interval_destroy(NULL);
+}
+END_TEST
+
+static Suite *interval_suite(void)
+{
+    Suite *s = suite_create("statsd_interval");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, one_line_per_counter_key_per_interval);
+    tcase_add_test(tc, a_full_buffer_sends_timers_and_keeps_counting);
+    tcase_add_test(tc, a_block_larger_than_the_buffer_goes_at_once);
+    tcase_add_test(tc, failed_sends_are_counted_not_kept);
+    tcase_add_test(tc, threads_lose_nothing);
+    tcase_add_test(tc, create_rejects_bad_sizes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(interval_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,196 @@
+/*
+ * Check tests of statsd_sum: counters summed per key over an interval.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_sum.h"
+#include "unit_util.h"
+
+static statsd_sum *sum;
+static char out[1 << 16];
+static unsigned n_out;
+
+static void setup(void)
+{
+    ck_assert_int_eq(statsd_sum_create(&sum, 8, 256), 0);
+}
+
+static void teardown(void)
+{
+    statsd_sum_destroy(sum);
+}
+
+/* Fold a NUL-terminated block (an exact-size heap copy); what was passed
+ * through, NUL-terminated. */
+static const char *fold(const char *lines)
+{
+    size_t len = strlen(lines);
+    char *copy = dup_exact(lines, len);
+    size_t o = statsd_sum_fold(sum, copy, len, out, &n_out);
+
+    free(copy);
+    out[o] = '\0';
+    return out;
+}
+
+static const char *drain(void)
+{
+    size_t o = statsd_sum_drain(sum, out, &n_out);
+
+    ck_assert_uint_le(o, statsd_sum_drain_size(sum));
+    out[o] = '\0';
+    return out;
+}
+
+START_TEST(counters_summed_timers_passed_in_order)
+{
+    ck_assert_str_eq(fold("p.a.GET.200:1.5|ms\np.a.GET.200:1|c\n"
+                          "p.responses.good:1|c\np.responses.time:1.5|ms"),
+                     "p.a.GET.200:1.5|ms\np.responses.time:1.5|ms");
+    ck_assert_uint_eq(n_out, 2);
+    ck_assert_str_eq(fold("p.a.GET.200:2|ms\np.a.GET.200:1|c\n"
+                          "p.responses.good:1|c\np.responses.bad:1|c\n"
+                          "p.responses.4xx:3|c"),
+                     "p.a.GET.200:2|ms");
+    ck_assert_uint_eq(statsd_sum_keys(sum), 4);
+    ck_assert_str_eq(drain(), "p.a.GET.200:2|c\np.responses.good:2|c\n"
+                              "p.responses.bad:1|c\np.responses.4xx:3|c");
+    ck_assert_uint_eq(n_out, 4);
+    /* drained: the next interval starts empty */
+    ck_assert_uint_eq(statsd_sum_keys(sum), 0);
+    ck_assert_str_eq(drain(), "");
+    ck_assert_uint_eq(n_out, 0);
+    ck_assert_str_eq(fold("x:5|c"), "");
+    ck_assert_str_eq(drain(), "x:5|c");
+}
+END_TEST
+
+START_TEST(rate_and_tags_are_part_of_the_key)
+{
+    ck_assert_str_eq(fold("k:1|c|@0.1\nk:1|c\nk:1|c|@0.1\nk:1|c|#a:b\n"
+                          "k,a=b:1|c\nk;a=b:1|c\nk:1|c|@0.1|#a:b\nk:1|c|#a:b"),
+                     "");
+    ck_assert_str_eq(drain(), "k:2|c|@0.1\nk:1|c\nk:2|c|#a:b\nk,a=b:1|c\n"
+                              "k;a=b:1|c\nk:1|c|@0.1|#a:b");
+}
+END_TEST
+
+START_TEST(other_forms_pass_through)
+{
+    /* signed, decimal, empty, 20 digits, gauges, sets, a bare "|c" type
+     * followed by more letters, no value, no name, no ':' */
+    const char *in = "a:-1|c\na:1.5|c\na:|c\na:12345678901234567890|c\n"
+                     "a:1|g\na:1|s\na:1|cx\na:1\n:1|c\nabc";
+    ck_assert_str_eq(fold(in), in);
+    ck_assert_uint_eq(n_out, 10);
+    ck_assert_uint_eq(statsd_sum_keys(sum), 0);
+    /* empty lines are dropped */
+    ck_assert_str_eq(fold("\n\na:1|ms\n\n"), "a:1|ms");
+    ck_assert_uint_eq(n_out, 1);
+}
+END_TEST
+
+START_TEST(largest_values_stay_exact)
+{
+    /* 19 digits is the widest summed value; a total that would pass
+     * 2^64 - 1 leaves that line as it is */
+    ck_assert_str_eq(fold("a:9999999999999999999|c\n"
+                          "a:8446744073709551616|c\na:1|c"),
+                     "a:1|c");
+    ck_assert_str_eq(drain(), "a:18446744073709551615|c");
+}
+END_TEST
+
+START_TEST(full_table_passes_lines_through)
+{
+    /* 8 keys at most */
+    ck_assert_str_eq(fold("k0:1|c\nk1:1|c\nk2:1|c\nk3:1|c\nk4:1|c\nk5:1|c\n"
+                          "k6:1|c\nk7:1|c\nk8:1|c\nk0:1|c\nk8:1|c"),
+                     "k8:1|c\nk8:1|c");
+    ck_assert_str_eq(drain(), "k0:2|c\nk1:1|c\nk2:1|c\nk3:1|c\nk4:1|c\n"
+                              "k5:1|c\nk6:1|c\nk7:1|c");
+}
+END_TEST
+
+START_TEST(full_arena_passes_lines_through)
+{
+    char line[300];
+
+    /* 256 key bytes: a 200-byte key fits, a second one does not */
+    memset(line, 'a', 200);
+    strcpy(line + 200, ":1|c");
+    ck_assert_str_eq(fold(line), "");
+    line[0] = 'b';
+    ck_assert_str_eq(fold(line), line);
+    ck_assert_uint_eq(statsd_sum_keys(sum), 1);
+}
+END_TEST
+
+START_TEST(many_keys_hash_apart)
+{
+    statsd_sum *big;
+    char line[64];
+    size_t i, o;
+    unsigned n;
+
+    ck_assert_int_eq(statsd_sum_create(&big, 4096, 1 << 16), 0);
+    for (i = 0; i < 3 * 4096; i++) {
+        int len = snprintf(line, sizeof(line), "key.%zu:%zu|c", i % 4096,
+                           i / 4096 + 1);
+        ck_assert_uint_eq(statsd_sum_fold(big, line, (size_t)len, out, &n),
+                          0);
+    }
+    ck_assert_uint_eq(statsd_sum_keys(big), 4096);
+    o = statsd_sum_drain(big, out, &n);
+    out[o] = '\0';
+    ck_assert_uint_eq(n, 4096);
+    /* every key: 1 + 2 + 3 */
+    ck_assert(strncmp(out, "key.0:6|c\nkey.1:6|c\n", 20) == 0);
+    ck_assert_ptr_nonnull(strstr(out, "\nkey.4095:6|c"));
+    statsd_sum_destroy(big);
+}
+END_TEST
+
+START_TEST(create_rejects_bad_sizes)
+{
+    statsd_sum *s;
+
+    ck_assert_int_eq(statsd_sum_create(NULL, 8, 8), -EINVAL);
+    ck_assert_int_eq(statsd_sum_create(&s, 0, 8), -EINVAL);
+    ck_assert_int_eq(statsd_sum_create(&s, 8, 0), -EINVAL);
+    statsd_sum_destroy(NULL);
+}
+END_TEST
+
+static Suite *sum_suite(void)
+{
+    Suite *s = suite_create("statsd_sum");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, counters_summed_timers_passed_in_order);
+    tcase_add_test(tc, rate_and_tags_are_part_of_the_key);
+    tcase_add_test(tc, other_forms_pass_through);
+    tcase_add_test(tc, largest_values_stay_exact);
+    tcase_add_test(tc, full_table_passes_lines_through);
+    tcase_add_test(tc, full_arena_passes_lines_through);
+    tcase_add_test(tc, many_keys_hash_apart);
+    tcase_add_test(tc, create_rejects_bad_sizes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sum_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
