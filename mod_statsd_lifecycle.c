@@ -5,6 +5,8 @@
  * DNS changes, the per-child watchdog that flushes batches and logs what
  * the resolver found, and what runs when a child exits.
  */
+#include <unistd.h>
+
 #include "mod_statsd.h"
 
 APLOG_USE_MODULE(statsd);
@@ -14,6 +16,13 @@ statsd_registry *statsd_reg;
 /* This child's resolver (NULL in the parent): it outlives the child's
  * pools, which may be destroyed from a signal handler. */
 static statsd_resolver *child_resolver;
+/* The watchdog that calls on_tick, its interval, and (per child) whether
+ * the first tick still comes early: children started together would
+ * otherwise all flush at the same moment of every interval. */
+static ap_watchdog_t *tick_wd;
+static apr_interval_time_t tick_interval;
+static int tick_jittered;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* ---------------------------------------------------------------------- */
 /* start-up: resolve destinations, one socket per child                   */
@@ -24,6 +33,7 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     (void)ptemp;
     statsd_reg = apr_pcalloc(pconf, sizeof(*statsd_reg));
+    tick_wd = NULL;
     statsd_reg->dests = apr_array_make(pconf, 8, sizeof(statsd_dest *));
     statsd_reg->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
     statsd_reg->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
@@ -175,6 +185,11 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
     apr_status_t rv = APR_SUCCESS;
     int i;
 
+    if (tick_jittered) {
+        /* the early first tick is done: every interval from now on */
+        tick_jittered = 0;
+        wd_set_interval(tick_wd, tick_interval, sinks, on_tick);
+    }
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
         if (statsd_gate_enter(&sink->gate) != 0) {
@@ -212,6 +227,10 @@ static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
     if (rv == APR_SUCCESS)
         rv = wd_register(wd, apr_time_from_msec(tick_ms), statsd_reg->sinks,
                          on_tick);
+    tick_wd = rv == APR_SUCCESS ? wd : NULL;
+    tick_interval = apr_time_from_msec(tick_ms);
+    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(
+        ap_watchdog_set_callback_interval);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      STATSD_MSG_WATCHDOG);
@@ -424,6 +443,27 @@ static void start_child_resolver(apr_pool_t *pchild, server_rec *s)
     if (rv != 0)
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
                      STATSD_MSG_CHILD_RESOLVER);
+/* This child's first flush comes after a random part of the interval
+ * (seeded by its pid and start time: no two children alike), so the
+ * children of a server spread their flushes over half the interval. */
+static void jitter_first_tick(void)
+{
+    apr_uint64_t seed;
+    apr_interval_time_t first;
+
+    if (!tick_wd || !wd_set_interval || statsd_reg->sinks->nelts == 0
+        || tick_interval <= 0)
+        return;
+    seed = ((apr_uint64_t)getpid() * 0x9E3779B97F4A7C15ULL)
+           ^ (apr_uint64_t)apr_time_now();
+    seed ^= seed >> 29;
+    /* in the second half: lines never wait less long than half an
+     * interval, so a long interval still means few datagrams */
+    first = tick_interval - tick_interval / 2
+            + (apr_interval_time_t)(seed % (apr_uint64_t)(tick_interval / 2 + 1));
+    if (wd_set_interval(tick_wd, first, statsd_reg->sinks, on_tick)
+        == APR_SUCCESS)
+        tick_jittered = 1;
 }
 
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
@@ -451,4 +491,5 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
     start_child_resolver(pchild, s);
     apr_pool_cleanup_register(pchild, statsd_reg->sinks, close_sockets,
                               apr_pool_cleanup_null);
+    jitter_first_tick();
 }
