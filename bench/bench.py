@@ -24,6 +24,10 @@ Sections:
      module, interleaved paired rounds; requests/s and server CPU/request as
      median of paired ratios; plus a paced ~10k requests/s run where
      lines received / expected must be 1.000.
+  e) the receiver's cost: a fixed request mix captured in three wire
+     formats (the original's, batched, the default) and replayed into the
+     real statsd 0.9; its CPU time per format, relative to the original's
+     (bench/receiver_cost.py).
 
 Everything runs on 127.0.0.1 only, in throwaway ServerRoots under /tmp;
 every wait and load loop is bounded in count and time. Results: a table on
@@ -59,6 +63,7 @@ sys.path.insert(0, str(REPO / "t" / "lib"))     # the test harness
 from statsdtest.httpd import Httpd, HttpdError  # noqa: E402
 from statsdtest.paths import APACHE2, MODULE_SO, RUN_USER  # noqa: E402
 from statsdtest.proc import proc_stat, tcp_listening  # noqa: E402
+import receiver_cost  # noqa: E402
 
 OUT = REPO / "build" / "bench"
 BENCH_NAMES = OUT / "bench_names"
@@ -124,7 +129,7 @@ def receiver_main(sink):
     lock = threading.Lock()
     keys = ("datagrams", "bytes", "lines", "bad_lines", "counters", "timers",
             "good", "bad", "r4xx", "r5xx", "rtime", "max_datagram",
-            "req_lines", "other_lines", "req_datagrams")
+            "req_lines", "req_samples", "other_lines", "req_datagrams")
     st = dict.fromkeys(keys, 0)
     st["last_rx"] = 0.0
     bad_samples = []
@@ -183,7 +188,7 @@ def receiver_main(sink):
             continue
         data = bytes(view[:n])
         lines = data.split(b"\n")
-        c = tm = good = bad = r4 = r5 = rt = badl = req = 0
+        c = tm = good = bad = r4 = r5 = rt = badl = req = samples = 0
         others = []
         for ln in lines:
             if not LINE_RE.match(ln):
@@ -191,8 +196,12 @@ def receiver_main(sink):
                 if len(bad_samples) < 5:
                     bad_samples.append(ln[:200].decode("latin-1"))
                 continue
+            # a summed counter stands for its value's worth of lines
+            n_of = (int(ln.split(b":", 1)[1][:-2]) if ln.endswith(b"|c")
+                    else 1)
             if REQ_LINE_RE.match(ln):
                 req += 1
+                samples += n_of
             else:
                 others.append(ln.split(b":", 1)[0].decode("latin-1"))
             if ln.endswith(b"|c"):
@@ -202,13 +211,13 @@ def receiver_main(sink):
             if ln.startswith(prefix):
                 rest = ln[len(prefix):len(prefix) + 5]
                 if rest.startswith(b"good:"):
-                    good += 1
+                    good += n_of
                 elif rest.startswith(b"bad:"):
-                    bad += 1
+                    bad += n_of
                 elif rest.startswith(b"4xx:"):
-                    r4 += 1
+                    r4 += n_of
                 elif rest.startswith(b"5xx:"):
-                    r5 += 1
+                    r5 += n_of
                 elif rest.startswith(b"time:"):
                     rt += 1
         with lock:
@@ -217,6 +226,7 @@ def receiver_main(sink):
             st["lines"] += len(lines)
             st["bad_lines"] += badl
             st["req_lines"] += req
+            st["req_samples"] += samples
             st["req_datagrams"] += 1 if req else 0
             st["other_lines"] += len(others)
             for o in others:
@@ -658,7 +668,7 @@ def module_profile(cg1, cg2, n_diff):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.res = {"meta": {}, "a": {}, "b": {}, "c": {}, "d": {}}
+        self.res = {"meta": {}, "a": {}, "b": {}, "c": {}, "d": {}, "e": {}}
         self.notes = []
         self.work = Path(tempfile.mkdtemp(prefix="mod_statsd-bench-",
                                           dir="/tmp"))
@@ -999,15 +1009,16 @@ class Bench:
              "kernel_drops": st["kernel_drops"],
              "datagrams_before_stop": before_stop["datagrams"],
              "lines_before_stop": before_stop["lines"],
+             "samples": st["req_samples"],
              "dgram_per_req": st["req_datagrams"] / n,
-             "lines_ratio": st["req_lines"] / exp if exp else 0,
+             "lines_ratio": st["req_samples"] / exp if exp else 0,
              "good": st["good"], "rtime": st["rtime"]}
         dispose(h)
         self.httpds.remove(h)
         self.receivers.remove(recv)
         recv.close()
-        log(f"   flush={flush}: {r['datagrams']} datagrams, {r['lines']}/"
-            f"{exp} request lines (+{r['other_lines']} other) for {n} "
+        log(f"   flush={flush}: {r['datagrams']} datagrams, {r['samples']}/"
+            f"{exp} request samples in {r['lines']} lines (+{r['other_lines']} other) for {n} "
             f"requests ({n / dt:.0f} req/s)")
         return r
 
@@ -1194,11 +1205,12 @@ class Bench:
                       "logged_requests": sum(statuses.values()),
                       "statuses": dict(statuses),
                       "expected_lines": exp, "lines": st["req_lines"],
+                      "samples": st["req_samples"],
                       "other_lines": st["other_lines"],
                       "datagrams": st["datagrams"],
                       "bad_lines": st["bad_lines"],
                       "kernel_drops": st["kernel_drops"],
-                      "ratio": st["req_lines"] / exp if exp else 0,
+                      "ratio": st["req_samples"] / exp if exp else 0,
                       "conns": conns, "mode": mode, "probe_rps": probe_rps,
                       "capacity": capacity,
                       "delay_ms": self.args.pace_delay_ms}
@@ -1207,7 +1219,15 @@ class Bench:
             self.notes.append(f"{h.name}: error log: {probs[:3]}")
         dispose(h)
         self.httpds.remove(h)
-        log(f"   paced: {w['rps']:.0f} req/s, {st['req_lines']}/{exp} lines")
+        log(f"   paced: {w['rps']:.0f} req/s, {st['req_samples']}/{exp} "
+            f"samples in {st['req_lines']} lines")
+
+    # ---------------------------------------------------------------- e)
+    def section_e(self):
+        log("e) receiver cost: captures replayed into the real statsd")
+        self.res["e"] = receiver_cost.run(self, sys.modules[__name__],
+                                          self.args.e_requests, 4,
+                                          self.args.e_reps, log)
 
     # ---------------------------------------------------------------- report
     def report(self):
@@ -1311,11 +1331,12 @@ class Bench:
                          verdict(on["dgram_per_req"] <= T_DGRAM_BATCH),
                          f"{on['datagrams']} datagrams / {on['requests']} "
                          f"requests"))
-            rows.append(("c2", "lines received/expected, batching on",
+            rows.append(("c2", "samples received/expected, batching on",
                          f"{on['lines_ratio']:.3f}", "1.000",
-                         verdict(on["lines"] == on["expected_lines"]
+                         verdict(on["samples"] == on["expected_lines"]
                                  and on["bad_lines"] == 0),
-                         f"{on['lines']}/{on['expected_lines']}"))
+                         f"{on['samples']}/{on['expected_lines']} (a summed "
+                         f"counter K:n|c counts n) in {on['lines']} lines"))
         else:
             why = ("module has no StatsdFlushInterval" if self.batching is False
                    else "not run")
@@ -1335,7 +1356,7 @@ class Bench:
                                         if off.get("default_config") else "")))
             rows.append(("c4", "lines received/expected, batching off",
                          f"{off['lines_ratio']:.3f}", "1.000",
-                         verdict(off["lines"] == off["expected_lines"]
+                         verdict(off["samples"] == off["expected_lines"]
                                  and off["bad_lines"] == 0),
                          f"{off['lines']}/{off['expected_lines']}"))
         d = R.get("d") or {}
@@ -1367,12 +1388,16 @@ class Bench:
             rows.append(("d3", "10 s run: requests/s achieved",
                          f"{p['rps']:.0f}", "~10,000", verd,
                          f"{how}; {p['logged_requests']} requests logged"))
-            rows.append(("d4", "10 s run: lines received/expected",
+            rows.append(("d4", "10 s run: samples received/expected",
                          f"{p['ratio']:.3f}", "1.000",
-                         verdict(p["lines"] == p["expected_lines"]
+                         verdict(p["samples"] == p["expected_lines"]
                                  and p["bad_lines"] == 0),
-                         f"{p['lines']}/{p['expected_lines']}, "
+                         f"{p['samples']}/{p['expected_lines']} in "
+                         f"{p['lines']} lines, "
                          f"{p['datagrams']} datagrams"))
+
+        if R.get("e"):
+            rows.extend(receiver_cost.report_rows(R["e"]))
 
         heads = ("#", "measurement", "measured", "target", "result")
         widths = [max(len(str(r[i])) for r in rows + [heads])
@@ -1517,6 +1542,8 @@ class Bench:
                    f"processes of others: {meta.get('foreign_httpd_at_start')}"
                    f" at start, {meta.get('foreign_httpd_at_end')} at end; "
                    f"bench took {meta.get('seconds', 0):.0f}s")
+        if R.get("e"):
+            out.extend(receiver_cost.details(R["e"]))
         out.append("caveats: (b) counts user-space instructions only: the "
                    "kernel's share (sendto, UDP over loopback) is not in "
                    "them, it shows in d2's system time. (b) runs the worker "
@@ -1547,8 +1574,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--only", default="abcd",
-                    help="sections to run, e.g. 'ab' (default abcd)")
+    ap.add_argument("--only", default="abcde",
+                    help="sections to run, e.g. 'ab' (default abcde)")
     ap.add_argument("--quick", action="store_true",
                     help="smaller counts, for trying the bench out")
     ap.add_argument("--n1", type=int, default=2000)
@@ -1568,6 +1595,10 @@ def main():
     ap.add_argument("--a-batches", type=int, default=20000)
     ap.add_argument("--c-requests", type=int, default=20000)
     ap.add_argument("--c-conns", type=int, default=4)
+    ap.add_argument("--e-requests", type=int, default=30000,
+                    help="requests of each capture of (e)")
+    ap.add_argument("--e-reps", type=int, default=5,
+                    help="replays of each capture into statsd (e)")
     ap.add_argument("--pairs", type=int, default=15)
     ap.add_argument("--quiet-wait", type=int, default=60,
                     help="seconds to wait at most for an idle machine "
@@ -1591,6 +1622,7 @@ def main():
         args.c_requests = 4000
         args.pairs, args.round_seconds = 2, 1
         args.pace_seconds = 3
+        args.e_requests, args.e_reps = 5000, 2
         args.quiet_wait = 5
     if os.geteuid() != 0:
         print("bench: run as root (httpd binds, then switches to "
@@ -1607,7 +1639,7 @@ def main():
     failed = None
     try:
         bench.setup()
-        for sec in "abcd":
+        for sec in "abcde":
             if sec in args.only:
                 try:
                     getattr(bench, f"section_{sec}")()

@@ -1,0 +1,322 @@
+"""make bench, section e: what the module's lines cost the receiver.
+
+Each wire format is captured once: httpd with the module serves a fixed
+request mix (static files and not-found paths over keep-alive
+connections) and a UDP socket keeps every datagram. The captures are
+then replayed, byte for byte and paced evenly over the same wall time,
+into the real statsd 0.9 (no backend but the capture backend of the
+integration tests, which adds up every flush). statsd's CPU time
+(utime + stime of /proc/PID/stat) from the first datagram to its next
+flush after the last is the receiver's cost; the same window with no
+traffic is its idle cost, subtracted.
+
+Streams:
+  original  StatsdFlushInterval 0 + StatsdServiceStats Off: one datagram
+            of two lines per request, the original module's wire format
+  batched   StatsdSumCounters Off: batching as before counters were summed
+  default   the module's defaults (batching, counters summed, service lines)
+
+Every stream must reach statsd with the same totals: each counter and
+each timer's sample count of the original stream (from the capture
+backend, after statsd's flushes) is compared with the others'.
+"""
+
+import collections
+import json
+import os
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from statsdtest import proc
+from statsdtest.statsd import Statsd, install
+
+HERE = Path(__file__).resolve().parent
+CAPTURE_BACKEND = HERE.parent / "t" / "integration" / "statsd_capture_backend.js"
+STATSD_FLUSH_MS = 1000
+
+# one connection's cycle through the mix: 80% static 200s, 20% 404s
+MIX = ["/bench.txt"] * 6 + ["/"] * 2 + ["/missing/a", "/missing/b"]
+
+STREAMS = [
+    ("original", "StatsdFlushInterval 0\nStatsdServiceStats Off\n"),
+    ("batched", "StatsdSumCounters Off\n"),
+    ("default", ""),
+]
+
+
+class Capture:
+    """A UDP socket on 127.0.0.1 that keeps every datagram."""
+
+    def __init__(self):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE,
+                              32 << 20)
+        except (OSError, AttributeError):
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.dgrams = []
+        self.last = time.monotonic()
+        self.stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                d = self.s.recv(70000)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.dgrams.append(d)
+            self.last = time.monotonic()
+
+    def quiesce(self, quiet=1.5, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if time.monotonic() - self.last >= quiet:
+                return
+            time.sleep(0.1)
+
+    def close(self):
+        self.stop = True
+        self.t.join(2)
+        self.s.close()
+
+
+def drive_mix(bench_mod, port, n, conns, timeout=300):
+    """Exactly n requests of MIX over conns keep-alive connections."""
+    deadline = time.monotonic() + timeout
+    per = [n // conns + (1 if i < n % conns else 0) for i in range(conns)]
+    results, errors = [], []
+
+    def worker(k, offset):
+        try:
+            c = bench_mod.KeepAliveClient(port)
+            st = collections.Counter()
+            try:
+                for i in range(k):
+                    if time.monotonic() > deadline:
+                        raise bench_mod.BenchError("client ran out of time")
+                    path = MIX[(i + offset) % len(MIX)]
+                    c.req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             f"User-Agent: mod_statsd-bench\r\n\r\n").encode()
+                    st[c.one()] += 1
+            finally:
+                c.close()
+            results.append(st)
+        except Exception as e:          # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k, i))
+               for i, k in enumerate(per)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(1, deadline - time.monotonic() + 5))
+    if errors:
+        raise bench_mod.BenchError(f"client error: {errors[0]!r}")
+    total = collections.Counter()
+    for r in results:
+        total.update(r)
+    return total
+
+
+def capture_stream(bench, bench_mod, name, extra, n, conns):
+    cap = Capture()
+    h = bench.httpd(f"recv-{name}", bench.module, statsd_port=cap.port,
+                    statsd_extra=extra)
+    try:
+        bench_mod.start_bench_httpd(h)
+        time.sleep(0.3)
+        cap.dgrams.clear()          # the parent's reload marker
+        statuses = drive_mix(bench_mod, h.port, n, conns)
+        time.sleep(STATSD_FLUSH_MS / 1000 + 0.5)
+        bench_mod.stop_bench_httpd(h)
+        cap.quiesce()
+    finally:
+        cap.close()
+        bench_mod.dispose(h)
+        bench.httpds.remove(h)
+    dgrams = [d for d in cap.dgrams if not d.endswith(b"httpd.reloads:1|c")]
+    lines = sum(d.count(b"\n") + 1 for d in dgrams)
+    return {"statuses": dict(statuses), "requests": sum(statuses.values()),
+            "datagrams": len(dgrams), "lines": lines,
+            "bytes": sum(len(d) for d in dgrams), "dgrams": dgrams}
+
+
+def cpu_ticks(pid):
+    st = proc.proc_stat(pid)
+    return st[1][0] + st[1][1] if st else 0
+
+
+def replay(stream, window, workdir, node):
+    """Replay into a fresh statsd, evenly over window seconds; its CPU ticks
+    from the first datagram to the second flush after the last, and the
+    totals the capture backend saw."""
+    out = Path(workdir) / "capture.json"
+    sd = Statsd(workdir, {
+        "flushInterval": STATSD_FLUSH_MS,
+        "deleteIdleStats": False,
+        "backends": [str(CAPTURE_BACKEND)],
+        "capture": {"file": str(out)},
+    }, node=node).start(timeout=30)
+    try:
+        time.sleep(1.0)                 # past start-up work
+        dgrams = stream["dgrams"]
+        steps = max(1, int(window * 100))
+        per = len(dgrams) / steps
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        addr = ("127.0.0.1", sd.port)
+        c0 = cpu_ticks(sd.proc.pid)
+        t0 = time.monotonic()
+        sent = 0
+        for k in range(steps):
+            upto = int(round((k + 1) * per)) if k < steps - 1 else len(dgrams)
+            for d in dgrams[sent:upto]:
+                s.sendto(d, addr)
+            sent = upto
+            pause = t0 + (k + 1) / 100.0 - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        s.close()
+        # two flushes after the last datagram: everything is counted
+        time.sleep(2 * STATSD_FLUSH_MS / 1000 + 0.3)
+        c1 = cpu_ticks(sd.proc.pid)
+        wall = time.monotonic() - t0
+        totals = json.loads(out.read_text()) if out.exists() else {}
+        st = sd.stats()
+    finally:
+        sd.stop()
+    return {"ticks": c1 - c0, "wall": wall, "totals": totals,
+            "bad_lines": totals.get("counters", {}).get(
+                "statsd.bad_lines_seen", 0), "statsd_stats": st}
+
+
+def idle_ticks(window, workdir, node):
+    sd = Statsd(workdir, {"flushInterval": STATSD_FLUSH_MS,
+                          "deleteIdleStats": False}, node=node).start(timeout=30)
+    try:
+        time.sleep(1.0)
+        c0 = cpu_ticks(sd.proc.pid)
+        time.sleep(window + 2 * STATSD_FLUSH_MS / 1000 + 0.3)
+        return cpu_ticks(sd.proc.pid) - c0
+    finally:
+        sd.stop()
+
+
+def same_totals(ref, other):
+    """Keys of ref whose counter total or timer sample count differs."""
+    diffs = []
+    rc, oc = ref.get("counters", {}), other.get("counters", {})
+    for k, v in rc.items():
+        if k.startswith("statsd."):
+            continue
+        if oc.get(k) != v:
+            diffs.append(f"counter {k}: {v} vs {oc.get(k)}")
+    rt, ot = ref.get("timer_counts", {}), other.get("timer_counts", {})
+    for k, v in rt.items():
+        if ot.get(k) != v:
+            diffs.append(f"timer {k}: {v} samples vs {ot.get(k)}")
+    return diffs
+
+
+def run(bench, bench_mod, n, conns, reps, log):
+    """Section e. Returns the figures for results.json and the report."""
+    node = install(say=log)
+    e = {"requests": n, "reps": reps, "streams": {}}
+    streams = {}
+    for name, extra in STREAMS:
+        log(f"e) capture '{name}': {n} requests")
+        streams[name] = capture_stream(bench, bench_mod, name, extra, n, conns)
+        s = streams[name]
+        e["streams"][name] = {k: v for k, v in s.items() if k != "dgrams"}
+        log(f"   {s['datagrams']} datagrams, {s['lines']} lines, "
+            f"{s['bytes']} bytes")
+    orig = streams["original"]
+    # the same wall time for every stream: what the original needs at
+    # about 20k datagrams/s, at least 3 s
+    window = max(3.0, orig["datagrams"] / 20000.0)
+    e["window"] = window
+    work = Path(bench.work) / "receiver"
+    runs = {name: [] for name, _ in STREAMS}
+    idles = []
+    bench.wait_quiet("e")
+    for rep in range(reps):
+        idles.append(idle_ticks(window, work / f"idle{rep}", node))
+        for name, _ in STREAMS:
+            r = replay(streams[name], window, work / f"{name}{rep}", node)
+            runs[name].append(r)
+            log(f"   run {rep + 1}/{reps} {name}: {r['ticks']} ticks "
+                f"(idle {idles[-1]}), bad lines {r['bad_lines']}")
+    idle = statistics.median(idles)
+    e["idle_ticks"] = idles
+    ref = runs["original"][0]["totals"]
+    for name, _ in STREAMS:
+        s = e["streams"][name]
+        req = max(1, s["requests"])
+        s["per_request"] = {"datagrams": s["datagrams"] / req,
+                            "lines": s["lines"] / req,
+                            "bytes": s["bytes"] / req}
+        s["ticks"] = [r["ticks"] for r in runs[name]]
+        s["net_ticks"] = [max(0.0, r["ticks"] - idle) for r in runs[name]]
+        s["bad_lines"] = max(r["bad_lines"] for r in runs[name])
+        s["total_diffs"] = same_totals(ref, runs[name][-1]["totals"])[:5]
+        s["timer_samples"] = sum(runs[name][-1]["totals"]
+                                 .get("timer_counts", {}).values())
+    for name, _ in STREAMS:
+        s = e["streams"][name]
+        ratios = [x / y for x, y in zip(s["net_ticks"],
+                                        e["streams"]["original"]["net_ticks"])
+                  if y > 0]
+        s["cpu_ratio"] = ((statistics.median(ratios), min(ratios),
+                           max(ratios)) if ratios else None)
+    return e
+
+
+def report_rows(e):
+    """(id, what, measured, target, verdict, note) rows for the table."""
+    rows = []
+    st = e["streams"]
+    for i, (name, what) in enumerate([
+            ("original", "original wire format (flush 0, no service lines)"),
+            ("batched", "batched, counters not summed"),
+            ("default", "default (batched, counters summed)")]):
+        s = st.get(name)
+        if not s:
+            continue
+        pr = s["per_request"]
+        r = s.get("cpu_ratio")
+        measured = f"{r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})" if r else "n/a"
+        target, verdict = "-", "info"
+        if name == "default" and r:
+            target, verdict = "<= 0.6", "PASS" if r[0] <= 0.6 else "MISS"
+        ok = not s["total_diffs"] and s["bad_lines"] == 0
+        rows.append((f"e{i + 1}", f"statsd CPU vs original: {what}", measured,
+                     target, verdict,
+                     f"{pr['datagrams']:.3f} datagrams, {pr['lines']:.2f} "
+                     f"lines, {pr['bytes']:.0f} bytes per request; "
+                     f"{'same totals' if ok else 'TOTALS DIFFER'} "
+                     f"({s['timer_samples']} timer samples)"))
+    return rows
+
+
+def details(e):
+    out = [f"e) receiver cost: {e['requests']} requests of the mix "
+           f"{', '.join(sorted(set(MIX)))}, each capture replayed into "
+           f"statsd 0.9 over {e['window']:.1f} s, {e['reps']} runs; idle "
+           f"statsd over the same window: {e['idle_ticks']} ticks "
+           f"(1 tick = {1000 // os.sysconf('SC_CLK_TCK')} ms)"]
+    for name, s in e["streams"].items():
+        out.append(f"   {name}: {s['datagrams']} datagrams, {s['lines']} "
+                   f"lines, {s['bytes']} bytes; statsd ticks {s['ticks']}, "
+                   f"net of idle {s['net_ticks']}; bad lines "
+                   f"{s['bad_lines']}; totals vs original: "
+                   f"{s['total_diffs'] or 'equal'}")
+    return out
