@@ -220,7 +220,7 @@ static void method_part(statsd_request *req, const request_rec *r,
 
 /* Queue or send the lines; the bytes taken, or -1 when they were lost. */
 static long hand_over(request_rec *r, const statsd_dest *dest,
-                      const statsd_measurement *m)
+                      const char *lines, size_t len, unsigned n_lines)
 {
     statsd_sink *sink = dest->sink;
     long sent;
@@ -228,17 +228,33 @@ static long hand_over(request_rec *r, const statsd_dest *dest,
     if (!sink)
         return -1;
     if (sink->interval)
-        sent = statsd_interval_add(sink->interval, m->lines, m->lines_len);
+        sent = statsd_interval_add(sink->interval, lines, len);
     else if (sink->batch)
-        sent = statsd_batch_add(sink->batch, m->lines, m->lines_len,
-                                m->n_lines);
+        sent = statsd_batch_add(sink->batch, lines, len, n_lines);
     else
-        sent = statsd_client_send_lines(sink->client, m->lines,
-                                        m->lines_len);
+        sent = statsd_client_send_lines(sink->client, lines, len);
     /* batched sends fail later, or in the watchdog: look at the count */
     if (statsd_client_errors_pending(sink->client))
         report_send_errors(r, sink);
     return sent < 0 ? -1 : sent;
+}
+
+/* StatsdSampleRate below 1: the lines kept (statsd_sample_lines) are
+ * handed over, or none. Out of line: a configuration without a rate pays
+ * one test. */
+static __attribute__((noinline)) long hand_over_sampled(
+    request_rec *r, const statsd_dir_conf *c, const statsd_measurement *m,
+    int status)
+{
+    const statsd_rate *rate = c->sample;
+    char *out = apr_palloc(r->pool, m->lines_len
+                                    + m->n_lines * rate->text_len + 1);
+    unsigned n;
+    size_t len = statsd_sample_lines(rate, m->lines, m->lines_len,
+                                     m->n_lines, status >= 400, c->service,
+                                     out, &n);
+
+    return len ? hand_over(r, c->dest, out, len, n) : 0;
 }
 
 /* The statsd and statsd.aggregate notes, for %{...}n in the access log. */
@@ -303,6 +319,15 @@ static int log_transaction(request_rec *r)
             return DECLINED;
     }
     set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
+    if (__builtin_expect(c->tagged, 0)
+            ? build_tagged(c, &req, &m) != 0
+            : statsd_lines_build(&req, &m) != 0)
+        return DECLINED;
+    set_notes(r, last, &m,
+              __builtin_expect(c->sample != NULL && !c->sample->all, 0)
+                  ? hand_over_sampled(r, c, &m, req.key.status)
+                  : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
+              req.legacy);
     return OK;
 }
 

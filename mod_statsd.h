@@ -29,6 +29,7 @@
 #include "statsd_gate.h"
 #include "statsd_guard.h"
 #include "statsd_interval.h"
+#include "statsd_sample.h"
 #include "statsd_nameset.h"
 #include "statsd_resolver.h"
 #include "statsd_lines.h"
@@ -41,6 +42,7 @@
 #define NOTE_RESULT "statsd"
 #define NOTE_AGGREGATE "statsd.aggregate"
 #define ENV_SKIP "no-statsd"
+#define ENV_SAMPLE_SEED "STATSD_SAMPLE_SEED"    /* a fixed seed, for tests */
 #define DEFAULT_STAT_HEADER "X-Statsd-Stat"
 #define ERROR_LOG_INTERVAL apr_time_from_sec(60)
 #define DEFAULT_FLUSH_MS 1000
@@ -187,6 +189,9 @@ struct statsd_dir_conf {
     int backend_timings;         /* StatsdBackendTimings */
     const char *backend_name;    /* StatsdBackendName, clean; NULL: none */
     int breakdown;               /* STATSD_BREAKDOWN_* of the four above */
+    const statsd_rate *sample;   /* StatsdSampleRate; NULL: inherit */
+    int tagged;                  /* a tag format or a timer type other
+                                  * than ms: the tagged lines writer */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;

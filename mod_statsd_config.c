@@ -73,6 +73,7 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->tag_format = PICK(tag_format);
     c->tag_mode = PICK(tag_mode);
     c->timer_type = PICK(timer_type);
+    c->sample = PICK_PTR(sample);
     c->tags = merge_tags(p, base->tags, add->tags);
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
     /* the server's pieces hold unless this level changes what they are
@@ -520,6 +521,24 @@ static const char *set_timer_type(cmd_parms *cmd, void *dconf,
 #define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 /* Everything else: never in .htaccess (the handlers check it too). */
 #define DIR_CONF (RSRC_CONF | ACCESS_CONF)
+/* StatsdSampleRate r: kept parsed; rate 1 too, so it overrides an outer
+ * section's rate. */
+static const char *set_sample_rate(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_rate *rate = apr_pcalloc(cmd->pool, sizeof(*rate));
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    if (statsd_sample_parse(arg, rate) != 0)
+        return bad_value(cmd, arg, "expected a rate above 0 and at most 1, "
+                         "with at most six decimals (0.1, 0.25, 1)");
+    c->sample = rate;
+    return NULL;
+}
+
 /* StatsdSumCounters: main server only, as it shapes per-process state. */
 static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
 {
@@ -617,6 +636,9 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE1("StatsdScoreboardInterval", set_server_number,
                   (void *)&scoreboard_number, RSRC_CONF,
                   "seconds between worker gauges (default 10; 0: none)"),
+    AP_INIT_TAKE1("StatsdSampleRate", set_sample_rate, NULL, DEST_CONF,
+                  "send a good request's lines with this probability, "
+                  "marked |@rate (default 1); bad ones are always sent"),
     AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
                  "sum counters with the same key over each flush interval "
                  "(default On; needs StatsdFlushInterval > 0)"),

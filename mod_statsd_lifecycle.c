@@ -466,6 +466,22 @@ static void jitter_first_tick(void)
         tick_jittered = 1;
 }
 
+/* The seed of this child's sampling: STATSD_SAMPLE_SEED from the
+ * environment when set (tests fix it), else the pid and start time. */
+static apr_uint64_t sample_seed(void)
+{
+    const char *env = getenv(ENV_SAMPLE_SEED);
+    char *end;
+    apr_uint64_t seed;
+
+    if (env && *env) {
+        seed = (apr_uint64_t)apr_strtoi64(env, &end, 10);
+        if (!*end)
+            return seed;
+    }
+    return ((apr_uint64_t)getpid() << 32) ^ (apr_uint64_t)apr_time_now();
+}
+
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int i;
@@ -492,4 +508,5 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_cleanup_register(pchild, statsd_reg->sinks, close_sockets,
                               apr_pool_cleanup_null);
     jitter_first_tick();
+    statsd_sample_seed(sample_seed());
 }

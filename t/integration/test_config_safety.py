@@ -33,6 +33,7 @@ def ht():
         "server": f"StatsdServer udp://127.0.0.1:{other.port}\n",
         "both": f"StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other.port}\n",
         "prefix": "StatsdPrefix fromuser\n",
+        "rate": "StatsdSampleRate 0.5\n",
     }
     for d, text in files.items():
         h.add_file(f"u/{d}/.htaccess", text)
@@ -50,6 +51,8 @@ def hte(ht):
 @pytest.mark.parametrize("d,directive", [("host", "StatsdHost"), ("server", "StatsdServer"),
                                          ("both", "StatsdPrefix"),
                                          ("prefix", "StatsdPrefix")])
+                                         ("both", "StatsdServer"),
+                                         ("rate", "StatsdSampleRate")])
 def test_destination_in_htaccess_is_refused(hte, d, directive):
     since = hte.httpd.error_log_size()
     r = hte.httpd.get(f"/u/{d}/")
@@ -154,10 +157,10 @@ StatsdMaxNames 1000000
     assert "resolve" not in out, out
 
 
-@pytest.mark.skip(reason="StatsdSampleRate is not implemented yet; "
-                         "then: 0, 1.5, -0.1, abc and 'nan' must fail configtest")
-def test_configtest_rejects_bad_sample_rate():
-    pass
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "abc", "nan"])
+def test_configtest_rejects_bad_sample_rate(httpd_factory, value):
+    h = httpd_factory("badrate", conf=statsd_conf(8125) + f"StatsdSampleRate {value}\n")
+    assert_configtest_rejects(h, f"StatsdSampleRate {value}", "StatsdSampleRate", value)
 
 
 def test_bad_config_at_graceful_keeps_the_running_server(httpd_factory, udp_listener):
