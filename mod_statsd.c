@@ -239,21 +239,46 @@ static long hand_over(request_rec *r, const statsd_dest *dest,
     return sent < 0 ? -1 : sent;
 }
 
-/* StatsdSampleRate below 1: the lines kept (statsd_sample_lines) are
- * handed over, or none. Out of line: a configuration without a rate pays
- * one test. */
-static __attribute__((noinline)) long hand_over_sampled(
+/* StatsdSampleRate below 1 and StatsdLatencyBuckets: the lines sampling
+ * keeps (statsd_sample_lines), then the bucket lines (never sampled), go
+ * out together. Out of line: a configuration without either pays one
+ * test. */
+static __attribute__((noinline)) long hand_over_extra(
     request_rec *r, const statsd_dir_conf *c, const statsd_measurement *m,
-    int status)
+    int status, uint64_t usec)
 {
-    const statsd_rate *rate = c->sample;
-    char *out = apr_palloc(r->pool, m->lines_len
-                                    + m->n_lines * rate->text_len + 1);
-    unsigned n;
-    size_t len = statsd_sample_lines(rate, m->lines, m->lines_len,
-                                     m->n_lines, status >= 400, c->service,
-                                     out, &n);
+    const statsd_rate *rate = c->sample && !c->sample->all ? c->sample : NULL;
+    const statsd_buckets *b = c->buckets && c->buckets->n ? c->buckets
+                                                           : NULL;
+    statsd_tag_format f = (statsd_tag_format)c->tag_format;
+    size_t tags_len = 0, len;
+    const char *tags = statsd_tags_text(c->tags, f, &tags_len);
+    char *out = apr_palloc(r->pool, m->lines_len + 1
+                           + (rate ? m->n_lines * rate->text_len : 0)
+                           + (b ? 1 + statsd_buckets_lines_max(
+                                  b, c->prefix->len, tags_len) : 0));
+    unsigned n = m->n_lines, nb;
 
+    if (rate) {
+        len = statsd_sample_lines(rate, m->lines, m->lines_len, m->n_lines,
+                                  status >= 400, c->service, out, &n);
+    } else {
+        memcpy(out, m->lines, m->lines_len);
+        len = m->lines_len;
+    }
+    if (b) {
+        size_t at = len ? len + 1 : 0;
+        size_t blen = statsd_buckets_lines(out + at, b, usec,
+                                           c->prefix->name, c->prefix->len,
+                                           f, tags, tags_len, c->tag_mode,
+                                           &nb);
+        if (blen) {
+            if (len)
+                out[len] = '\n';
+            len = at + blen;
+            n += nb;
+        }
+    }
     return len ? hand_over(r, c->dest, out, len, n) : 0;
 }
 
@@ -324,8 +349,8 @@ static int log_transaction(request_rec *r)
             : statsd_lines_build(&req, &m) != 0)
         return DECLINED;
     set_notes(r, last, &m,
-              __builtin_expect(c->sample != NULL && !c->sample->all, 0)
-                  ? hand_over_sampled(r, c, &m, req.key.status)
+              __builtin_expect(c->extra, 0)
+                  ? hand_over_extra(r, c, &m, req.key.status, req.usec)
                   : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
               req.legacy);
     return OK;

@@ -30,6 +30,7 @@
 #include "statsd_guard.h"
 #include "statsd_interval.h"
 #include "statsd_sample.h"
+#include "statsd_buckets.h"
 #include "statsd_nameset.h"
 #include "statsd_resolver.h"
 #include "statsd_lines.h"
@@ -190,6 +191,8 @@ struct statsd_dir_conf {
     const char *backend_name;    /* StatsdBackendName, clean; NULL: none */
     int breakdown;               /* STATSD_BREAKDOWN_* of the four above */
     const statsd_rate *sample;   /* StatsdSampleRate; NULL: inherit */
+    const statsd_buckets *buckets; /* StatsdLatencyBuckets; NULL: inherit */
+    int extra;                   /* a rate below 1 or buckets: see merge */
     int tagged;                  /* a tag format or a timer type other
                                   * than ms: the tagged lines writer */
 };

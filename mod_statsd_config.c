@@ -29,6 +29,13 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
 
 #define PICK(field) (add->field != UNSET ? add->field : base->field)
 
+/* Whether requests here go through hand_over_extra: a sample rate below
+ * 1 or latency buckets. */
+static int extra_lines(const statsd_dir_conf *c)
+{
+    return (c->sample && !c->sample->all) || (c->buckets && c->buckets->n);
+}
+
 /* Tags of both levels, the inner one's value winning for a key: made per
  * request only where a <Location> or <Directory> sets tags under a level
  * that has some too (server and vhost are merged once at start-up). */
@@ -74,6 +81,8 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->tag_mode = PICK(tag_mode);
     c->timer_type = PICK(timer_type);
     c->sample = PICK_PTR(sample);
+    c->buckets = PICK_PTR(buckets);
+    c->extra = extra_lines(c);
     c->tags = merge_tags(p, base->tags, add->tags);
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
     /* the server's pieces hold unless this level changes what they are
@@ -539,6 +548,29 @@ static const char *set_sample_rate(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* StatsdLatencyBuckets ms ...: a section's list replaces the inherited
+ * one; "none" clears it. */
+static const char *set_latency_bucket(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    statsd_dir_conf *c = dconf;
+    statsd_buckets *b = (statsd_buckets *)c->buckets;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+
+    if (err)
+        return err;
+    if (!b)
+        c->buckets = b = apr_pcalloc(cmd->pool, sizeof(*b));
+    if (!strcasecmp(arg, "none") && b->n == 0)
+        return NULL;
+    if (statsd_buckets_add(b, arg) != 0)
+        return bad_value(cmd, arg, apr_psprintf(cmd->pool,
+                         "expected whole milliseconds from 1 to %u, "
+                         "ascending, at most %d bounds (or none)",
+                         STATSD_BUCKET_MAX_MS, STATSD_BUCKETS_MAX));
+    return NULL;
+}
+
 /* StatsdSumCounters: main server only, as it shapes per-process state. */
 static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
 {
@@ -639,6 +671,9 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE1("StatsdSampleRate", set_sample_rate, NULL, DEST_CONF,
                   "send a good request's lines with this probability, "
                   "marked |@rate (default 1); bad ones are always sent"),
+    AP_INIT_ITERATE("StatsdLatencyBuckets", set_latency_bucket, NULL,
+                    DEST_CONF, "bounds in ms of the cumulative "
+                    "P.responses.latency.le_<ms>ms counters (default none)"),
     AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
                  "sum counters with the same key over each flush interval "
                  "(default On; needs StatsdFlushInterval > 0)"),
@@ -734,6 +769,7 @@ int statsd_config_resolve_defaults(server_rec *s)
         c->tagged = c->tag_format > 0 || c->timer_type > 0;
         c->tag_plan = make_tag_plan(s->process->pconf, c);
         statsd_breakdown_default_conf(c);
+        c->extra = extra_lines(c);
     }
     return fallback;
 }

@@ -34,6 +34,7 @@ def ht():
         "both": f"StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other.port}\n",
         "prefix": "StatsdPrefix fromuser\n",
         "rate": "StatsdSampleRate 0.5\n",
+        "buckets": "StatsdLatencyBuckets 100 250\n",
     }
     for d, text in files.items():
         h.add_file(f"u/{d}/.htaccess", text)
@@ -52,7 +53,8 @@ def hte(ht):
                                          ("both", "StatsdPrefix"),
                                          ("prefix", "StatsdPrefix")])
                                          ("both", "StatsdServer"),
-                                         ("rate", "StatsdSampleRate")])
+                                         ("rate", "StatsdSampleRate"),
+                                         ("buckets", "StatsdLatencyBuckets")])
 def test_destination_in_htaccess_is_refused(hte, d, directive):
     since = hte.httpd.error_log_size()
     r = hte.httpd.get(f"/u/{d}/")

@@ -1,0 +1,98 @@
+"""StatsdLatencyBuckets: cumulative counters P.responses.latency.le_<ms>ms,
+one line per bound at or above a request's duration; summed per flush
+interval; in tag mode one name with an `le` tag. The bounds a request
+gets are computed from the duration its own timer line carries, so the
+assertions are exact whatever the machine's speed."""
+
+import re
+
+import pytest
+
+from statsdtest.lines import statsd_conf, std_lines, normalise
+from statsdtest.servers import start_and_drain
+
+BOUNDS = [50, 100, 250, 500, 1000]
+BUCKETS = "StatsdLatencyBuckets " + " ".join(map(str, BOUNDS)) + "\n"
+ONE_CHILD = """
+<IfModule mpm_event_module>
+    StartServers 1
+    ServerLimit 1
+    ThreadsPerChild 8
+    MaxRequestWorkers 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+</IfModule>
+"""
+
+
+def bucket_lines(ms, prefix="test"):
+    return [f"{prefix}.responses.latency.le_{b}ms:1|c" for b in BOUNDS if ms <= b]
+
+
+def durations(lines, key):
+    return [float(l.split(":")[1].split("|")[0]) for l in lines
+            if l.startswith(key + ":") and "|ms" in l]
+
+
+def test_bucket_lines_per_request(httpd_factory, udp_listener):
+    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS)
+    h = start_and_drain(httpd_factory("buckets", conf=conf), udp_listener)
+    for path, status in (("/static.txt", 200), ("/missing", 404)):
+        udp_listener.clear()
+        assert h.get(path).status == status
+        udp_listener.wait_datagrams(1)
+        udp_listener.quiesce(0.2)
+        [dgram] = udp_listener.datagrams()
+        lines = dgram.split("\n")
+        name = "static_txt" if status == 200 else "missing"
+        [ms] = durations(lines, f"test.{name}.GET.{status}")
+        # the request's own lines, then its buckets, in one datagram
+        norm, _ = normalise(lines)
+        assert norm == std_lines(name, "GET", status) + bucket_lines(ms), lines
+
+
+def test_buckets_summed_per_interval(httpd_factory, udp_listener):
+    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + BUCKETS)
+    h = start_and_drain(httpd_factory("bucketsum", conf=conf), udp_listener)
+    n = 30
+    for _ in range(n):
+        assert h.get("/static.txt").status == 200
+    h.graceful_stop()
+    udp_listener.quiesce(0.5, timeout=8)
+    lines = udp_listener.lines()
+    ms = durations(lines, "test.static_txt.GET.200")
+    assert len(ms) == n
+    got = sorted(l for l in lines if ".latency." in l)
+    want = sorted(f"test.responses.latency.le_{b}ms:{sum(1 for d in ms if d <= b)}|c"
+                  for b in BOUNDS if any(d <= b for d in ms))
+    assert got == want, (got, want)
+
+
+def test_tag_mode_uses_an_le_tag(httpd_factory, udp_listener):
+    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS
+                       + "StatsdTagFormat dogstatsd\nStatsdTagMode On\nStatsdTag env t\n")
+    h = start_and_drain(httpd_factory("buckettags", conf=conf), udp_listener)
+    assert h.get("/static.txt").status == 200
+    udp_listener.wait_datagrams(1)
+    udp_listener.quiesce(0.2)
+    lines = udp_listener.lines()
+    [ms] = durations(lines, "test.request.time")
+    got = [l for l in lines if "latency" in l]
+    assert got == [f"test.responses.latency:1|c|#env:t,le:{b}ms" for b in BOUNDS if ms <= b]
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "abc", "100 50", "50 50", "3600001"])
+def test_configtest_rejects_bad_buckets(httpd_factory, value):
+    h = httpd_factory("badbuckets", conf=statsd_conf(8125) + f"StatsdLatencyBuckets {value}\n")
+    rc, out = h.configtest()
+    assert rc != 0 and "StatsdLatencyBuckets" in out, out
+
+
+def test_none_clears_inherited_buckets(httpd_factory, udp_listener):
+    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS
+                       + "<Location /static.txt>\n    StatsdLatencyBuckets none\n</Location>\n")
+    h = start_and_drain(httpd_factory("bucketsnone", conf=conf), udp_listener)
+    assert h.get("/static.txt").status == 200
+    udp_listener.wait_datagrams(1)
+    udp_listener.quiesce(0.2)
+    assert not [l for l in udp_listener.lines() if "latency" in l]

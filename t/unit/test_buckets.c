@@ -1,0 +1,142 @@
+/*
+ * Check tests of statsd_buckets: bounds and a request's bucket lines.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_buckets.h"
+
+static statsd_buckets five;
+static char out[4096];
+static unsigned n_out;
+
+static void setup(void)
+{
+    static const char *const ms[] = {"50", "100", "250", "500", "1000"};
+    unsigned i;
+
+    memset(&five, 0, sizeof(five));
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(statsd_buckets_add(&five, ms[i]), 0);
+}
+
+static const char *lines(uint64_t usec, const char *prefix,
+                         statsd_tag_format f, const char *tags, int tag_mode)
+{
+    size_t len = statsd_buckets_lines(out, &five, usec, prefix,
+                                      strlen(prefix), f, tags, strlen(tags),
+                                      tag_mode, &n_out);
+
+    ck_assert_uint_le(len, statsd_buckets_lines_max(&five, strlen(prefix),
+                                                    strlen(tags)));
+    out[len] = '\0';
+    return out;
+}
+
+START_TEST(every_bound_at_or_above_the_duration)
+{
+    ck_assert_str_eq(lines(80000, "p", STATSD_TAGS_NONE, "", 0),
+                     "p.responses.latency.le_100ms:1|c\n"
+                     "p.responses.latency.le_250ms:1|c\n"
+                     "p.responses.latency.le_500ms:1|c\n"
+                     "p.responses.latency.le_1000ms:1|c");
+    ck_assert_uint_eq(n_out, 4);
+    /* a bound is "at most": exactly 100 ms is in le_100ms */
+    lines(100000, "p", STATSD_TAGS_NONE, "", 0);
+    ck_assert_uint_eq(n_out, 4);
+    lines(100001, "p", STATSD_TAGS_NONE, "", 0);
+    ck_assert_uint_eq(n_out, 3);
+    lines(1, "p", STATSD_TAGS_NONE, "", 0);
+    ck_assert_uint_eq(n_out, 5);
+    /* slower than every bound: nothing */
+    ck_assert_str_eq(lines(1000001, "p", STATSD_TAGS_NONE, "", 0), "");
+    ck_assert_uint_eq(n_out, 0);
+    /* no prefix */
+    ck_assert_str_eq(lines(900000, "", STATSD_TAGS_NONE, "", 0),
+                     "responses.latency.le_1000ms:1|c");
+}
+END_TEST
+
+START_TEST(static_tags_where_the_format_puts_them)
+{
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 0),
+                     "p.responses.latency.le_1000ms:1|c|#env:prod");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 0),
+                     "p.responses.latency.le_1000ms,env=prod:1|c");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_GRAPHITE, ";env=prod", 0),
+                     "p.responses.latency.le_1000ms;env=prod:1|c");
+    /* the format none never writes tags */
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_NONE, "|#x:y", 1),
+                     "p.responses.latency.le_1000ms:1|c");
+}
+END_TEST
+
+START_TEST(tag_mode_has_one_name_and_an_le_tag)
+{
+    ck_assert_str_eq(lines(300000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 1),
+                     "p.responses.latency:1|c|#env:prod,le:500ms\n"
+                     "p.responses.latency:1|c|#env:prod,le:1000ms");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_DOGSTATSD, "", 1),
+                     "p.responses.latency:1|c|#le:1000ms");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 1),
+                     "p.responses.latency,env=prod,le=1000ms:1|c");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, "", 1),
+                     "p.responses.latency,le=1000ms:1|c");
+    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_GRAPHITE, "", 1),
+                     "p.responses.latency;le=1000ms:1|c");
+}
+END_TEST
+
+START_TEST(bounds_are_checked)
+{
+    statsd_buckets b;
+    static const char *const bad[] = {"0", "-5", "1.5", "abc", "", "3600001",
+                                      "99999999", "5ms"};
+    unsigned i;
+
+    memset(&b, 0, sizeof(b));
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(statsd_buckets_add(&b, bad[i]) == -1, "%s", bad[i]);
+    ck_assert_int_eq(statsd_buckets_add(&b, "0100"), 0);
+    ck_assert_str_eq(b.label[0], "100ms");
+    /* ascending only */
+    ck_assert_int_eq(statsd_buckets_add(&b, "100"), -1);
+    ck_assert_int_eq(statsd_buckets_add(&b, "50"), -1);
+    ck_assert_int_eq(statsd_buckets_add(&b, "3600000"), 0);
+    ck_assert_str_eq(b.label[1], "3600000ms");
+    memset(&b, 0, sizeof(b));
+    for (i = 1; i <= STATSD_BUCKETS_MAX; i++) {
+        char v[8];
+        snprintf(v, sizeof(v), "%u", i);
+        ck_assert_int_eq(statsd_buckets_add(&b, v), 0);
+    }
+    ck_assert_int_eq(statsd_buckets_add(&b, "100"), -1);   /* too many */
+}
+END_TEST
+
+static Suite *buckets_suite(void)
+{
+    Suite *s = suite_create("statsd_buckets");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, every_bound_at_or_above_the_duration);
+    tcase_add_test(tc, static_tags_where_the_format_puts_them);
+    tcase_add_test(tc, tag_mode_has_one_name_and_an_le_tag);
+    tcase_add_test(tc, bounds_are_checked);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(buckets_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
