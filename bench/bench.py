@@ -346,6 +346,9 @@ def bench_server_conf(h):
 # b5: the default config plus tag mode and two static tags
 TAGS_CONF = ("StatsdTagFormat dogstatsd\nStatsdTagMode On\n"
              "StatsdTag env prod\nStatsdTag team web\n")
+# b6: the default config plus sampling and five latency buckets
+SAMPLE_BUCKETS_CONF = ("StatsdSampleRate 0.1\n"
+                       "StatsdLatencyBuckets 50 100 250 500 1000\n")
 
 
 def bench_httpd(tag, module_so, *, statsd_port=None, flush=None,
@@ -838,6 +841,10 @@ class Bench:
             tag += "-tags"
         if label:
             tag += f"-{label}"
+        label = ("" if not statsd_extra else
+                 "tags" if "StatsdTag" in statsd_extra else "extra")
+        if label:
+            tag += "-" + label
         h = self.httpd(tag, self.module if with_module else None,
                        statsd_port=recv.port, mpm=mpm or self.args.b_mpm,
                        statsd_extra=statsd_extra)
@@ -980,6 +987,40 @@ class Bench:
         if not self.args.no_callgrind:
             deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
                                                   DEEP_MPM, "deep")
+        _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra)
+        _, cg2 = self.valgrind_run("callgrind", True, n2, recv, extra)
+        prof = module_profile(cg1, cg2, n2 - n1)
+        b["profile"] = prof
+        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes",
+                              "--threshold=100", str(cg2)],
+                             capture_output=True, text=True, timeout=120)
+        (OUT / "callgrind.with_module.annotate.txt").write_text(ann.stdout)
+        b["annotate_module_lines"] = [
+            ln for ln in ann.stdout.splitlines()
+            if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
+        # b5: the same profile with tag mode and two static tags (DogStatsD)
+        log("b) callgrind profile with StatsdTagMode On and two tags")
+        _, tg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
+                                   TAGS_CONF)
+        _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
+                                   TAGS_CONF)
+        b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
+        # b4+: the same profile with more directives each (--b4-extra)
+        b["profile_extra"] = []
+        for conf in self.args.b4_extra:
+            conf = conf.replace(";", "\n") + "\n"
+            log(f"b) callgrind profile with {conf.strip()!r}")
+            _, x1 = self.valgrind_run("callgrind", True, n1, recv, extra, conf)
+            _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
+            b["profile_extra"].append(
+                {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
+        log("b) callgrind profile with StatsdSampleRate 0.1 and five "
+            "latency buckets")
+        _, sb1 = self.valgrind_run("callgrind", True, n1, recv, extra,
+                                   SAMPLE_BUCKETS_CONF)
+        _, sb2 = self.valgrind_run("callgrind", True, n2, recv, extra,
+                                   SAMPLE_BUCKETS_CONF)
+        b["profile_sample_buckets"] = module_profile(sb1, sb2, n2 - n1)
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1320,6 +1361,11 @@ class Bench:
                 rows.append(("b4+", "b4 with more directives",
                              f"{x['total']:,.0f}", "-", "info",
                              x["conf"].replace("\n", ", ")))
+            if "profile_sample_buckets" in b:
+                rows.append(("b6", "b4 with sampling and five buckets",
+                             f"{b['profile_sample_buckets']['total']:,.0f}",
+                             "-", "info", "StatsdSampleRate 0.1, "
+                             "StatsdLatencyBuckets 50 100 250 500 1000"))
         else:
             rows.append(("b3", "module: added instructions/request",
                          "not run", "<= 1,000", "n/a", ""))
