@@ -155,6 +155,7 @@ typedef struct {
     long max_names;              /* 0: no limit */
     long scoreboard_s;           /* worker gauge interval; 0: none */
     int sum_counters;            /* StatsdSumCounters, with batching */
+    int packing;                 /* StatsdPacking: statsd_pack_style */
 } statsd_server_conf;
 
 /* NULL or UNSET: inherit. A server's base section gets the defaults at

@@ -571,6 +571,23 @@ static const char *set_latency_bucket(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* StatsdPacking off|etsy|dogstatsd: main server only. */
+static const char *set_packing(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    statsd_pack_style s;
+
+    (void)dconf;
+    if (err)
+        return err;
+    if (statsd_pack_parse(arg, &s) != 0)
+        return bad_value(cmd, arg, "expected off, etsy or dogstatsd");
+    sc->packing = (int)s;
+    return NULL;
+}
+
 /* StatsdSumCounters: main server only, as it shapes per-process state. */
 static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
 {
@@ -674,6 +691,9 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_ITERATE("StatsdLatencyBuckets", set_latency_bucket, NULL,
                     DEST_CONF, "bounds in ms of the cumulative "
                     "P.responses.latency.le_<ms>ms counters (default none)"),
+    AP_INIT_TAKE1("StatsdPacking", set_packing, NULL, RSRC_CONF,
+                  "timer values of a key packed into one line per flush: "
+                  "off (default), etsy or dogstatsd"),
     AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
                  "sum counters with the same key over each flush interval "
                  "(default On; needs StatsdFlushInterval > 0)"),

@@ -77,7 +77,7 @@ static void close_sink(void *data)
  * client, not yet resolved (see resolve_at_start). */
 static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
                              const statsd_target *t, size_t max_packet,
-                             int batching, int summing)
+                             int batching, int summing, int packing)
 {
     statsd_sink *sink;
     int i, rv;
@@ -94,14 +94,20 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
                      STATSD_MSG_DEST_SETUP, target_text(p, t));
         return NULL;
     }
-    if (summing)
+    if (summing) {
         rv = statsd_interval_create(&sink->interval, sink->client,
                                     INTERVAL_BYTES);
+        if (rv == 0)
+            rv = statsd_interval_set_packing(sink->interval,
+                                             (statsd_pack_style)packing);
+    }
     else if (batching)
         rv = statsd_batch_create(&sink->batch, sink->client);
     if (rv != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
                      STATSD_MSG_BATCH_SETUP, target_text(p, t));
+        statsd_interval_destroy(sink->interval);
+        statsd_batch_destroy(sink->batch);
         statsd_client_destroy(sink->client);
         return NULL;
     }
@@ -370,13 +376,13 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (i = 0; i < statsd_reg->dests->nelts; i++) {
         statsd_dest *d = APR_ARRAY_IDX(statsd_reg->dests, i, statsd_dest *);
         d->sink = sink_for(pconf, s, &d->target, max_packet, flush_ms > 0,
-                           summing);
+                           summing, (int)sc->packing);
     }
     if (statsd_config_resolve_defaults(s))
         statsd_reg->fallback->sink = sink_for(pconf, s,
                                               &statsd_reg->fallback->target,
                                               max_packet, flush_ms > 0,
-                                              summing);
+                                              summing, (int)sc->packing);
     check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;

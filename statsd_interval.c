@@ -21,6 +21,9 @@ struct statsd_interval {
     char *spare;         /* the buffer swapped out, cap bytes */
     char *out;           /* what is sent: max(cap, drain size) bytes */
     statsd_sum *sum;
+    statsd_pack_style style;
+    statsd_pack *pack;   /* with a style: timers packed per key */
+    char *packed;        /* cap bytes */
 };
 
 /* The lock guards a copy of one request's lines: an atomic exchange when
@@ -100,10 +103,32 @@ int statsd_interval_create(statsd_interval **out, statsd_client *c,
     return 0;
 }
 
+int statsd_interval_set_packing(statsd_interval *iv, statsd_pack_style s)
+{
+    int rv;
+
+    if (s == STATSD_PACK_OFF)
+        return 0;
+    /* the shortest line, "k:1|h", and its '\n' */
+    rv = statsd_pack_create(&iv->pack, iv->cap / 6 + 1);
+    if (rv != 0)
+        return rv;
+    iv->packed = malloc(iv->cap + 1);
+    if (!iv->packed) {
+        statsd_pack_destroy(iv->pack);
+        iv->pack = NULL;
+        return -ENOMEM;
+    }
+    iv->style = s;
+    return 0;
+}
+
 void statsd_interval_destroy(statsd_interval *iv)
 {
     if (!iv)
         return;
+    statsd_pack_destroy(iv->pack);
+    free(iv->packed);
     pthread_mutex_destroy(&iv->work);
     statsd_sum_destroy(iv->sum);
     free(iv->buf);
@@ -134,7 +159,16 @@ static int take_and_fold(statsd_interval *iv, const char *lines, size_t len)
     if (o == 0)
         return 0;
     {
-        long rv = statsd_client_send_lines(iv->client, iv->out, o);
+        const char *send = iv->out;
+        long rv;
+
+        if (iv->pack) {
+            o = statsd_pack_lines(iv->pack, iv->style, iv->out, o,
+                                  statsd_client_max_packet(iv->client),
+                                  iv->packed, &n);
+            send = iv->packed;
+        }
+        rv = statsd_client_send_lines(iv->client, send, o);
         return rv < 0 ? (int)rv : 0;
     }
 }

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include "statsd_client.h"
+#include "statsd_pack.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,10 @@ typedef struct statsd_interval statsd_interval;
 int statsd_interval_create(statsd_interval **out, statsd_client *c,
                            size_t bytes);
 void statsd_interval_destroy(statsd_interval *iv);
+
+/* Pack timer values per key (statsd_pack) in every flush from now on;
+ * call before lines are added. Returns 0 or a negative errno. */
+int statsd_interval_set_packing(statsd_interval *iv, statsd_pack_style s);
 
 /* Queue a block of '\n'-joined lines. When it does not fit, the buffer is
  * flushed first (its counters stay summed until the interval ends).

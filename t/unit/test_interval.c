@@ -251,6 +251,19 @@ START_TEST(threads_lose_nothing)
 }
 END_TEST
 
+START_TEST(packing_groups_each_flush)
+{
+    ck_assert_int_eq(statsd_interval_set_packing(iv, STATSD_PACK_ETSY), 0);
+    add("p.a.GET.200:1.5|ms\np.a.GET.200:1|c\np.responses.time:1.5|ms");
+    add("p.a.GET.200:2|ms\np.a.GET.200:1|c\np.responses.time:2|ms");
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(cap->n, 2);
+    ck_assert_str_eq(cap->dgram[0], "p.a.GET.200:1.5|ms:2|ms\n"
+                     "p.responses.time:1.5|ms:2|ms");
+    ck_assert_str_eq(cap->dgram[1], "p.a.GET.200:2|c");
+}
+END_TEST
+
 START_TEST(create_rejects_bad_sizes)
 {
     statsd_interval *x;
@@ -276,6 +289,7 @@ static Suite *interval_suite(void)
     tcase_add_test(tc, a_block_larger_than_the_buffer_goes_at_once);
     tcase_add_test(tc, failed_sends_are_counted_not_kept);
     tcase_add_test(tc, threads_lose_nothing);
+    tcase_add_test(tc, packing_groups_each_flush);
     tcase_add_test(tc, create_rejects_bad_sizes);
     suite_add_tcase(s, tc);
     return s;

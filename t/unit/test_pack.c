@@ -1,0 +1,166 @@
+/*
+ * Check tests of statsd_pack: timer values packed per key.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statsd_pack.h"
+#include "unit_util.h"
+
+static statsd_pack *pk;
+static char out[1 << 16];
+static unsigned n_out;
+
+static void setup(void)
+{
+    ck_assert_int_eq(statsd_pack_create(&pk, 1000), 0);
+}
+
+static void teardown(void)
+{
+    statsd_pack_destroy(pk);
+}
+
+static const char *pack(statsd_pack_style s, const char *lines,
+                        size_t max_line)
+{
+    size_t len = strlen(lines);
+    char *copy = dup_exact(lines, len);
+    size_t o = statsd_pack_lines(pk, s, copy, len, max_line, out, &n_out);
+
+    free(copy);
+    ck_assert_uint_le(o, len);
+    out[o] = '\0';
+    return out;
+}
+
+#define MIX "a:1.5|ms\nb:2|ms\na:3|ms\nc:1|g\na:0.25|ms\nb:7|ms|@0.1\nb:8|ms"
+
+START_TEST(etsy_packs_values_with_their_type)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_ETSY, MIX, 1432),
+                     "c:1|g\na:1.5|ms:3|ms:0.25|ms\nb:2|ms:8|ms\nb:7|ms|@0.1");
+    ck_assert_uint_eq(n_out, 4);
+}
+END_TEST
+
+START_TEST(dogstatsd_packs_values_before_the_type)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_DOGSTATSD, MIX, 1432),
+                     "c:1|g\na:1.5:3:0.25|ms\nb:2:8|ms\nb:7|ms|@0.1");
+    ck_assert_str_eq(pack(STATSD_PACK_DOGSTATSD,
+                          "t:1|ms|#env:prod\nt:2|ms|#env:prod\nt:3|h\nt:4|h", 1432),
+                     "t:1:2|ms|#env:prod\nt:3:4|h");
+}
+END_TEST
+
+START_TEST(off_keeps_the_lines)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_OFF, MIX, 1432), MIX);
+    ck_assert_uint_eq(n_out, 7);
+}
+END_TEST
+
+START_TEST(etsy_leaves_colons_in_tags_alone)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_ETSY,
+                          "t:1|ms|#env:prod\nt:2|ms|#env:prod\nu,env=p:1|ms\n"
+                          "u,env=p:2|ms", 1432),
+                     "t:1|ms|#env:prod\nt:2|ms|#env:prod\nu,env=p:1|ms:2|ms");
+}
+END_TEST
+
+START_TEST(counters_and_odd_lines_pass)
+{
+    const char *in = "k:1|c\nk:1|c\nk:-1|ms\nk:1e3|ms\nk:|ms\nk:1|msx\nnocolon\n"
+                     "k:1|c|@0.5";
+    ck_assert_str_eq(pack(STATSD_PACK_ETSY, in, 1432), in);
+}
+END_TEST
+
+START_TEST(a_packed_line_never_exceeds_the_packet)
+{
+    char in[8192], *p = in;
+    const char *s, *nl;
+    int i;
+
+    for (i = 0; i < 300; i++)
+        p += sprintf(p, "%skey.name:%d.%03d|ms", i ? "\n" : "", i, i);
+    for (int style = 1; style <= 2; style++) {
+        unsigned values = 0;
+        pack((statsd_pack_style)style, in, 512);
+        ck_assert_uint_gt(n_out, 1);
+        for (s = out; s; s = nl ? nl + 1 : NULL) {
+            size_t l;
+            nl = strchr(s, '\n');
+            l = nl ? (size_t)(nl - s) : strlen(s);
+            ck_assert_uint_le(l, 512);
+            ck_assert(strncmp(s, "key.name:", 9) == 0);
+            for (size_t k = 0; k < l; k++)
+                values += s[k] == ':';
+        }
+        ck_assert_uint_eq(values, 300);
+    }
+}
+END_TEST
+
+START_TEST(more_lines_than_the_index_are_copied)
+{
+    statsd_pack *small;
+    size_t o;
+
+    ck_assert_int_eq(statsd_pack_create(&small, 2), 0);
+    o = statsd_pack_lines(small, STATSD_PACK_ETSY, "a:1|ms\na:2|ms\na:3|ms\nb:1|c",
+                          27, 1432, out, &n_out);
+    out[o] = '\0';
+    ck_assert_str_eq(out, "a:1|ms:2|ms\na:3|ms\nb:1|c");
+    ck_assert_uint_eq(n_out, 3);
+    statsd_pack_destroy(small);
+}
+END_TEST
+
+START_TEST(styles_parse)
+{
+    statsd_pack_style s;
+
+    ck_assert_int_eq(statsd_pack_parse("off", &s), 0);
+    ck_assert_int_eq(s, STATSD_PACK_OFF);
+    ck_assert_int_eq(statsd_pack_parse("etsy", &s), 0);
+    ck_assert_int_eq(s, STATSD_PACK_ETSY);
+    ck_assert_int_eq(statsd_pack_parse("dogstatsd", &s), 0);
+    ck_assert_int_eq(s, STATSD_PACK_DOGSTATSD);
+    ck_assert_int_eq(statsd_pack_parse("on", &s), -1);
+    ck_assert_int_eq(statsd_pack_parse(NULL, &s), -1);
+}
+END_TEST
+
+static Suite *pack_suite(void)
+{
+    Suite *s = suite_create("statsd_pack");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, etsy_packs_values_with_their_type);
+    tcase_add_test(tc, dogstatsd_packs_values_before_the_type);
+    tcase_add_test(tc, off_keeps_the_lines);
+    tcase_add_test(tc, etsy_leaves_colons_in_tags_alone);
+    tcase_add_test(tc, counters_and_odd_lines_pass);
+    tcase_add_test(tc, a_packed_line_never_exceeds_the_packet);
+    tcase_add_test(tc, more_lines_than_the_index_are_copied);
+    tcase_add_test(tc, styles_parse);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(pack_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
