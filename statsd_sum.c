@@ -69,19 +69,35 @@ size_t statsd_sum_keys(const statsd_sum *s)
     return s->n;
 }
 
-/* FNV-1a over the name and REST */
+/* A hash of some bytes, eight at a time (the keys are names of tens of
+ * bytes: a byte-at-a-time hash would cost most of a fold) */
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
+{
+    uint64_t w;
+
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w ^ ((uint64_t)n << 56)) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
 static uint32_t hash_key(const char *name, size_t nlen, const char *rest,
                          size_t rlen)
 {
-    uint32_t h = 2166136261u;
-    size_t i;
+    uint64_t h = hash_bytes(0x243f6a8885a308d3ULL ^ nlen, name, nlen);
 
-    for (i = 0; i < nlen; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    h = (h ^ ':') * 16777619u;
-    for (i = 0; i < rlen; i++)
-        h = (h ^ (unsigned char)rest[i]) * 16777619u;
-    return h;
+    h = hash_bytes(h, rest, rlen);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 /* A counter line split into its key and value; 0 if it is not one we sum:
@@ -89,9 +105,33 @@ static uint32_t hash_key(const char *name, size_t nlen, const char *rest,
 static int parse_counter(const char *ln, size_t len, size_t *name_len,
                          uint64_t *value, size_t *rest_off)
 {
-    const char *colon = memchr(ln, ':', len);
+    const char *colon;
     size_t i, digits;
     uint64_t v = 0;
+
+    if (len < 5)
+        return 0;
+    /* the usual lines, told apart by their end: a timer ends in its type,
+     * a counter without rate or tags in "|c" (its value just before) */
+    if (ln[len - 1] == 's' && ln[len - 2] == 'm' && ln[len - 3] == '|')
+        return 0;
+    if (ln[len - 1] == 'c' && ln[len - 2] == '|') {
+        for (i = len - 2, digits = 0; i > 0 && ln[i - 1] >= '0'
+             && ln[i - 1] <= '9'; i--)
+            digits++;
+        if (digits == 0 || digits > 19 || i < 2 || ln[i - 1] != ':')
+            return 0;
+        colon = ln + i - 1;
+        if (memchr(ln, ':', (size_t)(colon - ln)))
+            return 0;             /* "a:b:1|c": not a plain counter */
+        for (; i < len - 2; i++)
+            v = v * 10 + (uint64_t)(ln[i] - '0');
+        *name_len = (size_t)(colon - ln);
+        *value = v;
+        *rest_off = len - 2;
+        return 1;
+    }
+    colon = memchr(ln, ':', len);
 
     if (!colon || colon == ln)
         return 0;

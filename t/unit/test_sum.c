@@ -84,9 +84,9 @@ START_TEST(other_forms_pass_through)
     /* signed, decimal, empty, 20 digits, gauges, sets, a bare "|c" type
      * followed by more letters, no value, no name, no ':' */
     const char *in = "a:-1|c\na:1.5|c\na:|c\na:12345678901234567890|c\n"
-                     "a:1|g\na:1|s\na:1|cx\na:1\n:1|c\nabc";
+                     "a:1|g\na:1|s\na:1|cx\na:1\n:1|c\nabc\na:b:1|c\nx|c";
     ck_assert_str_eq(fold(in), in);
-    ck_assert_uint_eq(n_out, 10);
+    ck_assert_uint_eq(n_out, 12);
     ck_assert_uint_eq(statsd_sum_keys(sum), 0);
     /* empty lines are dropped */
     ck_assert_str_eq(fold("\n\na:1|ms\n\n"), "a:1|ms");
