@@ -627,10 +627,14 @@ def parse_callgrind(path):
 PASS_THROUGH = {"ap_pass_brigade"}
 
 
+# (the static functions of statsd_sum.c, statsd_pack.c and the flushing
+# half of statsd_interval.c, under the names link-time optimisation gives)
 FLUSH_SIDE_RE = re.compile(r"^(take_and_fold|drain|add_full|emit_group|"
-                           r"statsd_sum_|statsd_pack_|statsd_interval_flush|"
-                           r"statsd_client_send_lines|statsd_client_send\b|"
-                           r"default_send)")
+                           r"hash_bytes|hash_key|add|parse_counter|"
+                           r"parse_timer|same_key|put|statsd_sum_\w+|"
+                           r"statsd_pack_\w+|statsd_interval_flush\w*|"
+                           r"statsd_client_send_lines|statsd_client_send|"
+                           r"default_send)(\.[\w.]+)?$")
 
 
 def module_profile(cg1, cg2, n_diff):
