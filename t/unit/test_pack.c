@@ -121,6 +121,83 @@ START_TEST(more_lines_than_the_index_are_copied)
 }
 END_TEST
 
+/* Per key (name and rest), the count and sum of the timer values a text
+ * holds, packed or not (integer values only). */
+#define QKEYS 6
+static const char *const qnames[QKEYS] = {"a", "b.c", "a,x=y", "d", "e", "f"};
+static const char *const qrests[QKEYS] = {"|ms", "|ms", "|ms|@0.5", "|h",
+                                          "|d", "|ms"};
+
+static void tally(const char *text, unsigned long long count[QKEYS],
+                  unsigned long long sum[QKEYS], statsd_pack_style style)
+{
+    const char *p = text;
+
+    memset(count, 0, QKEYS * sizeof(count[0]));
+    memset(sum, 0, QKEYS * sizeof(sum[0]));
+    while (*p) {
+        const char *e = strchr(p, '\n'), *c = strchr(p, ':');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char line[2048], *q, *bar;
+        int k;
+
+        ck_assert_uint_lt(len, sizeof(line));
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (e ? 1 : 0);
+        ck_assert_ptr_nonnull(c);
+        *strchr(line, ':') = '\0';
+        q = line + strlen(line) + 1;
+        bar = strchr(q, '|');
+        for (k = 0; k < QKEYS; k++) {
+            /* the rest: etsy repeats it after each value, dogstatsd ends with it */
+            if (strcmp(line, qnames[k]) || !bar
+                || strncmp(bar, qrests[k], strlen(qrests[k])))
+                continue;
+            while (q && *q) {
+                char *next = strchr(q, ':');
+                count[k]++;
+                sum[k] += strtoull(q, NULL, 10);
+                q = next ? next + 1 : NULL;
+            }
+            break;
+        }
+        (void)style;
+    }
+}
+
+START_TEST(random_timers_keep_every_value)
+{
+    static char in[1 << 15];
+    unsigned long long x = 777 + (unsigned long long)_i, ci[QKEYS],
+                       si[QKEYS], co[QKEYS], so[QKEYS];
+    statsd_pack_style style = _i % 2 ? STATSD_PACK_DOGSTATSD : STATSD_PACK_ETSY;
+    size_t inl = 0, max_line = 64 + (size_t)(_i * 37 % 400);
+    const char *s2, *nl;
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        int k;
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        k = (int)((x >> 33) % QKEYS);
+        inl += (size_t)sprintf(in + inl, "%s%s:%llu%s", inl ? "\n" : "",
+                               qnames[k], (x >> 40) % 100000, qrests[k]);
+    }
+    in[inl] = '\0';
+    tally(in, ci, si, style);
+    pack(style, in, max_line);
+    for (s2 = out; s2; s2 = nl ? nl + 1 : NULL) {
+        nl = strchr(s2, '\n');
+        ck_assert_uint_le(nl ? (size_t)(nl - s2) : strlen(s2), max_line);
+    }
+    tally(out, co, so, style);
+    for (i = 0; i < QKEYS; i++) {
+        ck_assert_uint_eq(ci[i], co[i]);
+        ck_assert_uint_eq(si[i], so[i]);
+    }
+}
+END_TEST
+
 START_TEST(styles_parse)
 {
     statsd_pack_style s;
@@ -150,6 +227,7 @@ static Suite *pack_suite(void)
     tcase_add_test(tc, a_packed_line_never_exceeds_the_packet);
     tcase_add_test(tc, more_lines_than_the_index_are_copied);
     tcase_add_test(tc, styles_parse);
+    tcase_add_loop_test(tc, random_timers_keep_every_value, 0, 20);
     suite_add_tcase(s, tc);
     return s;
 }

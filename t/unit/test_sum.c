@@ -2,6 +2,7 @@
  * Check tests of statsd_sum: counters summed per key over an interval.
  */
 #include <check.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,6 +156,95 @@ START_TEST(many_keys_hash_apart)
 }
 END_TEST
 
+/* Random blocks of counters (some with a rate or tags), timers, gauges
+ * and odd lines, folded in random chunks and drained now and then: what
+ * comes out adds up, key by key, to what went in. */
+#define PKEYS 12
+static const char *const pnames[PKEYS] = {
+    "a:", "a:", "b.c:", "d:", "a,x=y:", "a;x=y:", "e:", "f:", "g:", "h:",
+    "i:", "j:"};
+static const char *const prests[4] = {"|c", "|c|@0.1", "|c|#t:v", "|ms"};
+
+static unsigned long long lcg(unsigned long long *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *x >> 33;
+}
+
+/* the total of counter lines "<name><v><rest>" in text */
+static unsigned long long total_of(const char *text, const char *name,
+                                   const char *rest)
+{
+    unsigned long long t = 0;
+    const char *p = text;
+    size_t nl = strlen(name), rl = strlen(rest);
+
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > nl + rl && !strncmp(p, name, nl)
+            && !strncmp(p + len - rl, rest, rl)) {
+            char *end;
+            unsigned long long v = strtoull(p + nl, &end, 10);
+            if (end == p + len - rl)
+                t += v;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    return t;
+}
+
+START_TEST(random_blocks_keep_every_total)
+{
+    static char in[1 << 15], outall[1 << 17], tmp[1 << 16];
+    unsigned long long x = 12345 + (unsigned long long)_i;
+    size_t inl = 0, outl = 0, pos = 0;
+    statsd_sum *s;
+    unsigned n, i, k, r;
+
+    ck_assert_int_eq(statsd_sum_create(&s, 6, 64), 0);   /* fills up */
+    for (i = 0; i < 600; i++) {
+        k = (unsigned)(lcg(&x) % PKEYS);
+        r = (unsigned)(lcg(&x) % 4);
+        inl += (size_t)sprintf(in + inl, "%s%s%llu%s", inl ? "\n" : "",
+                               pnames[k], lcg(&x) % 1000, prests[r]);
+        if (lcg(&x) % 17 == 0)
+            inl += (size_t)sprintf(in + inl, "\nodd:1|g\n:5|c\nx:-1|c");
+    }
+    in[inl] = '\0';
+    while (pos < inl) {
+        /* a chunk ends at a line end */
+        size_t end = pos + (size_t)(lcg(&x) % 400) + 1, o;
+        while (end < inl && in[end] != '\n')
+            end++;
+        if (end > inl)
+            end = inl;
+        o = statsd_sum_fold(s, in + pos, end - pos, tmp, &n);
+        if (o) {
+            memcpy(outall + outl, tmp, o);
+            outl += o;
+            outall[outl++] = '\n';
+        }
+        if (lcg(&x) % 5 == 0) {
+            o = statsd_sum_drain(s, tmp, &n);
+            memcpy(outall + outl, tmp, o);
+            outl += o;
+            outall[outl++] = '\n';
+        }
+        pos = end + 1;
+    }
+    outl += statsd_sum_drain(s, outall + outl, &n);
+    outall[outl] = '\0';
+    for (k = 0; k < PKEYS; k++)
+        for (r = 0; r < 4; r++)
+            ck_assert_msg(total_of(in, pnames[k], prests[r])
+                          == total_of(outall, pnames[k], prests[r]),
+                          "%s...%s", pnames[k], prests[r]);
+    ck_assert_uint_eq(total_of(in, "odd:", "|g"), total_of(outall, "odd:", "|g"));
+    statsd_sum_destroy(s);
+}
+END_TEST
+
 START_TEST(create_rejects_bad_sizes)
 {
     statsd_sum *s;
@@ -179,6 +269,7 @@ static Suite *sum_suite(void)
     tcase_add_test(tc, full_table_passes_lines_through);
     tcase_add_test(tc, full_arena_passes_lines_through);
     tcase_add_test(tc, many_keys_hash_apart);
+    tcase_add_loop_test(tc, random_blocks_keep_every_total, 0, 20);
     tcase_add_test(tc, create_rejects_bad_sizes);
     suite_add_tcase(s, tc);
     return s;
