@@ -343,11 +343,6 @@ static int log_transaction(request_rec *r)
         if (statsd_lines_build(&req, &m) != 0)
             return DECLINED;
     }
-    set_notes(r, last, &m, hand_over(r, c->dest, &m), req.legacy);
-    if (__builtin_expect(c->tagged, 0)
-            ? build_tagged(c, &req, &m) != 0
-            : statsd_lines_build(&req, &m) != 0)
-        return DECLINED;
     set_notes(r, last, &m,
               __builtin_expect(c->extra, 0)
                   ? hand_over_extra(r, c, &m, req.key.status, req.usec)

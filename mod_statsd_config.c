@@ -525,11 +525,6 @@ static const char *set_timer_type(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* Naming inside the section's own prefix: the only directives a
- * .htaccess file may hold (AllowOverride FileInfo). */
-#define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
-/* Everything else: never in .htaccess (the handlers check it too). */
-#define DIR_CONF (RSRC_CONF | ACCESS_CONF)
 /* StatsdSampleRate r: kept parsed; rate 1 too, so it overrides an outer
  * section's rate. */
 static const char *set_sample_rate(cmd_parms *cmd, void *dconf,
@@ -602,9 +597,11 @@ static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-#define DIR_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
-/* Never in .htaccess: a user's file must not choose where metrics go. */
-#define DEST_CONF (RSRC_CONF | ACCESS_CONF)
+/* Naming inside the section's own prefix: the only directives a
+ * .htaccess file may hold (AllowOverride FileInfo). */
+#define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+/* Everything else: never in .htaccess (the handlers check it too). */
+#define DIR_CONF (RSRC_CONF | ACCESS_CONF)
 #define OFFSET(f) ((void *)APR_OFFSETOF(statsd_dir_conf, f))
 
 const command_rec statsd_config_cmds[] = {
@@ -685,11 +682,11 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE1("StatsdScoreboardInterval", set_server_number,
                   (void *)&scoreboard_number, RSRC_CONF,
                   "seconds between worker gauges (default 10; 0: none)"),
-    AP_INIT_TAKE1("StatsdSampleRate", set_sample_rate, NULL, DEST_CONF,
+    AP_INIT_TAKE1("StatsdSampleRate", set_sample_rate, NULL, DIR_CONF,
                   "send a good request's lines with this probability, "
                   "marked |@rate (default 1); bad ones are always sent"),
     AP_INIT_ITERATE("StatsdLatencyBuckets", set_latency_bucket, NULL,
-                    DEST_CONF, "bounds in ms of the cumulative "
+                    DIR_CONF, "bounds in ms of the cumulative "
                     "P.responses.latency.le_<ms>ms counters (default none)"),
     AP_INIT_TAKE1("StatsdPacking", set_packing, NULL, RSRC_CONF,
                   "timer values of a key packed into one line per flush: "

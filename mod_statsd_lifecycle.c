@@ -208,8 +208,6 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             log_resolved(sink, (size_t)i, pool);
         if (sink->interval)
             statsd_interval_flush(sink->interval);
-        if (state == AP_WATCHDOG_STATE_RUNNING)
-            refresh_sink(sink, now, pool);
         statsd_gate_leave(&sink->gate);
     }
     return rv;
@@ -449,6 +447,8 @@ static void start_child_resolver(apr_pool_t *pchild, server_rec *s)
     if (rv != 0)
         ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s,
                      STATSD_MSG_CHILD_RESOLVER);
+}
+
 /* This child's first flush comes after a random part of the interval
  * (seeded by its pid and start time: no two children alike), so the
  * children of a server spread their flushes over half the interval. */

@@ -51,8 +51,7 @@ def hte(ht):
 @pytest.mark.error_log_expect(r"not allowed here")   # core, no id
 @pytest.mark.parametrize("d,directive", [("host", "StatsdHost"), ("server", "StatsdServer"),
                                          ("both", "StatsdPrefix"),
-                                         ("prefix", "StatsdPrefix")])
-                                         ("both", "StatsdServer"),
+                                         ("prefix", "StatsdPrefix"),
                                          ("rate", "StatsdSampleRate"),
                                          ("buckets", "StatsdLatencyBuckets")])
 def test_destination_in_htaccess_is_refused(hte, d, directive):
