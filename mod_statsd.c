@@ -245,7 +245,7 @@ static long hand_over(request_rec *r, const statsd_dest *dest,
  * test. */
 static __attribute__((noinline)) long hand_over_extra(
     request_rec *r, const statsd_dir_conf *c, const statsd_measurement *m,
-    int status, uint64_t usec)
+    int status, uint64_t usec, long time_line)
 {
     const statsd_rate *rate = c->sample && !c->sample->all ? c->sample : NULL;
     const statsd_buckets *b = c->buckets && c->buckets->n ? c->buckets
@@ -261,7 +261,7 @@ static __attribute__((noinline)) long hand_over_extra(
 
     if (rate) {
         len = statsd_sample_lines(rate, m->lines, m->lines_len, m->n_lines,
-                                  status >= 400, c->service, out, &n);
+                                  status >= 400, time_line, out, &n);
     } else {
         memcpy(out, m->lines, m->lines_len);
         len = m->lines_len;
@@ -312,6 +312,7 @@ static int log_transaction(request_rec *r)
     request_rec *last;
     char path_buf[STATSD_PATH_SMALL], lines_buf[STATSD_LINES_SMALL];
     apr_time_t usec;
+    long time_line;
 
     /* most requests have no environment at all: skip the lookup then */
     if (c->enabled != 1
@@ -332,6 +333,8 @@ static int log_transaction(request_rec *r)
         m.lines = lines_buf;
         if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
+        /* responses.time ends the service lines, before any breakdown */
+        time_line = c->service ? (long)m.n_lines - 1 : -1;
         /* tagged is also set when a breakdown line is on */
         if (c->breakdown)
             statsd_breakdown_add(r, last, c, &m);
@@ -342,10 +345,12 @@ static int log_transaction(request_rec *r)
                       : apr_palloc(r->pool, statsd_lines_size(&req));
         if (statsd_lines_build(&req, &m) != 0)
             return DECLINED;
+        time_line = c->service ? (long)m.n_lines - 1 : -1;
     }
     set_notes(r, last, &m,
               __builtin_expect(c->extra, 0)
-                  ? hand_over_extra(r, c, &m, req.key.status, req.usec)
+                  ? hand_over_extra(r, c, &m, req.key.status, req.usec,
+                                    time_line)
                   : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
               req.legacy);
     return OK;

@@ -194,8 +194,6 @@ struct statsd_dir_conf {
     const statsd_rate *sample;   /* StatsdSampleRate; NULL: inherit */
     const statsd_buckets *buckets; /* StatsdLatencyBuckets; NULL: inherit */
     int extra;                   /* a rate below 1 or buckets: see merge */
-    int tagged;                  /* a tag format or a timer type other
-                                  * than ms: the tagged lines writer */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;

@@ -111,10 +111,10 @@ static size_t rate_at(const char *ln, size_t len)
 
 size_t statsd_sample_lines(const statsd_rate *r, const char *lines,
                            size_t len, unsigned n_lines, int bad,
-                           int service, char *out, unsigned *n_out)
+                           long time_line, char *out, unsigned *n_out)
 {
     int keep_request = bad || statsd_sample_draw() < r->threshold;
-    int keep_time = service && statsd_sample_draw() < r->threshold;
+    int keep_time = time_line >= 0 && statsd_sample_draw() < r->threshold;
     size_t pos = 0, o = 0;
     unsigned i, n = 0;
 
@@ -122,7 +122,7 @@ size_t statsd_sample_lines(const statsd_rate *r, const char *lines,
         const char *ln = lines + pos;
         const char *nl = memchr(ln, '\n', len - pos);
         size_t llen = nl ? (size_t)(nl - ln) : len - pos;
-        int is_time = service && i == n_lines - 1;
+        int is_time = (long)i == time_line;
         int keep = is_time ? keep_time : keep_request;
         int rated = is_time || !bad;
 

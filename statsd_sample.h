@@ -47,14 +47,15 @@ void statsd_sample_seed(uint64_t seed);
 uint32_t statsd_sample_draw(void);
 
 /* The lines of one request ('\n'-joined, n_lines of them), sampled at
- * rate *r: bad says the status is 400 or above, service that the last
- * line is responses.time. What is kept is written to out (which needs
+ * rate *r: bad says the status is 400 or above, time_line is the index of
+ * the responses.time line (-1: none), which draws on its own; every other
+ * line follows the request's draw. What is kept is written to out (which needs
  * len + n_lines * r->text_len bytes) with "|@r" after each line's type
  * (before tags at the end of a line). Returns the bytes written (0: the
  * request sent nothing); *n_out gets the lines. */
 size_t statsd_sample_lines(const statsd_rate *r, const char *lines,
                            size_t len, unsigned n_lines, int bad,
-                           int service, char *out, unsigned *n_out);
+                           long time_line, char *out, unsigned *n_out);
 
 #ifdef __cplusplus
 }

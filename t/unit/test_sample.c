@@ -110,12 +110,21 @@ END_TEST
 static char out[4096];
 static unsigned n_out;
 
+static const char *apply_at(const statsd_rate *r, const char *lines,
+                            unsigned n, int bad, long time_line);
+
 static const char *apply(const statsd_rate *r, const char *lines,
                          unsigned n, int bad, int service)
 {
+    return apply_at(r, lines, n, bad, service ? (long)n - 1 : -1);
+}
+
+static const char *apply_at(const statsd_rate *r, const char *lines,
+                            unsigned n, int bad, long time_line)
+{
     size_t len = strlen(lines);
     char *copy = dup_exact(lines, len);
-    size_t o = statsd_sample_lines(r, copy, len, n, bad, service, out,
+    size_t o = statsd_sample_lines(r, copy, len, n, bad, time_line, out,
                                    &n_out);
     free(copy);
     ck_assert_uint_le(o, len + n * r->text_len);
@@ -186,6 +195,25 @@ START_TEST(rate_goes_before_tags_at_the_end)
 }
 END_TEST
 
+START_TEST(lines_after_the_time_follow_the_request)
+{
+    statsd_rate r;
+
+    /* breakdown lines come after responses.time */
+    ck_assert_int_eq(statsd_sample_parse("0.5", &r), 0);
+    r.threshold = 0;
+    ck_assert_str_eq(apply_at(&r, BAD "\np.responses.bytes:512|c", 6, 1, 4),
+                     "p.a.GET.503:2|ms\np.a.GET.503:1|c\np.responses.bad:1|c\n"
+                     "p.responses.5xx:1|c\np.responses.bytes:512|c");
+    ck_assert_str_eq(apply_at(&r, GOOD "\np.responses.bytes:512|c", 5, 0, 3), "");
+    r.threshold = UINT32_MAX;
+    ck_assert_str_eq(apply_at(&r, GOOD "\np.responses.bytes:512|c", 5, 0, 3),
+                     "p.a.GET.200:1.5|ms|@0.5\np.a.GET.200:1|c|@0.5\n"
+                     "p.responses.good:1|c|@0.5\np.responses.time:1.5|ms|@0.5\n"
+                     "p.responses.bytes:512|c|@0.5");
+}
+END_TEST
+
 START_TEST(good_fraction_and_time_fraction)
 {
     statsd_rate r;
@@ -221,6 +249,7 @@ static Suite *sample_suite(void)
     tcase_add_test(tc, dropped_good_request_sends_nothing);
     tcase_add_test(tc, bad_lines_are_exact_but_the_time_is_sampled);
     tcase_add_test(tc, rate_goes_before_tags_at_the_end);
+    tcase_add_test(tc, lines_after_the_time_follow_the_request);
     tcase_add_test(tc, good_fraction_and_time_fraction);
     suite_add_tcase(s, tc);
     return s;
