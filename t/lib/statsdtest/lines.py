@@ -18,7 +18,6 @@ WIRE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)(\|@[0-9.]+)?$")
 # the marker, with its section's static tags in any dialect
 RELOAD_RE = re.compile(r"(^|\.)httpd\.reloads([,;][^:]*)?:1\|c(\|#.*)?$")
 COUNTER_RE = re.compile(r"^([^:]*):(\d+)(\|c.*)$")
-RELOAD_RE = re.compile(r"(^|\.)httpd\.reloads:1\|c$")
 SEGMENT_OK = re.compile(rb"[A-Za-z0-9_-]")
 DURATION_RE = {
     "milliseconds": re.compile(r"^\d+(\.\d{1,3})?$"),
