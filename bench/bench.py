@@ -1385,7 +1385,7 @@ class Bench:
                              x["conf"].replace("\n", ", ")))
             if "profile_sample_buckets" in b:
                 p = b["profile_sample_buckets"]
-                rows.append(("b6", "b4 with sampling and five buckets",
+                rows.append(("b10", "b4 with sampling and five buckets",
                              f"{p['total']:,.0f}", "-", "info",
                              "StatsdSampleRate 0.1, StatsdLatencyBuckets 50 "
                              "100 250 500 1000; request path "
