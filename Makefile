@@ -16,6 +16,7 @@ CORE_SRC = statsd_bytes.c statsd_target.c statsd_client.c statsd_batch.c statsd_
 CORE_HDR = statsd_bytes.h statsd_target.h statsd_client.h statsd_batch.h statsd_gate.h statsd_guard.h statsd_nameset.h statsd_name.h statsd_choose.h statsd_tags.h statsd_lines.h statsd_gauges.h statsd_resolver.h statsd_breakdown.h statsd_selfstats.h
 GLUE_SRC = mod_statsd.c mod_statsd_config.c mod_statsd_lifecycle.c mod_statsd_workers.c
 GLUE_SRC += mod_statsd_header.c mod_statsd_status.c mod_statsd_breakdown.c
+GLUE_SRC += mod_statsd_shared.c mod_statsd_modstatus.c
 GLUE_HDR = mod_statsd.h mod_statsd_msgids.h
 MODULE = .libs/mod_statsd.so
 
