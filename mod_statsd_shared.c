@@ -155,6 +155,22 @@ static apr_status_t forget_threads(void *data)
     return APR_SUCCESS;
 }
 
+/* A child inherits its clients' counters from the parent (the reload
+ * markers): they are not the child's sends, so they are where its deltas
+ * start from. */
+static void baseline(void)
+{
+    unsigned i;
+
+    memset(&published, 0, sizeof(published));
+    for (i = 0; i < statsd_reg->shared->n_dests; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i,
+                                          statsd_sink *);
+        statsd_client_stats(sink->client, &published_dest[i]);
+        statsd_selfstats_add_client(&published, &published_dest[i]);
+    }
+}
+
 void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int limit = 0;
@@ -174,7 +190,7 @@ void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s)
         (void *)ALIGN64((apr_uintptr_t)mem), n);
     published_dest = apr_pcalloc(pchild, (statsd_reg->shared->n_dests + 1)
                                          * sizeof(statsd_stats));
-    memset(&published, 0, sizeof(published));
+    baseline();
     epoch++;
     apr_pool_cleanup_register(pchild, NULL, forget_threads,
                               apr_pool_cleanup_null);
