@@ -80,19 +80,21 @@ static void count_workers(statsd_workers *w)
     }
 }
 
-/* Log a destination's dropped datagrams at most once a minute per child,
- * sharing the request path's clock so the two never both report. */
+/* Log a destination's dropped datagrams at most once a minute for the
+ * whole server, sharing the request path's stamp so the two never both
+ * report. */
 static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
 {
-    apr_time_t now = apr_time_now(), last = sink->last_log;
+    apr_time_t now = apr_time_now(), last = *sink->log_stamp;
     uint64_t count;
     int err;
 
     if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(&sink->last_log, &last, now, 0,
+        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     err = statsd_client_take_errors(sink->client, &count);
+    statsd_shared_dest_error(sink, err);
     if (count == 0)
         return;
     ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
