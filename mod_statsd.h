@@ -259,6 +259,10 @@ void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s);
 void statsd_shared_publish(void);
 /* one measured request, on the request path */
 void statsd_shared_count_request(int other);
+/* the self-metric counters, from the worker gauges' child */
+void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
+                                    apr_interval_time_t interval,
+                                    apr_pool_t *p);
 /* a destination's last send error, for mod_status */
 void statsd_shared_dest_error(const statsd_sink *sink, int err);
 /* readers: the totals (-1: no shared memory), per destination (in the

@@ -23,8 +23,16 @@ typedef struct {
     statsd_selfstats stats;      /* its sends and drops, every child */
 } shared_dest;
 
+/* The start of the shared memory. */
+typedef struct {
+    statsd_selfstats totals;     /* every child's, added by their ticks */
+    statsd_selfstats reported;   /* what the self-metric lines have sent */
+    apr_time_t report_stamp;     /* when they were last sent */
+} shared_head;
+
 struct statsd_shared {
     apr_shm_t *shm;
+    shared_head *head;
     statsd_selfstats *totals;    /* in the shared memory */
     shared_dest *dests;          /* one per sink, same order */
     unsigned n_dests;
@@ -104,7 +112,7 @@ int statsd_shared_post_config(apr_pool_t *pconf, server_rec *s)
     char *base;
 
     sh->groups = assign_groups(pconf, s);
-    names_at = ALIGN64(ALIGN64(sizeof(statsd_selfstats))
+    names_at = ALIGN64(ALIGN64(sizeof(shared_head))
                        + n_dests * sizeof(shared_dest));
     if (statsd_reg->max_names)
         names_size = statsd_nameset_size(statsd_reg->max_names,
@@ -122,8 +130,9 @@ int statsd_shared_post_config(apr_pool_t *pconf, server_rec *s)
     }
     base = apr_shm_baseaddr_get(sh->shm);
     memset(base, 0, names_at);
-    sh->totals = (statsd_selfstats *)base;
-    sh->dests = (shared_dest *)(base + ALIGN64(sizeof(statsd_selfstats)));
+    sh->head = (shared_head *)base;
+    sh->totals = &sh->head->totals;
+    sh->dests = (shared_dest *)(base + ALIGN64(sizeof(shared_head)));
     sh->n_dests = n_dests;
     for (i = 0; i < n_dests; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i,
@@ -248,6 +257,45 @@ void statsd_shared_publish(void)
     statsd_selfstats_add(sh->totals, &delta);
     published = now;
     __atomic_store_n(&publishing, 0, __ATOMIC_RELEASE);
+}
+
+/* Every interval, from the child that sends the worker gauges: what the
+ * whole server did since the last time, as counters under each prefix and
+ * destination of the reload markers. The stamp keeps two children that
+ * both think they are the one (while children come and go) from sending
+ * the same counts twice. */
+void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
+                                    apr_interval_time_t interval,
+                                    apr_pool_t *p)
+{
+    statsd_shared *sh = statsd_reg ? statsd_reg->shared : NULL;
+    statsd_selfstats cur, reported, delta;
+    apr_time_t now = apr_time_now(), last;
+    char *buf;
+    int i;
+
+    if (!sh)
+        return;
+    last = __atomic_load_n(&sh->head->report_stamp, __ATOMIC_RELAXED);
+    if (now - last < interval / 2
+        || !__atomic_compare_exchange_n(&sh->head->report_stamp, &last, now,
+                                        0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+        return;
+    statsd_shared_publish();
+    statsd_selfstats_read(sh->totals, &cur);
+    statsd_selfstats_read(&sh->head->reported, &reported);
+    statsd_selfstats_diff(&cur, &reported, &delta);
+    statsd_selfstats_add(&sh->head->reported, &delta);
+    buf = apr_palloc(p, STATSD_SELFSTATS_LINES_CAP);
+    for (i = 0; i < markers->nelts; i++) {
+        const statsd_marker *m = &APR_ARRAY_IDX(markers, i, statsd_marker);
+        size_t n = statsd_selfstats_format_lines(
+            buf, STATSD_SELFSTATS_LINES_CAP, m->prefix->name,
+            m->prefix->len, &delta);
+        if (n > 0)   /* a failed send is counted by the client */
+            (void)statsd_client_send_lines(m->sink->client, buf, n);
+    }
 }
 
 void statsd_shared_dest_error(const statsd_sink *sink, int err)

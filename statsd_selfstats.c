@@ -169,3 +169,46 @@ size_t statsd_selfstats_format(const statsd_selfstats *s,
         buf[len < cap ? len : cap - 1] = '\0';
     return len;
 }
+
+/* ---- self-metrics as counter lines -------------------------------------- */
+
+static int counter_line(char *buf, size_t cap, size_t *len, const char *prefix,
+                        size_t plen, const char *what, uint64_t v)
+{
+    int n = snprintf(buf + *len, cap - *len, "%s%.*s%smod_statsd.%s:%llu|c",
+                     *len ? "\n" : "", (int)plen, prefix, plen ? "." : "",
+                     what, (unsigned long long)v);
+
+    if (n < 0 || (size_t)n >= cap - *len)
+        return -1;
+    *len += (size_t)n;
+    return 0;
+}
+
+size_t statsd_selfstats_format_lines(char *buf, size_t cap,
+                                     const char *prefix, size_t plen,
+                                     const statsd_selfstats *d)
+{
+    char what[48];
+    size_t len = 0;
+    int i;
+
+    if (!buf || cap == 0 || plen > 255)
+        return 0;
+    if (counter_line(buf, cap, &len, prefix, plen, "lines_sent", d->lines)
+        || counter_line(buf, cap, &len, prefix, plen, "datagrams_sent",
+                        d->datagrams)
+        || counter_line(buf, cap, &len, prefix, plen, "dropped", d->dropped)
+        || counter_line(buf, cap, &len, prefix, plen, "names_other",
+                        d->names_other))
+        return 0;
+    for (i = 0; i < STATSD_DROP_REASONS; i++) {
+        if (!d->drops[i])
+            continue;
+        snprintf(what, sizeof(what), "dropped.%s",
+                 statsd_client_drop_reason_name((statsd_drop_reason)i));
+        if (counter_line(buf, cap, &len, prefix, plen, what, d->drops[i]))
+            return 0;
+    }
+    return len;
+}

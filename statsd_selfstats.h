@@ -106,6 +106,17 @@ size_t statsd_selfstats_format(const statsd_selfstats *s,
                                uint64_t names_distinct, char *buf,
                                size_t cap);
 
+/* The self-metrics as statsd counters under prefix (plen 0: none), one
+ * per line, '\n' between them: P.mod_statsd.lines_sent,
+ * .datagrams_sent, .dropped, .names_other always, .dropped.<reason> for
+ * each reason with drops (the reason as statsd_client_drop_reason_name
+ * gives it). d holds the counts to send (deltas). Writes at most cap
+ * bytes, no NUL; returns the length written, 0 if they do not fit. */
+#define STATSD_SELFSTATS_LINES_CAP 1024
+size_t statsd_selfstats_format_lines(char *buf, size_t cap,
+                                     const char *prefix, size_t plen,
+                                     const statsd_selfstats *d);
+
 /* Name of a drop reason for status lines, e.g. "WouldBlock". */
 const char *statsd_selfstats_reason_label(statsd_drop_reason why);
 

@@ -201,3 +201,27 @@ def test_module_works_without_mod_status(httpd_factory, udp_listener):
     start_and_drain(h, udp_listener)
     assert h.get("/p").status == 404
     assert counted(wait_measured(udp_listener, 1)) == ["test.p.GET.404"]
+
+
+def test_self_metrics_as_counters(httpd_factory, udp_listener):
+    """Every StatsdScoreboardInterval the child that sends the worker
+    gauges sends what the whole server did since its last report, as
+    counters under the prefix: summed, P.mod_statsd.lines_sent equals the
+    lines the receiver got before the last report (a report counts the
+    lines sent before it, its own in the next one)."""
+    conf = statsd_conf(udp_listener.port, extra="StatsdScoreboardInterval 1\n")
+    h = httpd_factory("shared-selfmetrics", conf=conf)
+    start_and_drain(h, udp_listener)
+    for i in range(30):
+        assert h.get(f"/p{i}").status == 404
+    wait_measured(udp_listener, 30, timeout=10)
+    time.sleep(3.5)        # every child has published, two reports since
+    lines = [l for l in udp_listener.lines() if "httpd.reloads" not in l]
+    sent = [i for i, l in enumerate(lines) if l.startswith("test.mod_statsd.lines_sent:")]
+    assert len(sent) >= 2, lines[-20:]
+    last = sent[-1]
+    total = sum(int(lines[i].split(":")[1].split("|")[0]) for i in sent)
+    assert total == last, (total, last)
+    for k in ("datagrams_sent", "dropped", "names_other"):
+        assert any(l.startswith(f"test.mod_statsd.{k}:") and l.endswith("|c") for l in lines), k
+    assert not any(l.startswith("test.mod_statsd.dropped.") for l in lines)

@@ -144,6 +144,43 @@ START_TEST(status_text_is_exact)
 }
 END_TEST
 
+START_TEST(counter_lines_are_exact)
+{
+    statsd_selfstats d;
+    char buf[STATSD_SELFSTATS_LINES_CAP], small[40];
+    size_t n;
+
+    memset(&d, 0, sizeof(d));
+    d.lines = 400;
+    d.datagrams = 100;
+    d.dropped = 3;
+    d.drops[STATSD_DROP_REFUSED] = 2;
+    d.drops[STATSD_DROP_TOOBIG] = 1;
+    d.names_other = 7;
+    n = statsd_selfstats_format_lines(buf, sizeof(buf), "web", 3, &d);
+    ck_assert_uint_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf,
+        "web.mod_statsd.lines_sent:400|c\n"
+        "web.mod_statsd.datagrams_sent:100|c\n"
+        "web.mod_statsd.dropped:3|c\n"
+        "web.mod_statsd.names_other:7|c\n"
+        "web.mod_statsd.dropped.refused:2|c\n"
+        "web.mod_statsd.dropped.toobig:1|c");
+    memset(&d, 0, sizeof(d));
+    n = statsd_selfstats_format_lines(buf, sizeof(buf), "", 0, &d);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf,
+        "mod_statsd.lines_sent:0|c\n"
+        "mod_statsd.datagrams_sent:0|c\n"
+        "mod_statsd.dropped:0|c\n"
+        "mod_statsd.names_other:0|c");
+    /* what does not fit is not sent in part */
+    ck_assert_uint_eq(statsd_selfstats_format_lines(small, sizeof(small),
+                                                    "web", 3, &d), 0);
+}
+END_TEST
+
 static Suite *selfstats_suite(void)
 {
     Suite *s = suite_create("statsd_selfstats");
@@ -153,6 +190,7 @@ static Suite *selfstats_suite(void)
     tcase_add_test(tc, threads_sum_exactly);
     tcase_add_test(tc, deltas_add_up);
     tcase_add_test(tc, status_text_is_exact);
+    tcase_add_test(tc, counter_lines_are_exact);
     suite_add_tcase(s, tc);
     return s;
 }
