@@ -149,20 +149,19 @@ int statsd_shared_post_config(apr_pool_t *pconf, server_rec *s)
 
 /* ---- each child: thread slots, and what it published so far ------------- */
 
-static statsd_selfstats_threads *threads;   /* this child's */
+/* The thread slots live as long as the process (a thread's slot pointer
+ * never dangles, even where one process runs several generations, as
+ * with -X); a slot's counts then carry over, and baseline() starts the
+ * deltas from them. The slot pointer is initial-exec thread-local: one
+ * instruction to read, from the few bytes of static TLS glibc keeps for
+ * modules loaded later. */
+static statsd_selfstats_threads *threads;   /* this process's */
 static statsd_selfstats published;          /* added to the totals so far */
 static statsd_stats *published_dest;        /* per sink */
 static int publishing;                      /* one publisher at a time */
-static unsigned epoch;                      /* children started here */
-static __thread statsd_selfstats_thread *my_slot;
-static __thread unsigned my_epoch;
-
-static apr_status_t forget_threads(void *data)
-{
-    (void)data;
-    threads = NULL;
-    return APR_SUCCESS;
-}
+static __thread statsd_selfstats_thread *my_slot
+    __attribute__((tls_model("initial-exec")));
+static __thread int my_claimed __attribute__((tls_model("initial-exec")));
 
 /* A child inherits its clients' counters from the parent (the reload
  * markers): they are not the child's sends, so they are where its deltas
@@ -172,6 +171,7 @@ static void baseline(void)
     unsigned i;
 
     memset(&published, 0, sizeof(published));
+    statsd_selfstats_threads_sum(threads, &published);
     for (i = 0; i < statsd_reg->shared->n_dests; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i,
                                           statsd_sink *);
@@ -194,31 +194,41 @@ void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s)
         || limit < 1)
         limit = 1;
     n = (unsigned)limit;
-    mem = apr_pcalloc(pchild, statsd_selfstats_threads_size(n) + 64);
-    threads = statsd_selfstats_threads_init(
-        (void *)ALIGN64((apr_uintptr_t)mem), n);
+    if (!threads) {
+        mem = calloc(1, statsd_selfstats_threads_size(n) + 64);
+        if (!mem)
+            return;     /* no self-metrics from this child */
+        threads = statsd_selfstats_threads_init(
+            (void *)ALIGN64((apr_uintptr_t)mem), n);
+    }
     published_dest = apr_pcalloc(pchild, (statsd_reg->shared->n_dests + 1)
                                          * sizeof(statsd_stats));
     baseline();
-    epoch++;
-    apr_pool_cleanup_register(pchild, NULL, forget_threads,
-                              apr_pool_cleanup_null);
+}
+
+/* A thread's first request claims its slot. */
+static void count_slow(int other)
+{
+    if (!threads)
+        return;
+    if (!my_claimed) {
+        my_claimed = 1;
+        my_slot = statsd_selfstats_threads_claim(threads);
+    }
+    if (my_slot)
+        statsd_selfstats_count(my_slot, other);
+    else
+        statsd_selfstats_count_spill(threads, other);
 }
 
 void statsd_shared_count_request(int other)
 {
     statsd_selfstats_thread *slot = my_slot;
 
-    if (!threads)
-        return;
-    if (my_epoch != epoch) {
-        my_epoch = epoch;
-        slot = my_slot = statsd_selfstats_threads_claim(threads);
-    }
     if (slot)
         statsd_selfstats_count(slot, other);
     else
-        statsd_selfstats_count_spill(threads, other);
+        count_slow(other);
 }
 
 /* What this child did since its last publish goes into the shared totals
