@@ -17,8 +17,14 @@ from statsdtest.servers import start_and_drain
 MPMS = ["prefork", "worker", "event"]
 DROPPED = "STATSD00010"
 
-# every connection is a new one, and a child serves 20 of them
-CHURN = "KeepAlive Off\nMaxConnectionsPerChild 20\n"
+# every connection is a new one, and a child serves 20 of them; room in
+# the scoreboard for children still finishing while new ones start
+CHURN = """KeepAlive Off
+MaxConnectionsPerChild 20
+<IfModule !mpm_prefork_module>
+    ServerLimit 8
+</IfModule>
+"""
 
 STATUS = """
 <Location /server-status>
