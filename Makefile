@@ -12,10 +12,11 @@ CC ?= gcc
 PYTHON ?= /usr/bin/python3
 WARN = -Wall -Wextra -Werror
 comma := ,
-CORE_SRC = statsd_bytes.c statsd_target.c statsd_client.c statsd_batch.c statsd_sum.c statsd_interval.c statsd_sample.c statsd_buckets.c statsd_pack.c statsd_gate.c statsd_guard.c statsd_nameset.c statsd_name.c statsd_choose.c statsd_tags.c statsd_lines.c statsd_gauges.c statsd_resolver.c statsd_breakdown.c
-CORE_HDR = statsd_bytes.h statsd_target.h statsd_client.h statsd_batch.h statsd_sum.h statsd_interval.h statsd_sample.h statsd_buckets.h statsd_pack.h statsd_gate.h statsd_guard.h statsd_nameset.h statsd_name.h statsd_choose.h statsd_tags.h statsd_lines.h statsd_gauges.h statsd_resolver.h statsd_breakdown.h
+CORE_SRC = statsd_bytes.c statsd_target.c statsd_client.c statsd_batch.c statsd_sum.c statsd_interval.c statsd_sample.c statsd_buckets.c statsd_pack.c statsd_gate.c statsd_guard.c statsd_nameset.c statsd_name.c statsd_choose.c statsd_tags.c statsd_lines.c statsd_gauges.c statsd_resolver.c statsd_breakdown.c statsd_selfstats.c
+CORE_HDR = statsd_bytes.h statsd_target.h statsd_client.h statsd_batch.h statsd_sum.h statsd_interval.h statsd_sample.h statsd_buckets.h statsd_pack.h statsd_gate.h statsd_guard.h statsd_nameset.h statsd_name.h statsd_choose.h statsd_tags.h statsd_lines.h statsd_gauges.h statsd_resolver.h statsd_breakdown.h statsd_selfstats.h
 GLUE_SRC = mod_statsd.c mod_statsd_config.c mod_statsd_lifecycle.c mod_statsd_workers.c
 GLUE_SRC += mod_statsd_header.c mod_statsd_status.c mod_statsd_breakdown.c
+GLUE_SRC += mod_statsd_shared.c mod_statsd_modstatus.c
 GLUE_HDR = mod_statsd.h mod_statsd_msgids.h
 MODULE = .libs/mod_statsd.so
 
@@ -48,7 +49,7 @@ $(MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 
 # ---- unit tests (Check), no httpd needed ---------------------------------
 UNIT_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
-UNIT_TESTS = t/unit/test_name t/unit/test_lines t/unit/test_client t/unit/test_batch t/unit/test_sum t/unit/test_interval t/unit/test_sample t/unit/test_buckets t/unit/test_pack t/unit/test_gate t/unit/test_tags t/unit/test_gauges t/unit/test_resolver t/unit/test_breakdown
+UNIT_TESTS = t/unit/test_name t/unit/test_lines t/unit/test_client t/unit/test_batch t/unit/test_sum t/unit/test_interval t/unit/test_sample t/unit/test_buckets t/unit/test_pack t/unit/test_gate t/unit/test_tags t/unit/test_gauges t/unit/test_resolver t/unit/test_breakdown t/unit/test_nameset t/unit/test_selfstats
 
 t/unit/test_%: t/unit/test_%.c t/unit/unit_util.h $(CORE_SRC) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(CORE_SRC) $$(pkg-config --cflags --libs check) -lpthread $(EXTRA_LDFLAGS)

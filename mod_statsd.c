@@ -93,18 +93,20 @@ static int verb_allowed(const statsd_verbs *v, const request_rec *r)
     return 0;
 }
 
-/* Log a destination's send errors at most once a minute per child. */
+/* Log a destination's send errors at most once a minute for the whole
+ * server (the stamp is shared by every child). */
 static void report_send_errors(request_rec *r, statsd_sink *sink)
 {
-    apr_time_t now = r->request_time, last = sink->last_log;
+    apr_time_t now = r->request_time, last = *sink->log_stamp;
     uint64_t count;
     int err;
 
     if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(&sink->last_log, &last, now, 0,
+        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     err = statsd_client_take_errors(sink->client, &count);
+    statsd_shared_dest_error(sink, err);
     if (count == 0)
         return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
@@ -190,6 +192,7 @@ static void choose_name(statsd_request *req, request_rec *r,
     }
     o.collapse = c->collapse_ids;
     o.names = statsd_reg->names;
+    o.group = c->prefix->group;
     if (!o.stat_len && (o.note || o.header || o.collapse))
         sc = apr_palloc(r->pool, sizeof(*sc));
     if (STATSD_PATH_SCRATCH(o.uri_len) > path_size) {
@@ -353,6 +356,7 @@ static int log_transaction(request_rec *r)
                                     time_line)
                   : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
               req.legacy);
+    statsd_shared_count_request(req.key.name == statsd_choose_other);
     return OK;
 }
 
@@ -383,6 +387,7 @@ static void register_hooks(apr_pool_t *p)
     statsd_header_register_hooks();
     statsd_status_register_hooks();
     statsd_breakdown_register();
+    statsd_modstatus_register();
 }
 
 /* the one symbol httpd looks up: everything else is built hidden, so no

@@ -37,6 +37,7 @@
 #include "statsd_name.h"
 #include "statsd_tags.h"
 #include "statsd_gauges.h"
+#include "statsd_selfstats.h"
 
 #define UNSET (-1)
 #define NOTE_STAT "statsd.stat"
@@ -56,13 +57,17 @@
 #define MAX_SCOREBOARD_S 3600
 
 /* One distinct destination with its client; shared by every section that
- * names the same target. last_log limits send-error logging per child;
- * the gate orders the watchdog's work against the close at child exit. */
+ * names the same target. log_stamp limits send-error logging for the
+ * whole server (it points into the shared memory, or at last_log without
+ * it); the gate orders the watchdog's work against the close at child
+ * exit. */
 typedef struct {
     statsd_client *client;
     statsd_batch *batch;         /* NULL: one datagram per request */
     statsd_interval *interval;   /* counters summed: instead of batch */
     apr_time_t last_log;
+    apr_time_t *log_stamp;
+    unsigned index;              /* in statsd_registry.sinks */
     statsd_gate gate;
 } statsd_sink;
 
@@ -104,6 +109,7 @@ typedef struct {
     size_t len;
     statsd_service service;
     statsd_tag_names tag_names;  /* the names of the tagged lines */
+    unsigned group;              /* its share of StatsdMaxNames */
 } statsd_prefix;
 
 /* What this configuration cycle knows: rebuilt in pre_config. */
@@ -119,7 +125,9 @@ typedef struct {
                                   * and worker gauges; NULL: nobody */
     size_t max_names;            /* StatsdMaxNames; 0: no limit */
     long longest_name;           /* largest StatsdMaxNameLength; 0: none */
-    statsd_nameset *names;      /* per child: names seen so far */
+    statsd_nameset *names;       /* the server's names (shared memory) */
+    apr_array_header_t *prefixes; /* statsd_prefix *: every one made */
+    struct statsd_shared *shared; /* NULL: none (self-metrics off) */
 } statsd_registry;
 
 
@@ -251,6 +259,34 @@ void statsd_breakdown_insert(request_rec *r, const statsd_dir_conf *c);
 void statsd_breakdown_add(request_rec *r, request_rec *last,
                           const statsd_dir_conf *c, statsd_measurement *m);
 void statsd_breakdown_register(void);
+
+/* mod_statsd_shared.c: what the whole server shares (names, the log
+ * limit, self-metrics) in memory every child inherits */
+typedef struct statsd_shared statsd_shared;
+int statsd_shared_post_config(apr_pool_t *pconf, server_rec *s);
+void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s);
+/* the calling process's counters into the shared totals (watchdog tick,
+ * child exit) */
+void statsd_shared_publish(void);
+/* one measured request, on the request path */
+void statsd_shared_count_request(int other);
+/* the self-metric counters, from the worker gauges' child */
+void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
+                                    apr_interval_time_t interval,
+                                    apr_pool_t *p);
+/* a destination's last send error, for mod_status */
+void statsd_shared_dest_error(const statsd_sink *sink, int err);
+/* readers: the totals (-1: no shared memory), per destination (in the
+ * order of statsd_registry.sinks), per prefix group */
+int statsd_shared_read(statsd_selfstats *out, apr_uint64_t *distinct);
+unsigned statsd_shared_dests(void);
+void statsd_shared_read_dest(unsigned i, statsd_selfstats *out,
+                             int *last_errno);
+unsigned statsd_shared_groups(void);
+const statsd_prefix *statsd_shared_group(unsigned g, apr_size_t *names);
+
+/* mod_statsd_modstatus.c */
+void statsd_modstatus_register(void);
 
 /* A destination as text for the error log. */
 static inline const char *target_text(apr_pool_t *p, const statsd_target *t)

@@ -160,8 +160,11 @@ const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
     statsd_prefix *pf = apr_palloc(p, sizeof(*pf));
     pf->name = name;
     pf->len = len;
+    pf->group = 0;    /* given at start-up, once the prefixes in use are known */
     statsd_lines_service_init(&pf->service, name, len);
     statsd_lines_tag_names_init(&pf->tag_names, name, len);
+    if (statsd_reg && statsd_reg->prefixes)
+        APR_ARRAY_PUSH(statsd_reg->prefixes, statsd_prefix *) = pf;
     return pf;
 }
 

@@ -38,6 +38,7 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     statsd_reg->sinks = apr_array_make(pconf, 8, sizeof(statsd_sink *));
     statsd_reg->prefixed = apr_array_make(pconf, 8, sizeof(prefixed_section));
     statsd_reg->tagged = apr_array_make(pconf, 4, sizeof(tagged_section));
+    statsd_reg->prefixes = apr_array_make(pconf, 8, sizeof(statsd_prefix *));
     statsd_reg->no_prefix = statsd_config_make_prefix(pconf, "", 0);
     statsd_reg->fallback = apr_pcalloc(pconf, sizeof(statsd_dest));
     statsd_target_from_host_port(&statsd_reg->fallback->target, NULL, 0);
@@ -112,6 +113,8 @@ static statsd_sink *sink_for(apr_pool_t *p, server_rec *s,
         return NULL;
     }
     statsd_gate_init(&sink->gate, close_sink, sink);
+    sink->log_stamp = &sink->last_log;
+    sink->index = (unsigned)statsd_reg->sinks->nelts;
     APR_ARRAY_PUSH(statsd_reg->sinks, statsd_sink *) = sink;
     return sink;
 }
@@ -210,6 +213,7 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             statsd_interval_flush(sink->interval);
         statsd_gate_leave(&sink->gate);
     }
+    statsd_shared_publish();
     return rv;
 }
 
@@ -386,6 +390,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     resolve_at_start(ptemp, s);
     send_reload_markers(pconf, ptemp, s);
+    statsd_shared_post_config(pconf, s);
     return start_ticks(pconf, s, flush_ms > 0 ? flush_ms : TICK_MS);
 }
 
@@ -418,6 +423,8 @@ static apr_status_t close_sockets(void *data)
     statsd_resolver_stop(child_resolver);
     for (i = 0; i < sinks->nelts; i++)
         statsd_gate_close(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
+    /* a sink the watchdog held is closed, and published, by that thread */
+    statsd_shared_publish();
     if ((badfd = badfd_sends(sinks)) != 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
                      STATSD_MSG_BADFD, badfd);
@@ -492,7 +499,9 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int i;
 
-    if (statsd_reg->max_names) {
+    statsd_shared_child_init(pchild, s);
+    /* without shared memory, each child limits its own names */
+    if (statsd_reg->max_names && !statsd_reg->names) {
         int rv = statsd_nameset_create(&statsd_reg->names,
                                        statsd_reg->max_names);
         if (rv != 0)

@@ -99,4 +99,11 @@
     "STATSD00042: cannot start this child's resolver; destination " \
     "names are not looked up again in this child"
 
+/* start-up, ERR: no shared memory for the whole server's name set, log
+ * limit and self-metrics; each child then limits names and logs on its
+ * own, and mod_status shows no statsd section */
+#define STATSD_MSG_SHM \
+    "STATSD00070: cannot create %lu bytes of shared memory; StatsdMaxNames " \
+    "and the error-log limit apply per child, no self-metrics"
+
 #endif /* MOD_STATSD_MSGIDS_H */

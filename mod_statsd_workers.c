@@ -4,7 +4,8 @@
  * busy, idle and allowed (and, under event, how many connections wait
  * without a worker) to each prefix and destination that gets the reload
  * markers, tagged as the marker's section says. The lines are made by
- * statsd_gauges.
+ * statsd_gauges. The same child sends the self-metric counters
+ * (mod_statsd_shared.c, untagged) on the same tick.
  *
  * Where it runs: a second callback on each child's own watchdog (the one
  * that flushes batches), and only the child in the lowest scoreboard slot
@@ -29,6 +30,7 @@ APLOG_USE_MODULE(statsd);
 /* What the gauge callback needs, made once per configuration cycle. */
 typedef struct {
     const apr_array_header_t *markers;   /* statsd_marker */
+    apr_interval_time_t interval;        /* StatsdScoreboardInterval */
     char host[STATSD_GAUGE_HOST_MAX + 1];
     size_t host_len;
 } gauges_ctx;
@@ -80,19 +82,21 @@ static void count_workers(statsd_workers *w)
     }
 }
 
-/* Log a destination's dropped datagrams at most once a minute per child,
- * sharing the request path's clock so the two never both report. */
+/* Log a destination's dropped datagrams at most once a minute for the
+ * whole server, sharing the request path's stamp so the two never both
+ * report. */
 static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
 {
-    apr_time_t now = apr_time_now(), last = sink->last_log;
+    apr_time_t now = apr_time_now(), last = *sink->log_stamp;
     uint64_t count;
     int err;
 
     if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(&sink->last_log, &last, now, 0,
+        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     err = statsd_client_take_errors(sink->client, &count);
+    statsd_shared_dest_error(sink, err);
     if (count == 0)
         return;
     ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
@@ -170,6 +174,7 @@ static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
         if (j == i)
             send_to_sink(g, sink, &w, pool);
     }
+    statsd_shared_send_selfmetrics(g->markers, g->interval, pool);
     return APR_SUCCESS;
 }
 
@@ -201,6 +206,7 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;      /* the life cycle has said mod_watchdog is needed */
     g = apr_pcalloc(pconf, sizeof(*g));
     g->markers = statsd_reg->markers;
+    g->interval = apr_time_from_sec(sc->scoreboard_s);
     if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
         fqdn[0] = '\0';
     g->host_len = statsd_gauges_host(g->host, fqdn);

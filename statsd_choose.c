@@ -7,6 +7,8 @@
 #include "statsd_choose.h"
 #include "statsd_guard.h"
 
+const char statsd_choose_other[] = STATSD_OTHER_NAME;
+
 const char *statsd_choose_name(const statsd_choose_offer *o,
                                statsd_choose_scratch *s, char *path,
                                size_t path_cap, size_t *len)
@@ -32,8 +34,8 @@ const char *statsd_choose_name(const statsd_choose_offer *o,
                                   n);
         name = s->collapsed;
     }
-    if (o->names && !statsd_nameset_admit(o->names, name, n)) {
-        name = STATSD_OTHER_NAME;
+    if (o->names && !statsd_nameset_admit_group(o->names, o->group, name, n)) {
+        name = statsd_choose_other;
         n = sizeof(STATSD_OTHER_NAME) - 1;
     }
     *len = n;

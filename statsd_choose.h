@@ -43,6 +43,7 @@ typedef struct {
     size_t max_len;
     int collapse;              /* StatsdCollapseIds On */
     statsd_nameset *names;     /* StatsdMaxNames; NULL: no limit */
+    unsigned group;            /* the request's part of names (its prefix) */
 } statsd_choose_offer;
 
 /* Where a cleaned note or header and a collapsed name are written. Only
@@ -55,8 +56,12 @@ typedef struct {
 
 /* The request's NAME: never empty, clean, pointing into o->stat, into s,
  * into path (where the name from the target is built: path_cap must be at
- * least STATSD_PATH_SCRATCH(o->uri_len)), or at the constant "_other".
+ * least STATSD_PATH_SCRATCH(o->uri_len)), or at statsd_choose_other
+ * when the name set is full (so the caller can tell by the pointer).
  * Its length goes to *len. */
+/* "_other", as statsd_choose_name returns it for a name past the limit. */
+extern const char statsd_choose_other[];
+
 const char *statsd_choose_name(const statsd_choose_offer *o,
                                statsd_choose_scratch *s, char *path,
                                size_t path_cap, size_t *len);

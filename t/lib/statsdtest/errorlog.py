@@ -32,6 +32,7 @@ MSG = {
     "STATSD00051": "cannot add the worker gauges to the child watchdog",
     "STATSD00060": "StatsdTag in %s, but its StatsdTagFormat is none",
     "STATSD00061": "N tag(s) of %s left out",
+    "STATSD00070": "cannot create N bytes of shared memory",
 }
 CANNOT_SET_UP = "STATSD00001"
 CANNOT_BATCH = "STATSD00002"
@@ -53,6 +54,7 @@ GAUGES_DROPPED = "STATSD00050"
 GAUGES_NO_WATCHDOG = "STATSD00051"
 TAGS_NO_FORMAT = "STATSD00060"
 TAGS_LEFT_OUT = "STATSD00061"
+NO_SHARED_MEMORY = "STATSD00070"
 
 ID_RE = re.compile(r"^(STATSD|AH)\d{5}$")
 

@@ -1,0 +1,171 @@
+/*
+ * Check tests of statsd_nameset: the limit, the groups' fair shares, the
+ * set in caller-provided memory, and the limit held across processes
+ * that share that memory (fork, as httpd's children do).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "statsd_nameset.h"
+
+static int admit_n(statsd_nameset *s, unsigned group, const char *stem,
+                   unsigned from, unsigned n)
+{
+    char name[64];
+    unsigned i;
+    int admitted = 0;
+
+    for (i = from; i < from + n; i++) {
+        int len = snprintf(name, sizeof(name), "%s%u", stem, i);
+        admitted += statsd_nameset_admit_group(s, group, name, (size_t)len);
+    }
+    return admitted;
+}
+
+START_TEST(size_rejects_out_of_range)
+{
+    ck_assert_uint_eq(statsd_nameset_size(0, 1), 0);
+    ck_assert_uint_eq(statsd_nameset_size(STATSD_MAX_NAMES_LIMIT + 1, 1), 0);
+    ck_assert_uint_eq(statsd_nameset_size(10, 0), 0);
+    ck_assert_uint_eq(statsd_nameset_size(10, STATSD_NAMESET_MAX_GROUPS + 1),
+                      0);
+    ck_assert_uint_gt(statsd_nameset_size(10, 1), 0);
+    /* more groups, more bytes; the table itself does not grow */
+    ck_assert_uint_eq(statsd_nameset_size(10, 3) - statsd_nameset_size(10, 1),
+                      2 * sizeof(uint64_t));
+}
+END_TEST
+
+START_TEST(init_checks_its_memory)
+{
+    size_t need = statsd_nameset_size(50, 2);
+    uint64_t *mem = malloc(need);
+
+    ck_assert_ptr_null(statsd_nameset_init(NULL, need, 50, 2));
+    ck_assert_ptr_null(statsd_nameset_init(mem, need - 1, 50, 2));
+    ck_assert_ptr_null(statsd_nameset_init((char *)mem + 4, need - 4, 50, 2));
+    ck_assert_ptr_nonnull(statsd_nameset_init(mem, need, 50, 2));
+    free(mem);
+}
+END_TEST
+
+START_TEST(limit_then_other)
+{
+    size_t need = statsd_nameset_size(50, 1);
+    uint64_t *mem = malloc(need);
+    statsd_nameset *s = statsd_nameset_init(mem, need, 50, 1);
+
+    ck_assert_int_eq(admit_n(s, 0, "/p/", 0, 3000), 50);
+    ck_assert_uint_eq(statsd_nameset_count(s), 50);
+    /* names already in stay in */
+    ck_assert_int_eq(admit_n(s, 0, "/p/", 0, 50), 50);
+    ck_assert_int_eq(admit_n(s, 0, "/p/", 50, 10), 0);
+    ck_assert_uint_eq(statsd_nameset_count(s), 50);
+    free(mem);
+}
+END_TEST
+
+START_TEST(groups_get_a_fair_share)
+{
+    size_t need = statsd_nameset_size(50, 3);
+    uint64_t *mem = malloc(need);
+    statsd_nameset *s = statsd_nameset_init(mem, need, 50, 3);
+
+    ck_assert_uint_eq(statsd_nameset_group_cap(s), 17);
+    /* a scanner under group 0 takes its share only */
+    ck_assert_int_eq(admit_n(s, 0, "/scan/", 0, 3000), 17);
+    ck_assert_int_eq(admit_n(s, 1, "/app/", 0, 5), 5);
+    /* the same name in another group is another name */
+    ck_assert_int_eq(admit_n(s, 2, "/scan/", 0, 17), 17);
+    ck_assert_uint_eq(statsd_nameset_group_count(s, 0), 17);
+    ck_assert_uint_eq(statsd_nameset_group_count(s, 1), 5);
+    ck_assert_uint_eq(statsd_nameset_group_count(s, 2), 17);
+    ck_assert_uint_eq(statsd_nameset_count(s), 39);
+    /* group 1 may still reach its share, then the total holds */
+    ck_assert_int_eq(admit_n(s, 1, "/app/", 5, 100), 11);
+    ck_assert_uint_eq(statsd_nameset_count(s), 50);
+    ck_assert_int_eq(statsd_nameset_admit_group(s, 3, "x", 1), 0);
+    ck_assert_uint_eq(statsd_nameset_group_count(s, 3), 0);
+    free(mem);
+}
+END_TEST
+
+START_TEST(create_is_one_group)
+{
+    statsd_nameset *s = NULL;
+
+    ck_assert_int_eq(statsd_nameset_create(&s, 0), -22);
+    ck_assert_int_eq(statsd_nameset_create(&s, 10), 0);
+    ck_assert_uint_eq(statsd_nameset_group_cap(s), 10);
+    ck_assert_int_eq(statsd_nameset_admit(s, "a", 1), 1);
+    ck_assert_int_eq(statsd_nameset_admit_group(s, 0, "a", 1), 1);
+    ck_assert_int_eq(statsd_nameset_admit_group(s, 1, "b", 1), 0);
+    ck_assert_uint_eq(statsd_nameset_count(s), 1);
+    statsd_nameset_destroy(s);
+}
+END_TEST
+
+/* Four processes share one set in MAP_SHARED memory, each offering the
+ * same 3000 names: the set holds exactly 50, every process sees them. */
+START_TEST(processes_share_one_limit)
+{
+    size_t need = statsd_nameset_size(50, 1);
+    void *mem = mmap(NULL, need, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    statsd_nameset *s;
+    pid_t kids[4];
+    int i, st;
+
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    s = statsd_nameset_init(mem, need, 50, 1);
+    ck_assert_ptr_nonnull(s);
+    for (i = 0; i < 4; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0)
+            _exit(admit_n(s, 0, "/n/", (unsigned)i * 100, 3000) <= 50 ? 0 : 1);
+    }
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(waitpid(kids[i], &st, 0), kids[i]);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    /* processes racing for the last slots may each add one */
+    ck_assert_uint_ge(statsd_nameset_count(s), 50);
+    ck_assert_uint_le(statsd_nameset_count(s), 50 + 3);
+    munmap(mem, need);
+}
+END_TEST
+
+static Suite *nameset_suite(void)
+{
+    Suite *s = suite_create("statsd_nameset");
+    TCase *tc = tcase_create("nameset");
+
+    tcase_add_test(tc, size_rejects_out_of_range);
+    tcase_add_test(tc, init_checks_its_memory);
+    tcase_add_test(tc, limit_then_other);
+    tcase_add_test(tc, groups_get_a_fair_share);
+    tcase_add_test(tc, create_is_one_group);
+    tcase_add_test(tc, processes_share_one_limit);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(nameset_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
