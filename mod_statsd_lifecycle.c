@@ -456,16 +456,18 @@ static void start_child_resolver(apr_pool_t *pchild, server_rec *s)
                      STATSD_MSG_CHILD_RESOLVER);
 }
 
-/* This child's first flush comes after a random part of the interval
- * (seeded by its pid and start time: no two children alike), so the
- * children of a server spread their flushes over half the interval. */
+/* With counters summed, this child's first flush comes after a random
+ * part of the interval (seeded by its pid and start time: no two children
+ * alike), so the children of a server spread their flushes over half the
+ * interval. Batches without summing are flushed as they always were. */
 static void jitter_first_tick(void)
 {
     apr_uint64_t seed;
     apr_interval_time_t first;
 
     if (!tick_wd || !wd_set_interval || statsd_reg->sinks->nelts == 0
-        || tick_interval <= 0)
+        || tick_interval <= 0
+        || !APR_ARRAY_IDX(statsd_reg->sinks, 0, statsd_sink *)->interval)
         return;
     seed = ((apr_uint64_t)getpid() * 0x9E3779B97F4A7C15ULL)
            ^ (apr_uint64_t)apr_time_now();

@@ -346,8 +346,10 @@ def bench_server_conf(h):
 # b5: the default config plus tag mode and two static tags
 TAGS_CONF = ("StatsdTagFormat dogstatsd\nStatsdTagMode On\n"
              "StatsdTag env prod\nStatsdTag team web\n")
-# b6: the default config plus sampling and five latency buckets
-SAMPLE_BUCKETS_CONF = ("StatsdSampleRate 0.1\n"
+# b4s: the default config with counters summed (opt-in)
+SUM_CONF = "StatsdSumCounters On\n"
+# b10: b4s plus sampling and five latency buckets
+SAMPLE_BUCKETS_CONF = (SUM_CONF + "StatsdSampleRate 0.1\n"
                        "StatsdLatencyBuckets 50 100 250 500 1000\n")
 
 
@@ -1032,6 +1034,12 @@ class Bench:
             _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
             b["profile_extra"].append(
                 {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
+        log("b) callgrind profile with StatsdSumCounters On")
+        _, su1 = self.valgrind_run("callgrind", True, n1, recv, extra,
+                                   SUM_CONF)
+        _, su2 = self.valgrind_run("callgrind", True, n2, recv, extra,
+                                   SUM_CONF)
+        b["profile_sum"] = module_profile(su1, su2, n2 - n1)
         log("b) callgrind profile with StatsdSampleRate 0.1 and five "
             "latency buckets")
         _, sb1 = self.valgrind_run("callgrind", True, n1, recv, extra,
@@ -1383,11 +1391,19 @@ class Bench:
                 rows.append(("b4+", "b4 with more directives",
                              f"{x['total']:,.0f}", "-", "info",
                              x["conf"].replace("\n", ", ")))
+            if "profile_sum" in b:
+                p = b["profile_sum"]
+                rows.append(("b4s", "b4 with counters summed",
+                             f"{p['total']:,.0f}", "-", "info",
+                             "StatsdSumCounters On; request path "
+                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
+                             f"side {p['flush_side']:,.0f}"))
             if "profile_sample_buckets" in b:
                 p = b["profile_sample_buckets"]
-                rows.append(("b10", "b4 with sampling and five buckets",
+                rows.append(("b10", "b4s with sampling and five buckets",
                              f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSampleRate 0.1, StatsdLatencyBuckets 50 "
+                             "StatsdSumCounters On, StatsdSampleRate 0.1, "
+                             "StatsdLatencyBuckets 50 "
                              "100 250 500 1000; request path "
                              f"{p['total'] - p['flush_side']:,.0f}, flushing "
                              f"side {p['flush_side']:,.0f}"))

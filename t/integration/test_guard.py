@@ -13,7 +13,7 @@ import pytest
 
 from statsdtest.httpclient import pipelined
 from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
-                              request_keys, statsd_conf, std_lines, unsum, wait_measured)
+                              request_keys, statsd_conf, std_lines, wait_measured)
 from statsdtest.proc import children
 from statsdtest.servers import start_and_drain
 
@@ -151,7 +151,7 @@ def test_max_names_50_under_100k_random_paths(httpd_factory, udp_listener):
     assert children(h.pid) == kids, "a second child appeared"
     h.graceful_stop()
     udp_listener.quiesce(0.3, timeout=5)
-    lines = unsum(metric_lines(udp_listener))   # counters summed per interval
+    lines = metric_lines(udp_listener)
     print(f"\n{done} of {n} requests in {took:.1f} s; "
           f"{len(udp_listener.datagrams())} datagrams")
     assert not bad_wire_lines(lines), bad_wire_lines(lines)[:5]
@@ -189,7 +189,7 @@ def test_collapsed_ids_count_as_one_name(httpd_factory, udp_listener):
     paths = [f"/u/{i}" for i in range(1, 301)] + ["/a", "/b", "/c", "/d", "/fixed/1"]
     statuses = pipelined(h.port, paths, deadline=time.monotonic() + 30)
     assert len(statuses) == len(paths)
-    lines = unsum(wait_measured(udp_listener, len(paths), timeout=5))
+    lines = wait_measured(udp_listener, len(paths), timeout=5)
     counts = {}
     for k in request_keys(lines):
         counts[k] = counts.get(k, 0) + 1

@@ -1,8 +1,9 @@
 """StatsdLatencyBuckets: cumulative counters P.responses.latency.le_<ms>ms,
 one line per bound at or above a request's duration; summed per flush
-interval; in tag mode one name with an `le` tag. The bounds a request
-gets are computed from the duration its own timer line carries, so the
-assertions are exact whatever the machine's speed."""
+interval with StatsdSumCounters On; in tag mode one name with an `le`
+tag. The bounds a request gets are computed from the duration its own
+timer line carries, so the assertions are exact whatever the machine's
+speed."""
 
 import re
 
@@ -52,7 +53,8 @@ def test_bucket_lines_per_request(httpd_factory, udp_listener):
 
 
 def test_buckets_summed_per_interval(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + BUCKETS)
+    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + BUCKETS
+                       + "StatsdSumCounters On\n")
     h = start_and_drain(httpd_factory("bucketsum", conf=conf), udp_listener)
     n = 30
     for _ in range(n):

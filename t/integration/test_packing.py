@@ -1,6 +1,7 @@
-"""StatsdPacking etsy|dogstatsd: with counters summed, each flush packs the
-timer values of a key into one line (never longer than the packet size);
-Etsy statsd 0.9 splits such a line on ':' and counts every value."""
+"""StatsdPacking etsy|dogstatsd: with counters summed (StatsdSumCounters
+On), each flush packs the timer values of a key into one line (never
+longer than the packet size); Etsy statsd 0.9 splits such a line on ':'
+and counts every value."""
 
 import json
 import re
@@ -26,12 +27,13 @@ ONE_CHILD = """
 </IfModule>
 """
 DUR = r"\d+(\.\d+)?"
+SUM = "StatsdSumCounters On\n"
 
 
 @pytest.mark.parametrize("style", ["etsy", "dogstatsd"])
 def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
     conf = statsd_conf(udp_listener.port, flush=60000,
-                       extra=ONE_CHILD + f"StatsdPacking {style}\n")
+                       extra=ONE_CHILD + SUM + f"StatsdPacking {style}\n")
     h = start_and_drain(httpd_factory(f"pack-{style}", conf=conf), udp_listener)
     n = 10
     for _ in range(n):
@@ -52,7 +54,7 @@ def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
 
 
 def test_packed_line_stays_within_the_packet(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD
+    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + SUM
                        + "StatsdPacking etsy\nStatsdMaxPacketSize 512\n")
     h = start_and_drain(httpd_factory("packsmall", conf=conf), udp_listener)
     n = 120
@@ -75,7 +77,7 @@ def test_real_statsd_counts_every_packed_value(statsd_node, workdir):
     }, node=statsd_node).start(timeout=15)
     n_good, n_bad = 60, 15
     h = Httpd("packstatsd", conf=statsd_conf(sd.port, flush=None,
-                                             extra="StatsdPacking etsy\n"))
+                                             extra=SUM + "StatsdPacking etsy\n"))
     try:
         h.start()
         for _ in range(n_good):

@@ -87,7 +87,8 @@ def test_wire_rates_and_exact_bad_lines(seeded, httpd_factory, udp_listener):
 
 def test_summed_sampled_counters_keep_the_rate(seeded, httpd_factory, udp_listener):
     conf = statsd_conf(udp_listener.port, flush=60000,
-                       extra=ONE_PREFORK_CHILD + "StatsdSampleRate 0.25\n")
+                       extra=ONE_PREFORK_CHILD + "StatsdSampleRate 0.25\n"
+                       + "StatsdSumCounters On\n")
     h = start_and_drain(httpd_factory("samplesum", conf=conf, mpm="prefork"),
                         udp_listener)
     drive(h, 200, 20)
@@ -108,10 +109,11 @@ def test_real_statsd_scales_by_the_rate(seeded, statsd_node, workdir):
         "capture": {"file": str(Path(workdir) / "capture.json")},
     }, node=statsd_node).start(timeout=15)
     n_good, n_bad = 400, 100
-    # the default batching and summed counters
+    # batching with summed counters
     h = Httpd("samplestatsd", mpm="prefork",
               conf=statsd_conf(sd.port, flush=None,
-                               extra=ONE_PREFORK_CHILD + "StatsdSampleRate 0.25\n"))
+                               extra=ONE_PREFORK_CHILD + "StatsdSampleRate 0.25\n"
+                               + "StatsdSumCounters On\n"))
     try:
         h.start()
         drive(h, n_good, n_bad)

@@ -13,8 +13,7 @@ import concurrent.futures
 
 import pytest
 
-from statsdtest.lines import normalise, statsd_conf, std_lines, unsum
-from statsdtest.proc import wait_for
+from statsdtest.lines import normalise, statsd_conf, std_lines
 from statsdtest.paths import MODULE_SO
 from statsdtest.servers import start_and_drain
 
@@ -110,11 +109,10 @@ LimitRequestLine 16384
     for _, _, lines in mix:
         expected.update(lines)
     n = sum(expected.values())
-    # counters are summed per flush interval: K:n|c counts n times
-    wait_for(lambda: len(unsum(udp_listener.lines())) >= n, 10)
+    udp_listener.wait_lines(n, timeout=10)
     h.stop()                       # the exit flush sends what is left
     udp_listener.quiesce(0.2)
-    got, _ = normalise(unsum(udp_listener.lines()))
+    got, _ = normalise(udp_listener.lines())
     got = collections.Counter(got)
     assert got == expected, (f"{sum(got.values())} lines, {n} expected; "
                              f"missing {list((expected - got).items())[:5]}; "

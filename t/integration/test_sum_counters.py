@@ -1,8 +1,9 @@
-"""Counters summed per flush interval (batching on, the default): within
-one child and one interval, the counter lines of every request with the
-same key become one line K:n|c; timers are sent one per request; totals
-are exact. StatsdSumCounters Off keeps each counter line; the directive
-belongs to the main server only."""
+"""Counters summed per flush interval (StatsdSumCounters On, with
+batching): within one child and one interval, the counter lines of every
+request with the same key become one line K:n|c; timers are sent one per
+request; totals are exact. Without the directive (the default) or with
+Off, each counter line is kept; the directive belongs to the main server
+only."""
 
 import pytest
 
@@ -21,6 +22,8 @@ ONE_CHILD = """
 </IfModule>
 """
 
+SUM = "StatsdSumCounters On\n"
+
 
 def serve_mix(h, n_good=10, n_bad=5):
     for _ in range(n_good):
@@ -32,7 +35,8 @@ def serve_mix(h, n_good=10, n_bad=5):
 def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
     # a 60 s interval: the first flush comes after 30 s at the earliest,
     # so everything below is flushed together at the graceful stop
-    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD)
+    conf = statsd_conf(udp_listener.port, flush=60000,
+                       extra=ONE_CHILD + SUM)
     h = start_and_drain(httpd_factory("sum", conf=conf), udp_listener)
     serve_mix(h)
     assert udp_listener.lines() == [], "sent before the interval ended"
@@ -50,9 +54,11 @@ def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
         "test.missing.GET.404:5|c\ntest.responses.bad:5|c\ntest.responses.4xx:5|c")
 
 
-def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener):
+@pytest.mark.parametrize("directive", ["", "StatsdSumCounters Off\n"],
+                         ids=["default", "off"])
+def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener, directive):
     conf = statsd_conf(udp_listener.port, flush=60000,
-                       extra=ONE_CHILD + "StatsdSumCounters Off\n")
+                       extra=ONE_CHILD + directive)
     h = start_and_drain(httpd_factory("nosum", conf=conf), udp_listener)
     serve_mix(h)
     h.graceful_stop()
@@ -62,7 +68,7 @@ def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener):
 
 
 def test_flush_interval_0_sends_each_request_unsummed(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=0, extra=ONE_CHILD)
+    conf = statsd_conf(udp_listener.port, flush=0, extra=ONE_CHILD + SUM)
     h = start_and_drain(httpd_factory("flush0", conf=conf), udp_listener)
     serve_mix(h, 3, 2)
     assert_lines(udp_listener, std_lines("static_txt", "GET", 200) * 3

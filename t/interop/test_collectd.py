@@ -82,9 +82,8 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
     require("/usr/lib/collectd/statsd.so", "collectd-core")
     cd = Collectd(workdir / "collectd", interval=INTERVAL)
     stopper(cd.start())
-    # counters are summed and sent at the end of each module flush
-    # interval: a short one, so every line of a request is in collectd
-    # well within the margin below
+    # a short module flush interval, so every line of a request is in
+    # collectd well within the margin below
     httpd = interop_httpd(workdir / "httpd", cd.port, PREFIX, flush_ms=250)
     stopper(httpd.start())
 
