@@ -129,7 +129,10 @@ def test_collectd_statsd_plugin(workdir, module_so, stopper):
     assert max(r["end"] for r in log) < t1 - 1.0
 
     def at_t1(type_, name):
-        vals = [v for t, v in cd.series(type_, name) if abs(t - t1) < 0.5]
+        # collectd writes its files one after another: the row of another
+        # metric for t1 may land a moment after responses.good's
+        vals = wait_for(lambda: [v for t, v in cd.series(type_, name)
+                                 if abs(t - t1) < 0.5], 5)
         assert vals, f"no {type_}-{name} row at {t1}"
         return vals[0]
 
