@@ -205,7 +205,9 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             rv = APR_EOF;
             continue;
         }
-        if (sink->batch)
+        /* not at the thread's start: lines a child batched before its
+         * watchdog got going wait for the interval's end like any other */
+        if (sink->batch && state != AP_WATCHDOG_STATE_STARTING)
             statsd_batch_flush(sink->batch);
         if (state == AP_WATCHDOG_STATE_RUNNING && child_resolver)
             log_resolved(sink, (size_t)i, pool);

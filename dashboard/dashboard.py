@@ -14,10 +14,11 @@ module without them ignores that).
 
 Then every target of dashboard/TARGETS.md and the README is rendered by
 graphite-web as json (each must answer, and have data unless it needs the
-workers.max gauge), and the four panels of dashboard/panels.py are rendered
-by graphite-web's /render as PNGs and put 2x2 into one picture (draw.py):
+workers.max gauge), and the five panels of dashboard/panels.py are rendered
+by graphite-web's /render as PNGs and put into one picture (draw.py): 2x2
 good vs bad, p95/p99, safe QPS against QPS served, and the capacity inputs,
-each with the reload markers. Without a workers.max gauge in the run the two
+and one wide panel below of the backend's time against the proxied
+requests' whole time (p95), each with the reload markers. Without a workers.max gauge in the run the two
 capacity panels are left out and the picture says so. The panels, their
 /render URLs and the json numbers are kept in build/dashboard/.
 
@@ -25,6 +26,7 @@ Usage: python3 dashboard/dashboard.py [--seconds 60] [--out dashboard/dashboard.
 """
 
 import argparse
+import http.server
 import os
 import random
 import shutil
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +51,48 @@ from statsdtest.statsd import Statsd  # noqa: E402
 
 PREFIX = "shop"
 FLUSH_MS = 2000
+PROXY_MODULES = ("proxy", "proxy_http")
+
+
+class Backend(http.server.BaseHTTPRequestHandler):
+    """The service's API behind mod_proxy: GET ...?ms=N sleeps N ms (at
+    most 500) and answers 200 with a short json body."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            ms = min(max(int(q.get("ms", ["0"])[0]), 0), 500)
+        except ValueError:
+            ms = 0
+        time.sleep(ms / 1000)
+        body = b'{"ok": true}\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def start_backend():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def proxy_conf(port):
+    """/api/ proxied to the backend, timed and named `api`; StatsdStat
+    api gives the proxied requests their own timer (shop.api.GET.200),
+    the whole time the backend's time is compared with."""
+    url = f"http://127.0.0.1:{port}/"
+    return (f"StatsdBackendTimings On\n"
+            f"ProxyPass /api/ {url}\n"
+            f"<Proxy {url}>\n    StatsdBackendName api\n</Proxy>\n"
+            f"<Location /api/>\n    StatsdStat api\n</Location>\n")
 
 
 def pick(rnd, elapsed, after_reload):
@@ -65,6 +110,10 @@ def pick(rnd, elapsed, after_reload):
         return f"/cgi-bin/work?ms={rnd.randrange(120, 400)}", 200
     if x < 0.30:
         return f"/cgi-bin/work?ms={rnd.randrange(5, 50)}", 200
+    if x < 0.45:                                         # the API
+        ms = (rnd.randrange(60, 150) if rnd.random() < 0.06
+              else rnd.randrange(3, 30))
+        return f"/api/items?ms={ms}", 200
     return rnd.choice(["/", "/hello.txt"]), 200
 
 
@@ -112,6 +161,20 @@ def drive(httpd, seconds, max_requests=6000):
     return start, time.time(), state["reload_at"], state
 
 
+class Stoppable:
+    """The backend as one of the running things (stop())."""
+
+    def __init__(self, srv):
+        self.srv = srv
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+    def __str__(self):
+        return f"backend 127.0.0.1:{self.srv.server_port}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
@@ -139,13 +202,18 @@ def main():
         gw = graphite_web.GraphiteWeb(work / "graphite", carbon.whisper,
                                       carbon.query_port).start()
         running.append(gw)
+        backend = start_backend()
+        running.append(Stoppable(backend))
         httpd_started = time.time()
         httpd = interop_httpd(work / "httpd", statsd.port, PREFIX,
-                              extra=worker_gauges(FLUSH_MS // 1000)).start()
+                              extra=worker_gauges(FLUSH_MS // 1000)
+                              + proxy_conf(backend.server_port),
+                              modules=PROXY_MODULES).start()
         running.append(httpd)
         print(f"pipeline up: httpd 127.0.0.1:{httpd.port} -> statsd "
               f"udp {statsd.port} -> carbon {carbon.line_port} -> whisper "
-              f"<- graphite-web {gw.url}; {seconds:.0f} s of traffic")
+              f"<- graphite-web {gw.url}; /api/ -> backend 127.0.0.1:"
+              f"{backend.server_port}; {seconds:.0f} s of traffic")
         start, end, reload_at, state = drive(httpd, seconds)
         print(f"{state['n']} requests, graceful restart at "
               f"+{reload_at - start:.1f} s, {state['bad_status']} with an "

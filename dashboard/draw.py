@@ -58,7 +58,8 @@ def draw(gw, window, prefix, flush_ms, answered, out, build, facts=None):
     for name, targets, params in layout:
         if name in panels.CAPACITY_PANELS and not has_workers:
             continue
-        params = dict(params, width=720, height=380, lineMode="connected",
+        width = 2 * 720 if name in panels.WIDE else 720
+        params = dict(params, width=width, height=380, lineMode="connected",
                       **window)
         png = gw.render_png(targets, **params)
         (build / f"{name}.png").write_bytes(png)

@@ -1,7 +1,7 @@
 """The service dashboard's Graphite targets, and its picture.
 
-Four panels, one graphite-web /render call each, composed 2x2 into one
-PNG. The targets are the ones dashboard/TARGETS.md documents for the prefix
+Five panels, one graphite-web /render call each, composed into one PNG:
+2x2, and the backend panel as wide as two below them. The targets are the ones dashboard/TARGETS.md documents for the prefix
 `shop`; targets_in_doc() reads them back from there and from the README
 (their ```graphite blocks), so the run can prove that every documented
 target renders.
@@ -70,6 +70,18 @@ def capacity_inputs(p):
             f"'mean response time, last {MEAN_WINDOW} (ms)')"]
 
 
+def backend_vs_total(p):
+    """p95 of the time of the backend named `api` (StatsdBackendName)
+    against p95 of the whole time of the requests proxied to it (their own
+    timer, from StatsdStat api on the proxied path)."""
+    # the whole time wide and first, so the backend's line, drawn over it,
+    # stays visible where the two are nearly the same
+    return [f"alias(lineWidth(stats.timers.{p}.api.GET.200.upper_95, 4), "
+            f"'/api/ total p95')",
+            f"alias(stats.timers.{p}.backend.api.time.upper_95, "
+            f"'backend api p95')"]
+
+
 def reloads(p):
     # removeBelowValue: drawAsInfinite would draw the zeros along the x axis
     return (f"alias(drawAsInfinite(removeBelowValue("
@@ -77,7 +89,8 @@ def reloads(p):
 
 
 def panels(p):
-    """[(name, targets, extra render params)]; the capacity panels last."""
+    """[(name, targets, extra render params)]; the backend panel last,
+    as wide as two (WIDE)."""
     return [
         ("good_bad", good_bad(p) + [reloads(p)],
          {"title": f"{p}: good vs bad responses per second",
@@ -95,10 +108,16 @@ def panels(p):
           "vtitle": "workers", "vtitleRight": "ms", "yMinLeft": 0,
           "yMinRight": 0,
           "colorList": "blue,orange,black"}),
+        ("backend", backend_vs_total(p) + [reloads(p)],
+         {"title": f"{p}: time of the backend behind mod_proxy vs the "
+                   f"whole time of the requests proxied to it "
+                   f"(upper 95th percentile)",
+          "vtitle": "ms", "yMin": 0, "colorList": "orange,darkblue,black"}),
     ]
 
 
 CAPACITY_PANELS = ("capacity", "capacity_inputs")
+WIDE = ("backend",)
 
 
 def targets_in_doc(docs=DOCS):
@@ -114,12 +133,19 @@ def targets_in_doc(docs=DOCS):
 
 
 def compose(pngs, note=None):
-    """One PNG: the panels 2 per row, then a line of text (note) if any."""
+    """One PNG: the panels 2 per row (a panel as wide as two takes a row of
+    its own), then a line of text (note) if any."""
     from PIL import Image, ImageDraw, ImageFont
     images = [Image.open(io.BytesIO(b)).convert("RGB") for b in pngs]
-    w = max(i.width for i in images)
+    w = min(i.width for i in images)
     h = max(i.height for i in images)
-    rows = (len(images) + 1) // 2
+    places, x, y = [], 0, 0
+    for img in images:
+        if x and x + img.width > 2 * w:
+            x, y = 0, y + h
+        places.append((x, y))
+        x += img.width
+    rows = y // h + 1
     font = None
     for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",):
         try:
@@ -129,8 +155,8 @@ def compose(pngs, note=None):
     font = font or ImageFont.load_default()
     note_h = 34 if note else 0
     out = Image.new("RGB", (2 * w, rows * h + note_h), "white")
-    for k, img in enumerate(images):
-        out.paste(img, ((k % 2) * w, (k // 2) * h))
+    for img, place in zip(images, places):
+        out.paste(img, place)
     if note:
         ImageDraw.Draw(out).text((12, rows * h + 8), note, fill="black",
                                  font=font)

@@ -84,15 +84,18 @@ ScriptAlias /cgi-bin/ "{h.dir}/cgi-bin/"
 """
 
 
-def interop_httpd(root, statsd_port, prefix, flush_ms=None, extra=""):
+def interop_httpd(root, statsd_port, prefix, flush_ms=None, extra="",
+                  modules=()):
     """An Httpd (event MPM) under root measuring everything to statsd_port:
     static files under /, /cgi-bin/work (mod_cgid) for slow or failing
-    requests; its access log has one line per request:
+    requests, and `modules` loaded besides; its access log has one line
+    per request:
     END_USEC STATUS PATH NOTE  (NOTE = the module's `statsd` note)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     flush = "" if flush_ms is None else f"StatsdFlushInterval {flush_ms}\n"
-    h = Httpd("interop", modules=INTEROP_MODULES, workdir=str(root),
+    h = Httpd("interop", modules=INTEROP_MODULES + tuple(modules),
+              workdir=str(root),
               default_files=False, server_conf=_server_conf,
               files={"index.html": "<p>interop</p>\n", "hello.txt": "hello\n"},
               conf=(f"{flush}Statsd On\nStatsdHost 127.0.0.1\n"
