@@ -215,7 +215,9 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             statsd_interval_flush(sink->interval);
         statsd_gate_leave(&sink->gate);
     }
-    statsd_shared_publish();
+    /* once the child has closed its sockets, its memory may be going */
+    if (rv != APR_EOF)
+        statsd_shared_publish();
     return rv;
 }
 

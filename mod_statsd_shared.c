@@ -157,7 +157,8 @@ int statsd_shared_post_config(apr_pool_t *pconf, server_rec *s)
  * modules loaded later. */
 static statsd_selfstats_threads *threads;   /* this process's */
 static statsd_selfstats published;          /* added to the totals so far */
-static statsd_stats *published_dest;        /* per sink */
+static statsd_stats *published_dest;        /* per sink, process memory */
+static unsigned published_dest_n;           /* its length */
 static int publishing;                      /* one publisher at a time */
 static __thread statsd_selfstats_thread *my_slot
     __attribute__((tls_model("initial-exec")));
@@ -187,6 +188,7 @@ void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s)
     void *mem;
 
     (void)s;
+    (void)pchild;
     if (!statsd_reg->shared)
         return;
     /* one slot per worker thread; the watchdog and other threads spill */
@@ -201,8 +203,18 @@ void statsd_shared_child_init(apr_pool_t *pchild, server_rec *s)
         threads = statsd_selfstats_threads_init(
             (void *)ALIGN64((apr_uintptr_t)mem), n);
     }
-    published_dest = apr_pcalloc(pchild, (statsd_reg->shared->n_dests + 1)
-                                         * sizeof(statsd_stats));
+    /* process memory like the slots: the watchdog thread outlives pchild
+     * (mod_watchdog never stops it before exit) and may still publish
+     * while exit() runs; an older, shorter array is left to such a
+     * thread of an earlier generation */
+    if (published_dest_n < statsd_reg->shared->n_dests + 1) {
+        published_dest = calloc(statsd_reg->shared->n_dests + 1,
+                                sizeof(statsd_stats));
+        published_dest_n = published_dest ? statsd_reg->shared->n_dests + 1
+                                          : 0;
+        if (!published_dest)
+            return;     /* no self-metrics from this child */
+    }
     baseline();
 }
 
@@ -243,7 +255,7 @@ void statsd_shared_publish(void)
     unsigned i;
     int idle = 0;
 
-    if (!sh || !threads
+    if (!sh || !threads || !published_dest
         || !__atomic_compare_exchange_n(&publishing, &idle, 1, 0,
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
