@@ -1004,49 +1004,17 @@ class Bench:
         deep = b["deep"] = {}
         self.paired_counts(recv, deep, self.args.b_reps, DEEP_PATH, DEEP_MPM,
                            "deep")
-        if not self.args.no_callgrind:
-            deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
-                                                  DEEP_MPM, "deep")
-        _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra)
-        _, cg2 = self.valgrind_run("callgrind", True, n2, recv, extra)
-        prof = module_profile(cg1, cg2, n2 - n1)
-        b["profile"] = prof
-        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes",
-                              "--threshold=100", str(cg2)],
-                             capture_output=True, text=True, timeout=120)
-        (OUT / "callgrind.with_module.annotate.txt").write_text(ann.stdout)
-        b["annotate_module_lines"] = [
-            ln for ln in ann.stdout.splitlines()
-            if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
-        # b5: the same profile with tag mode and two static tags (DogStatsD)
-        log("b) callgrind profile with StatsdTagMode On and two tags")
-        _, tg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   TAGS_CONF)
-        _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   TAGS_CONF)
-        b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
-        # b4+: the same profile with more directives each (--b4-extra)
-        b["profile_extra"] = []
-        for conf in self.args.b4_extra:
-            conf = conf.replace(";", "\n") + "\n"
-            log(f"b) callgrind profile with {conf.strip()!r}")
-            _, x1 = self.valgrind_run("callgrind", True, n1, recv, extra, conf)
-            _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
-            b["profile_extra"].append(
-                {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
+        if self.args.no_callgrind:
+            return
+        deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH, DEEP_MPM,
+                                              "deep")
+        # b4s and b10: the opt-in summing, then sampling and buckets on top
         log("b) callgrind profile with StatsdSumCounters On")
-        _, su1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   SUM_CONF)
-        _, su2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   SUM_CONF)
-        b["profile_sum"] = module_profile(su1, su2, n2 - n1)
+        b["profile_sum"], _ = self.profile_run(recv, SUM_CONF)
         log("b) callgrind profile with StatsdSampleRate 0.1 and five "
             "latency buckets")
-        _, sb1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   SAMPLE_BUCKETS_CONF)
-        _, sb2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   SAMPLE_BUCKETS_CONF)
-        b["profile_sample_buckets"] = module_profile(sb1, sb2, n2 - n1)
+        b["profile_sample_buckets"], _ = self.profile_run(
+            recv, SAMPLE_BUCKETS_CONF)
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
