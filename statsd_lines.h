@@ -79,11 +79,6 @@ typedef struct {
     statsd_fixed_name name[STATSD_FIXED_NAMES];
 } statsd_tag_names;
 
-/* Fill *n for a clean prefix of at most STATSD_AFFIX_MAX bytes:
- * "P.request.time" ... "P.responses.time". */
-void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
-                                 size_t len);
-
 /* One request, as the glue saw it. Strings need not be NUL-terminated.
  * The key parts are filled in place (statsd_name_key reads them as they
  * are); prefix, suffix and NAME must be clean, the method is sanitised
@@ -113,6 +108,13 @@ typedef struct {
 #define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
                           + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8 \
                           + 7 * STATSD_REQUEST_TAGS_MAX)
+
+/* The longest key req's settings allow. */
+static inline size_t statsd_lines_key_max(const statsd_request *req)
+{
+    return req->key.max_len < STATSD_NAME_MAX ? req->key.max_len
+                                              : STATSD_NAME_MAX;
+}
 
 /* The bytes statsd_lines_build may write for req: from the settings
  * (key.max_len, legacy, aggregate, service) only, not from the request's
@@ -150,11 +152,25 @@ typedef struct {
  * a part is unusable (lines_len is then 0). */
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
 
-/* The same with req's timer type and tags. In tag mode the request lines
- * are named P.request.time and P.request.count (P.aggregate.* for the
- * aggregate; the suffix, if any, ends them) and carry the static tags then
- * route, method and status; every other line carries the static tags. key
- * is then the first line's name (without its tags). With tag_format
+/* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
+ * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
+ * length; dst is NUL-terminated. */
+size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
+                         int legacy);
+
+/* ---- statsd_lines_tagged.c: tags, timer types, tag mode ------------- */
+
+/* Fill *n for a clean prefix of at most STATSD_AFFIX_MAX bytes:
+ * "P.request.time" ... "P.responses.time". */
+void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
+                                 size_t len);
+
+/* statsd_lines_build with req's timer type and tags. In tag mode the
+ * request lines are named P.request.time and P.request.count
+ * (P.aggregate.* for the aggregate; the suffix, if any, ends them) and
+ * carry the static tags then route, method and status; every other line
+ * carries the static tags. key is then the first line's name (without its
+ * tags). With tag_format
  * STATSD_TAGS_NONE and timer STATSD_TIMER_MS the lines are exactly those
  * of statsd_lines_build. m->lines must point to
  * statsd_lines_size_tagged(req) bytes. Returns 0, or -1. */
@@ -214,12 +230,6 @@ int statsd_lines_tag_plan_init(statsd_tag_plan *pl,
 int statsd_lines_build_planned(const statsd_request *req,
                                const statsd_tag_plan *pl,
                                statsd_measurement *m);
-
-/* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
- * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
- * length; dst is NUL-terminated. */
-size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
-                         int legacy);
 
 #ifdef __cplusplus
 }
