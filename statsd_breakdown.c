@@ -150,9 +150,6 @@ size_t statsd_breakdown_backend_lines(char *dst, const char *prefix,
                                       unsigned *n_lines)
 {
     static const char *const type[] = {"|ms", "|h", "|d"};
-    static const char *const first_sep[] = {"", "|#", ",", ";"};
-    static const char between[] = {0, ',', ',', ';'};
-    static const char key_value[] = {0, ':', '=', '='};
     char all_tags[STATSD_TAGS_TEXT_MAX + STATSD_BACKEND_NAME_MAX + 16];
     char num[STATSD_NUM_MAX];
     size_t num_len, name_len = b->name_len;
@@ -177,14 +174,8 @@ size_t statsd_breakdown_backend_lines(char *dst, const char *prefix,
         timer = STATSD_TIMER_MS;
     if (tag_mode) {
         /* the static tags, then backend:N in the dialect */
-        char *t = statsd_put(all_tags, tags, tags_len);
-        if (tags_len)
-            *t++ = between[f];
-        else
-            t = statsd_put(t, first_sep[f], strlen(first_sep[f]));
-        t = statsd_put(t, "backend", 7);
-        *t++ = key_value[f];
-        t = statsd_put(t, b->name, name_len);
+        char *t = statsd_tags_put_extra(all_tags, f, tags, tags_len,
+                                        "backend", 7, b->name, name_len);
         tags = all_tags;
         tags_len = (size_t)(t - all_tags);
     }
