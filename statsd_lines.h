@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "statsd_bytes.h"
 #include "statsd_name.h"
 #include "statsd_tags.h"
 
@@ -46,6 +47,29 @@ size_t statsd_lines_format_uint(char *dst, uint64_t v);
  * smallest step (1 us), as a timer is never 0. Returns the length. */
 size_t statsd_lines_format_duration(char *dst, uint64_t usec,
                                     statsd_time_unit unit);
+
+/* The rest of a line whose name ends just before p: the tags after the
+ * name (influx, graphite), ':', value and type, the tags at the end
+ * (dogstatsd, at_end). *value_at (if not NULL) gets where the value
+ * went. Returns the end. */
+static inline char *statsd_lines_put_rest(char *p, const char *tags,
+                                          size_t tags_len, int at_end,
+                                          const char *value,
+                                          size_t value_len,
+                                          const char *type, size_t type_len,
+                                          const char **value_at)
+{
+    if (!at_end)
+        p = statsd_put(p, tags, tags_len);
+    *p++ = ':';
+    if (value_at)
+        *value_at = p;
+    p = statsd_put(p, value, value_len);
+    p = statsd_put(p, type, type_len);
+    if (at_end)
+        p = statsd_put(p, tags, tags_len);
+    return p;
+}
 
 /* The service lines of one prefix, made once at start-up so a request
  * only copies them: "P.responses.good:1|c", "P.responses.bad:1|c\n

@@ -43,27 +43,6 @@ void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
 static const char *const timer_type[] = {"|ms", "|h", "|d"};
 static const size_t timer_type_len[] = {3, 2, 2};
 
-/* The rest of a line whose name is written just before p: tags after the
- * name (influx, graphite), ':', value and type, tags at the end
- * (dogstatsd). *value_at (if not NULL) gets where the value went.
- * Returns the end. */
-static char *line_rest(char *p, const char *tags, size_t tags_len,
-                       int at_end, const char *value, size_t value_len,
-                       const char *type, size_t type_len,
-                       const char **value_at)
-{
-    if (!at_end)
-        p = statsd_put(p, tags, tags_len);
-    *p++ = ':';
-    if (value_at)
-        *value_at = p;
-    p = statsd_put(p, value, value_len);
-    p = statsd_put(p, type, type_len);
-    if (at_end)
-        p = statsd_put(p, tags, tags_len);
-    return p;
-}
-
 /* A fixed name of the prefix, then ".S" when there is a suffix. */
 static inline char *fixed_name(char *p, const statsd_request *req, int which)
 {
@@ -128,8 +107,8 @@ static char *key_lines(char *p, const statsd_request *req, int tag_mode,
         if (at_end)
             p += tags_len;
     } else {
-        p = line_rest(p, tags, tags_len, at_end, dur, dur_len, type,
-                      type_len, &w->value);
+        p = statsd_lines_put_rest(p, tags, tags_len, at_end, dur, dur_len,
+                                  type, type_len, &w->value);
     }
     (*n)++;
     if (req->legacy) {
@@ -138,7 +117,8 @@ static char *key_lines(char *p, const statsd_request *req, int tag_mode,
             p = fixed_name(p, req, time_name + 1);   /* its count */
         else
             p = statsd_put(p, w->name, w->name_len);
-        p = line_rest(p, tags, tags_len, at_end, "1", 1, "|c", 2, NULL);
+        p = statsd_lines_put_rest(p, tags, tags_len, at_end, "1", 1, "|c",
+                                  2, NULL);
         (*n)++;
     }
     return p;
@@ -154,8 +134,8 @@ static inline char *service_line(char *p, const statsd_request *req,
     const statsd_fixed_name *fn = &req->names->name[which];
 
     p = statsd_put(p, fn->s, fn->len);
-    return line_rest(p, tags, tags_len, at_end, value, value_len, type,
-                     type_len, NULL);
+    return statsd_lines_put_rest(p, tags, tags_len, at_end, value,
+                                 value_len, type, type_len, NULL);
 }
 
 /* flatten: as the untagged path, one function with no calls */
