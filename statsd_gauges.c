@@ -89,28 +89,6 @@ static int has_host_tag(const statsd_tagset *set)
     return 0;
 }
 
-/* Dialect separators: before the first tag, between tags, key to value. */
-static const char *const first_sep[STATSD_TAG_FORMATS] = {"", "|#", ",", ";"};
-static const char *const between[STATSD_TAG_FORMATS] = {"", ",", ",", ";"};
-static const char *const key_value[STATSD_TAG_FORMATS] = {"", ":", "=", "="};
-
-/* The static tags of t, then (host not NULL) host as a host tag. */
-static void put_tags(out_buf *o, const statsd_gauge_tags *t,
-                     const char *host, size_t host_len)
-{
-    size_t fixed_len;
-    const char *fixed = statsd_tags_text(t->tags, t->format, &fixed_len);
-
-    put(o, fixed, fixed_len);
-    if (host == NULL)
-        return;
-    put(o, fixed_len > 0 ? between[t->format] : first_sep[t->format],
-        fixed_len > 0 ? 1 : strlen(first_sep[t->format]));
-    put(o, "host", 4);
-    put(o, key_value[t->format], 1);
-    put(o, host, host_len);
-}
-
 size_t statsd_gauges_format(char *dst, size_t cap, const char *prefix,
                             size_t prefix_len, const char *host,
                             size_t host_len, const statsd_workers *w)
@@ -129,11 +107,10 @@ size_t statsd_gauges_format_tagged(char *dst, size_t cap, const char *prefix,
     char stem[STATSD_AFFIX_MAX + STATSD_GAUGE_HOST_MAX + 16];
     char tags[STATSD_GAUGE_TAGS_MAX];
     out_buf s = {stem, sizeof(stem), 0, 1};
-    out_buf tb = {tags, sizeof(tags), 0, 1};
     out_buf o = {dst, cap, 0, 1};
     int tagged = tagging(t);
     int host_tag = tagged && t->tag_mode;
-    line_tags lt = {tags, 0, tagged && statsd_tags_at_end(t->format)};
+    line_tags lt = {"", 0, tagged && statsd_tags_at_end(t->format)};
 
     if (dst == NULL || w == NULL || host == NULL || host_len == 0
         || host_len > STATSD_GAUGE_HOST_MAX || !usable(prefix, prefix_len))
@@ -147,16 +124,24 @@ size_t statsd_gauges_format_tagged(char *dst, size_t cap, const char *prefix,
         put(&s, host, host_len);
         put(&s, ".", 1);
     }
-    if (tagged)
-        put_tags(&tb, t, host_tag && !has_host_tag(t->tags) ? host : NULL,
-                 host_len);
-    lt.len = tb.len;
+    if (tagged) {
+        /* the static tags, then (unless they have one) the host tag:
+         * at most STATSD_GAUGE_TAGS_MAX bytes */
+        lt.text = statsd_tags_text(t->tags, t->format, &lt.len);
+        if (host_tag && !has_host_tag(t->tags)) {
+            lt.len = (size_t)(statsd_tags_put_extra(tags, t->format,
+                                                    lt.text, lt.len, "host",
+                                                    4, host, host_len)
+                              - tags);
+            lt.text = tags;
+        }
+    }
     put_gauge(&o, stem, s.len, &lt, "workers.busy", w->busy);
     put_gauge(&o, stem, s.len, &lt, "workers.idle", w->idle);
     put_gauge(&o, stem, s.len, &lt, "workers.max", w->max);
     if (w->has_async)
         put_gauge(&o, stem, s.len, &lt, "connections.async", w->async);
-    return s.ok && tb.ok && o.ok ? o.len : 0;
+    return s.ok && o.ok ? o.len : 0;
 }
 
 size_t statsd_gauges_reload(char *dst, size_t cap, const char *prefix,
@@ -164,6 +149,9 @@ size_t statsd_gauges_reload(char *dst, size_t cap, const char *prefix,
 {
     out_buf o = {dst, cap, 0, 1};
     int tagged = tagging(t), at_end = tagged && statsd_tags_at_end(t->format);
+    size_t tags_len = 0;
+    const char *tags = tagged ? statsd_tags_text(t->tags, t->format,
+                                                 &tags_len) : "";
 
     if (dst == NULL || !usable(prefix, prefix_len))
         return 0;
@@ -172,10 +160,10 @@ size_t statsd_gauges_reload(char *dst, size_t cap, const char *prefix,
         put(&o, ".", 1);
     }
     put(&o, "httpd.reloads", 13);
-    if (tagged && !at_end)
-        put_tags(&o, t, NULL, 0);
+    if (!at_end)
+        put(&o, tags, tags_len);
     put(&o, ":1|c", 4);
     if (at_end)
-        put_tags(&o, t, NULL, 0);
+        put(&o, tags, tags_len);
     return o.ok ? o.len : 0;
 }

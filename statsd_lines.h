@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "statsd_bytes.h"
 #include "statsd_name.h"
 #include "statsd_tags.h"
 
@@ -47,6 +48,29 @@ size_t statsd_lines_format_uint(char *dst, uint64_t v);
 size_t statsd_lines_format_duration(char *dst, uint64_t usec,
                                     statsd_time_unit unit);
 
+/* The rest of a line whose name ends just before p: the tags after the
+ * name (influx, graphite), ':', value and type, the tags at the end
+ * (dogstatsd, at_end). *value_at (if not NULL) gets where the value
+ * went. Returns the end. */
+static inline char *statsd_lines_put_rest(char *p, const char *tags,
+                                          size_t tags_len, int at_end,
+                                          const char *value,
+                                          size_t value_len,
+                                          const char *type, size_t type_len,
+                                          const char **value_at)
+{
+    if (!at_end)
+        p = statsd_put(p, tags, tags_len);
+    *p++ = ':';
+    if (value_at)
+        *value_at = p;
+    p = statsd_put(p, value, value_len);
+    p = statsd_put(p, type, type_len);
+    if (at_end)
+        p = statsd_put(p, tags, tags_len);
+    return p;
+}
+
 /* The service lines of one prefix, made once at start-up so a request
  * only copies them: "P.responses.good:1|c", "P.responses.bad:1|c\n
  * P.responses.4xx:1|c", the 5xx twin, and "P.responses.time:". */
@@ -79,11 +103,6 @@ typedef struct {
     statsd_fixed_name name[STATSD_FIXED_NAMES];
 } statsd_tag_names;
 
-/* Fill *n for a clean prefix of at most STATSD_AFFIX_MAX bytes:
- * "P.request.time" ... "P.responses.time". */
-void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
-                                 size_t len);
-
 /* One request, as the glue saw it. Strings need not be NUL-terminated.
  * The key parts are filled in place (statsd_name_key reads them as they
  * are); prefix, suffix and NAME must be clean, the method is sanitised
@@ -113,6 +132,13 @@ typedef struct {
 #define STATSD_LINES_CAP (4 * (STATSD_NAME_MAX + STATSD_NUM_MAX + 8) \
                           + 2 * STATSD_SERVICE_MAX + STATSD_NUM_MAX + 8 \
                           + 7 * STATSD_REQUEST_TAGS_MAX)
+
+/* The longest key req's settings allow. */
+static inline size_t statsd_lines_key_max(const statsd_request *req)
+{
+    return req->key.max_len < STATSD_NAME_MAX ? req->key.max_len
+                                              : STATSD_NAME_MAX;
+}
 
 /* The bytes statsd_lines_build may write for req: from the settings
  * (key.max_len, legacy, aggregate, service) only, not from the request's
@@ -150,11 +176,25 @@ typedef struct {
  * a part is unusable (lines_len is then 0). */
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
 
-/* The same with req's timer type and tags. In tag mode the request lines
- * are named P.request.time and P.request.count (P.aggregate.* for the
- * aggregate; the suffix, if any, ends them) and carry the static tags then
- * route, method and status; every other line carries the static tags. key
- * is then the first line's name (without its tags). With tag_format
+/* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
+ * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
+ * length; dst is NUL-terminated. */
+size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
+                         int legacy);
+
+/* ---- statsd_lines_tagged.c: tags, timer types, tag mode ------------- */
+
+/* Fill *n for a clean prefix of at most STATSD_AFFIX_MAX bytes:
+ * "P.request.time" ... "P.responses.time". */
+void statsd_lines_tag_names_init(statsd_tag_names *n, const char *prefix,
+                                 size_t len);
+
+/* statsd_lines_build with req's timer type and tags. In tag mode the
+ * request lines are named P.request.time and P.request.count
+ * (P.aggregate.* for the aggregate; the suffix, if any, ends them) and
+ * carry the static tags then route, method and status; every other line
+ * carries the static tags. key is then the first line's name (without its
+ * tags). With tag_format
  * STATSD_TAGS_NONE and timer STATSD_TIMER_MS the lines are exactly those
  * of statsd_lines_build. m->lines must point to
  * statsd_lines_size_tagged(req) bytes. Returns 0, or -1. */
@@ -214,12 +254,6 @@ int statsd_lines_tag_plan_init(statsd_tag_plan *pl,
 int statsd_lines_build_planned(const statsd_request *req,
                                const statsd_tag_plan *pl,
                                statsd_measurement *m);
-
-/* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
- * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
- * length; dst is NUL-terminated. */
-size_t statsd_lines_note(char *dst, const statsd_measurement *m, long bytes,
-                         int legacy);
 
 #ifdef __cplusplus
 }

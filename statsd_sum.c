@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "statsd_lines.h"
 #include "statsd_sum.h"
 
 /* "|c" plus the widest total: what a key's line adds to its key bytes */
@@ -228,21 +229,13 @@ size_t statsd_sum_drain(statsd_sum *s, char *out, unsigned *n_out)
 
     for (i = 0; i < s->n; i++) {
         const entry *e = &s->entries[i];
-        char digits[20];
-        size_t d = 0;
-        uint64_t v = e->total;
 
-        do {
-            digits[d++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
         if (o)
             out[o++] = '\n';
         memcpy(out + o, s->arena + e->off, e->name_len);
         o += e->name_len;
         out[o++] = ':';
-        while (d)
-            out[o++] = digits[--d];
+        o += statsd_lines_format_uint(out + o, e->total);
         memcpy(out + o, s->arena + e->off + e->name_len, e->rest_len);
         o += e->rest_len;
     }

@@ -195,6 +195,21 @@ unsigned statsd_tags_merge(statsd_tagset *out, const statsd_tagset *base,
     return left_out;
 }
 
+char *statsd_tags_put_extra(char *p, statsd_tag_format f,
+                            const char *fixed, size_t fixed_len,
+                            const char *key, size_t key_len,
+                            const char *value, size_t value_len)
+{
+    p = statsd_put(p, fixed, fixed_len);
+    if (fixed_len)
+        *p++ = between[f];
+    else
+        p = statsd_put(p, first_sep[f], strlen(first_sep[f]));
+    p = statsd_put(p, key, key_len);
+    *p++ = key_value[f];
+    return statsd_put(p, value, value_len);
+}
+
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
                          (p) + sizeof(lit) - 1)
 

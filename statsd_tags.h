@@ -109,6 +109,15 @@ static inline int statsd_tags_at_end(statsd_tag_format f)
     return f == STATSD_TAGS_DOGSTATSD;
 }
 
+/* The static text (already in format f, not STATSD_TAGS_NONE), then
+ * one more tag key and value (both clean), with the dialect's separators:
+ * "|#env:prod,backend:b1", or "|#backend:b1" with no static text. Writes
+ * fixed_len + key_len + value_len + 3 bytes at most; returns the end. */
+char *statsd_tags_put_extra(char *p, statsd_tag_format f,
+                            const char *fixed, size_t fixed_len,
+                            const char *key, size_t key_len,
+                            const char *value, size_t value_len);
+
 /* A request's tags in tag mode: the static text (already in format f),
  * then route (a clean NAME, cut to STATSD_TAG_VALUE_MAX at a segment
  * boundary), method (cut to 32 bytes, sanitised unless method_clean) and
