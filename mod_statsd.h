@@ -234,6 +234,11 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+apr_status_t statsd_lifecycle_watch(apr_pool_t *pconf,
+                                    apr_interval_time_t interval,
+                                    const void *data,
+                                    ap_watchdog_callback_fn_t *cb,
+                                    ap_watchdog_t **wd);
 
 /* mod_statsd_workers.c */
 void statsd_workers_register_hooks(void);

@@ -221,28 +221,46 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
     return rv;
 }
 
-/* A watchdog in every child (not a singleton) calls on_tick. */
-static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
+/* Register cb(data) every interval on each child's watchdog (one per
+ * child, not a singleton: WATCHDOG_NAME); *wd (may be NULL) gets it.
+ * APR_ENOTIMPL without mod_watchdog. */
+apr_status_t statsd_lifecycle_watch(apr_pool_t *pconf,
+                                    apr_interval_time_t interval,
+                                    const void *data,
+                                    ap_watchdog_callback_fn_t *cb,
+                                    ap_watchdog_t **wd)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    ap_watchdog_t *wd;
+    ap_watchdog_t *w = NULL;
     apr_status_t rv;
 
-    if (!wd_get_instance || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, STATSD_MSG_NO_WATCHDOG);
-        return !OK;
-    }
-    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
-    if (rv == APR_SUCCESS)
-        rv = wd_register(wd, apr_time_from_msec(tick_ms), statsd_reg->sinks,
-                         on_tick);
-    tick_wd = rv == APR_SUCCESS ? wd : NULL;
+    if (!wd_get_instance || !wd_register)
+        rv = APR_ENOTIMPL;
+    else if ((rv = wd_get_instance(&w, WATCHDOG_NAME, 0, 0, pconf))
+             == APR_SUCCESS)
+        rv = wd_register(w, interval, data, cb);
+    if (wd)
+        *wd = rv == APR_SUCCESS ? w : NULL;
+    return rv;
+}
+
+/* on_tick on each child's watchdog. */
+static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
+{
+    apr_status_t rv;
+
     tick_interval = apr_time_from_msec(tick_ms);
     wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(
         ap_watchdog_set_callback_interval);
+    rv = statsd_lifecycle_watch(pconf, tick_interval, statsd_reg->sinks,
+                                on_tick, &tick_wd);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, STATSD_MSG_NO_WATCHDOG);
+        return !OK;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      STATSD_MSG_WATCHDOG);

@@ -187,12 +187,7 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
-        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
-        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     char fqdn[APRMAXHOSTLEN + 1];
-    ap_watchdog_t *wd;
     gauges_ctx *g;
     apr_status_t rv;
 
@@ -202,19 +197,15 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || sc->scoreboard_s == 0 || !statsd_reg->markers
         || statsd_reg->markers->nelts == 0)
         return OK;
-    if (!wd_get_instance || !wd_register)
-        return OK;      /* the life cycle has said mod_watchdog is needed */
     g = apr_pcalloc(pconf, sizeof(*g));
     g->markers = statsd_reg->markers;
     g->interval = apr_time_from_sec(sc->scoreboard_s);
     if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
         fqdn[0] = '\0';
     g->host_len = statsd_gauges_host(g->host, fqdn);
-    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
-    if (rv == APR_SUCCESS)
-        rv = wd_register(wd, apr_time_from_sec(sc->scoreboard_s), g,
-                         on_gauge_tick);
-    if (rv != APR_SUCCESS) {
+    rv = statsd_lifecycle_watch(pconf, g->interval, g, on_gauge_tick, NULL);
+    /* without mod_watchdog the life cycle has said it is needed */
+    if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      STATSD_MSG_GAUGES_WATCHDOG);
         return !OK;
