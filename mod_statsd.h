@@ -239,6 +239,8 @@ apr_status_t statsd_lifecycle_watch(apr_pool_t *pconf,
                                     const void *data,
                                     ap_watchdog_callback_fn_t *cb,
                                     ap_watchdog_t **wd);
+apr_status_t statsd_lifecycle_hold(const apr_array_header_t *sinks);
+void statsd_lifecycle_release(const apr_array_header_t *sinks);
 
 /* mod_statsd_workers.c */
 void statsd_workers_register_hooks(void);

@@ -183,17 +183,46 @@ static void log_resolved(statsd_sink *sink, size_t i, apr_pool_t *p)
                      target_text(p, statsd_client_target(sink->client)));
 }
 
+/* The rule of every watchdog callback that touches sinks: it holds the
+ * gates of all of them or of none (statsd_gate). APR_EOF once the child
+ * has begun closing them: the callback returns it, mod_watchdog never
+ * calls it again, and nothing is sent on a closed socket. */
+apr_status_t statsd_lifecycle_hold(const apr_array_header_t *sinks)
+{
+    int i, j;
+
+    for (i = 0; i < sinks->nelts; i++)
+        if (statsd_gate_enter(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate)
+            != 0) {
+            for (j = 0; j < i; j++)
+                statsd_gate_leave(&APR_ARRAY_IDX(sinks, j,
+                                                 statsd_sink *)->gate);
+            return APR_EOF;
+        }
+    return APR_SUCCESS;
+}
+
+/* The gates statsd_lifecycle_hold took; a sink the child closed in the
+ * meantime is closed here, by the leaving thread. */
+void statsd_lifecycle_release(const apr_array_header_t *sinks)
+{
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++)
+        statsd_gate_leave(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
+}
+
 /* Each child's watchdog thread, off the request path: sends what the
  * batches hold (so an idle child never holds lines back longer than the
  * flush interval) and logs address changes (it never waits on a
- * resolver: lookups run in the resolver's threads). Once the child has
- * closed its sockets, APR_EOF: mod_watchdog then never calls again. */
+ * resolver: lookups run in the resolver's threads). */
 static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 {
     apr_array_header_t *sinks = data;
-    apr_status_t rv = APR_SUCCESS;
     int i;
 
+    if (statsd_lifecycle_hold(sinks) != APR_SUCCESS)
+        return APR_EOF;      /* the child's memory may be going: no publish */
     if (tick_jittered) {
         /* the early first tick is done: every interval from now on */
         tick_jittered = 0;
@@ -201,10 +230,6 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
     }
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
-        if (statsd_gate_enter(&sink->gate) != 0) {
-            rv = APR_EOF;
-            continue;
-        }
         /* not at the thread's start: lines a child batched before its
          * watchdog got going wait for the interval's end like any other */
         if (sink->batch && state != AP_WATCHDOG_STATE_STARTING)
@@ -213,12 +238,10 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             log_resolved(sink, (size_t)i, pool);
         if (sink->interval)
             statsd_interval_flush(sink->interval);
-        statsd_gate_leave(&sink->gate);
     }
-    /* once the child has closed its sockets, its memory may be going */
-    if (rv != APR_EOF)
-        statsd_shared_publish();
-    return rv;
+    statsd_lifecycle_release(sinks);
+    statsd_shared_publish();
+    return APR_SUCCESS;
 }
 
 /* Register cb(data) every interval on each child's watchdog (one per

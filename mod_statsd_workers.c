@@ -30,6 +30,7 @@ APLOG_USE_MODULE(statsd);
 /* What the gauge callback needs, made once per configuration cycle. */
 typedef struct {
     const apr_array_header_t *markers;   /* statsd_marker */
+    apr_array_header_t *sinks;           /* statsd_sink *: theirs, once each */
     apr_interval_time_t interval;        /* StatsdScoreboardInterval */
     char host[STATSD_GAUGE_HOST_MAX + 1];
     size_t host_len;
@@ -154,28 +155,49 @@ static int elected(void)
     return 0;
 }
 
-/* Each child's watchdog calls this every interval; one child sends. */
+/* Each child's watchdog calls this every interval; one child sends. Its
+ * sinks' gates are held as on_tick holds them (statsd_lifecycle_hold):
+ * once the child closes them, APR_EOF, and no gauge or self-metric line
+ * goes out on a closed socket. */
 static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
 {
     const gauges_ctx *g = data;
     statsd_workers w;
+    int i;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING)
+        return APR_SUCCESS;
+    if (statsd_lifecycle_hold(g->sinks) != APR_SUCCESS)
+        return APR_EOF;
+    if (ap_exists_scoreboard_image() && elected()) {
+        count_workers(&w);
+        for (i = 0; i < g->sinks->nelts; i++)
+            send_to_sink(g, APR_ARRAY_IDX(g->sinks, i, statsd_sink *), &w,
+                         pool);
+        statsd_shared_send_selfmetrics(g->markers, g->interval, pool);
+    }
+    statsd_lifecycle_release(g->sinks);
+    return APR_SUCCESS;
+}
+
+/* The markers' sinks, each once, in the markers' order. */
+static apr_array_header_t *marker_sinks(apr_pool_t *p,
+                                        const apr_array_header_t *markers)
+{
+    apr_array_header_t *sinks = apr_array_make(p, markers->nelts,
+                                               sizeof(statsd_sink *));
     int i, j;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING || !ap_exists_scoreboard_image()
-        || !elected())
-        return APR_SUCCESS;
-    count_workers(&w);
-    for (i = 0; i < g->markers->nelts; i++) {
-        statsd_sink *sink = APR_ARRAY_IDX(g->markers, i, statsd_marker).sink;
+    for (i = 0; i < markers->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(markers, i, statsd_marker).sink;
 
-        for (j = 0; j < i; j++)     /* each destination once */
-            if (APR_ARRAY_IDX(g->markers, j, statsd_marker).sink == sink)
+        for (j = 0; j < sinks->nelts; j++)
+            if (APR_ARRAY_IDX(sinks, j, statsd_sink *) == sink)
                 break;
-        if (j == i)
-            send_to_sink(g, sink, &w, pool);
+        if (j == sinks->nelts)
+            APR_ARRAY_PUSH(sinks, statsd_sink *) = sink;
     }
-    statsd_shared_send_selfmetrics(g->markers, g->interval, pool);
-    return APR_SUCCESS;
+    return sinks;
 }
 
 /* After the life cycle's post_config (which resolved the destinations,
@@ -199,6 +221,7 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     g = apr_pcalloc(pconf, sizeof(*g));
     g->markers = statsd_reg->markers;
+    g->sinks = marker_sinks(pconf, g->markers);
     g->interval = apr_time_from_sec(sc->scoreboard_s);
     if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
         fqdn[0] = '\0';
