@@ -281,8 +281,10 @@ void statsd_shared_count_request(int other);
 void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
                                     apr_interval_time_t interval,
                                     apr_pool_t *p);
-/* a destination's last send error, for mod_status */
-void statsd_shared_dest_error(const statsd_sink *sink, int err);
+/* a destination's dropped datagrams, logged at most once a minute for
+ * the whole server; r: from a request, NULL: from the worker gauges */
+void statsd_shared_report_drops(statsd_sink *sink, apr_time_t now,
+                                request_rec *r, apr_pool_t *p);
 /* readers: the totals (-1: no shared memory), per destination (in the
  * order of statsd_registry.sinks), per prefix group */
 int statsd_shared_read(statsd_selfstats *out, apr_uint64_t *distinct);
@@ -294,6 +296,17 @@ const statsd_prefix *statsd_shared_group(unsigned g, apr_size_t *names);
 
 /* mod_statsd_modstatus.c */
 void statsd_modstatus_register(void);
+
+/* Whether a message limited to once a minute is due now: the first
+ * caller past the minute (of any thread or child sharing stamp) wins. */
+static inline int statsd_log_due(apr_time_t *stamp, apr_time_t now)
+{
+    apr_time_t last = __atomic_load_n(stamp, __ATOMIC_RELAXED);
+
+    return now - last >= ERROR_LOG_INTERVAL
+        && __atomic_compare_exchange_n(stamp, &last, now, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 /* A destination as text for the error log. */
 static inline const char *target_text(apr_pool_t *p, const statsd_target *t)

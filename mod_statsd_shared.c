@@ -340,13 +340,32 @@ void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
     }
 }
 
-void statsd_shared_dest_error(const statsd_sink *sink, int err)
+/* The stamp is shared by every child, and by the request path and the
+ * gauges, so one report covers them all; the error is the last send's,
+ * kept for mod_status too. */
+void statsd_shared_report_drops(statsd_sink *sink, apr_time_t now,
+                                request_rec *r, apr_pool_t *p)
 {
     statsd_shared *sh = statsd_reg->shared;
+    uint64_t count;
+    int err;
 
+    if (!statsd_log_due(sink->log_stamp, now))
+        return;
+    err = statsd_client_take_errors(sink->client, &count);
     if (sh && sink->index < sh->n_dests)
         __atomic_store_n(&sh->dests[sink->index].last_errno, err,
                          __ATOMIC_RELAXED);
+    if (count == 0)
+        return;
+    if (r)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
+                      count, target_text(p,
+                                         statsd_client_target(sink->client)));
+    else
+        ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
+                     STATSD_MSG_GAUGES_DROPPED, count,
+                     target_text(p, statsd_client_target(sink->client)));
 }
 
 /* ---- readers (mod_status) ----------------------------------------------- */

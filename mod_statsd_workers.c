@@ -83,28 +83,6 @@ static void count_workers(statsd_workers *w)
     }
 }
 
-/* Log a destination's dropped datagrams at most once a minute for the
- * whole server, sharing the request path's stamp so the two never both
- * report. */
-static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
-{
-    apr_time_t now = apr_time_now(), last = *sink->log_stamp;
-    uint64_t count;
-    int err;
-
-    if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    err = statsd_client_take_errors(sink->client, &count);
-    statsd_shared_dest_error(sink, err);
-    if (count == 0)
-        return;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
-                 STATSD_MSG_GAUGES_DROPPED, count,
-                 target_text(p, statsd_client_target(sink->client)));
-}
-
 /* The gauges of every prefix that shares sink, in as few datagrams as
  * the packet size allows. */
 static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
@@ -133,7 +111,7 @@ static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
     if (len > 0)
         (void)statsd_client_send_lines(sink->client, buf, len); /* counted */
     if (statsd_client_errors_pending(sink->client))
-        report_send_errors(sink, p);
+        statsd_shared_report_drops(sink, apr_time_now(), NULL, p);
 }
 
 /* Is this child the one that speaks for the server: the live, not
