@@ -254,7 +254,6 @@ enum {
     /* the ones that look at the request before its handler runs */
     STATSD_BREAKDOWN_BEFORE_HANDLER = 1 | 2 | 8
 };
-const char *statsd_breakdown_set_flag(cmd_parms *cmd, void *dconf, int on);
 const char *statsd_breakdown_set_name(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 void statsd_breakdown_init_conf(statsd_dir_conf *c);

@@ -498,17 +498,6 @@ static const char *set_tag(cmd_parms *cmd, void *dconf, const char *key,
     return NULL;
 }
 
-static const char *set_tag_mode(cmd_parms *cmd, void *dconf, int on)
-{
-    statsd_dir_conf *c = dconf;
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
-
-    if (err)
-        return err;
-    c->tag_mode = on;
-    return NULL;
-}
-
 static const char *set_timer_type(cmd_parms *cmd, void *dconf,
                                   const char *arg)
 {
@@ -649,23 +638,24 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE2("StatsdTag", set_tag, NULL, DIR_CONF,
                   "a tag key and value on every line ({hostname} allowed "
                   "in the value)"),
-    AP_INIT_FLAG("StatsdTagMode", set_tag_mode, NULL, DIR_CONF,
+    AP_INIT_FLAG("StatsdTagMode", set_flag_no_htaccess, OFFSET(tag_mode),
+                 DIR_CONF,
                  "On: request lines get fixed names and route, method and "
                  "status tags (default Off)"),
     AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DIR_CONF,
                   "type of the timer lines: ms (default), h or d"),
-    AP_INIT_FLAG("StatsdFirstByte", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_TTFB, DIR_CONF,
+    AP_INIT_FLAG("StatsdFirstByte", set_flag_no_htaccess,
+                 OFFSET(first_byte), DIR_CONF,
                  "On: send the time to the first byte of the response "
                  "(default Off)"),
-    AP_INIT_FLAG("StatsdResponseBytes", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_BYTES, DIR_CONF,
+    AP_INIT_FLAG("StatsdResponseBytes", set_flag_no_htaccess,
+                 OFFSET(response_bytes), DIR_CONF,
                  "On: count the bytes sent for the response (default Off)"),
-    AP_INIT_FLAG("StatsdAborts", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_ABORTS, DIR_CONF,
+    AP_INIT_FLAG("StatsdAborts", set_flag_no_htaccess,
+                 OFFSET(aborts), DIR_CONF,
                  "On: count requests whose client went away (default Off)"),
-    AP_INIT_FLAG("StatsdBackendTimings", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_BACKEND, DIR_CONF,
+    AP_INIT_FLAG("StatsdBackendTimings", set_flag_no_htaccess,
+                 OFFSET(backend_timings), DIR_CONF,
                  "On: time and classify each mod_proxy backend "
                  "(default Off)"),
     AP_INIT_TAKE1("StatsdBackendName", statsd_breakdown_set_name, NULL,
