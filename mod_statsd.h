@@ -1,6 +1,7 @@
 /*
  * mod_statsd.h - what the httpd glue files share (mod_statsd.c: the
  * request path; mod_statsd_config.c: directives and merging;
+ * mod_statsd_defaults.c: start-up checks and defaults;
  * mod_statsd_lifecycle.c: start-up, children, the watchdog;
  * mod_statsd_workers.c: the worker gauges). Private to the module: the
  * core units never include it.
@@ -216,6 +217,15 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 void *statsd_config_create_server(apr_pool_t *p, server_rec *s);
 const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
+
+/* Whether requests of c go through hand_over_extra: a sample rate below
+ * 1 or latency buckets. */
+static inline int statsd_conf_extra(const statsd_dir_conf *c)
+{
+    return (c->sample && !c->sample->all) || (c->buckets && c->buckets->n);
+}
+
+/* mod_statsd_defaults.c */
 int statsd_config_resolve_defaults(server_rec *s);
 int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);
