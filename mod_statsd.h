@@ -186,6 +186,8 @@ struct statsd_dir_conf {
     int collapse_ids;
     int tag_format;              /* statsd_tag_format */
     const statsd_tagset *tags;   /* NULL: none (merged by key) */
+    const statsd_tagset *tags_under; /* a <Location>'s or <Directory>'s: */
+    const statsd_tagset *tags_merged; /* its tags merged with these, once */
     int tag_mode;
     int timer_type;              /* statsd_timer_type */
     int tagged;                  /* a tag format, a timer type other
@@ -227,6 +229,7 @@ static inline int statsd_conf_extra(const statsd_dir_conf *c)
 
 /* mod_statsd_defaults.c */
 int statsd_config_resolve_defaults(server_rec *s);
+void statsd_config_premerge_tags(apr_pool_t *pconf);
 int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);
 

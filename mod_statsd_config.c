@@ -30,19 +30,22 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
 
 #define PICK(field) (add->field != UNSET ? add->field : base->field)
 
-/* Tags of both levels, the inner one's value winning for a key: made per
- * request only where a <Location> or <Directory> sets tags under a level
- * that has some too (server and vhost are merged once at start-up). */
+/* Tags of both levels, the inner one's value winning for a key. A
+ * <Location> or <Directory> under its server's tags has them merged
+ * already (statsd_config_premerge_tags); a set is made per request only
+ * under other tags (a section in a section that sets some too). */
 static const statsd_tagset *merge_tags(apr_pool_t *p,
-                                       const statsd_tagset *base,
-                                       const statsd_tagset *add)
+                                       const statsd_dir_conf *base,
+                                       const statsd_dir_conf *add)
 {
     statsd_tagset *t;
 
-    if (!add || !base)
-        return add ? add : base;
+    if (!add->tags || !base->tags)
+        return add->tags ? add->tags : base->tags;
+    if (add->tags_under == base->tags)
+        return add->tags_merged;
     t = apr_palloc(p, sizeof(*t));
-    statsd_tags_merge(t, base, add);
+    statsd_tags_merge(t, base->tags, add->tags);
     return t;
 }
 #define PICK_PTR(field) (add->field ? add->field : base->field)
@@ -77,7 +80,9 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->sample = PICK_PTR(sample);
     c->buckets = PICK_PTR(buckets);
     c->extra = statsd_conf_extra(c);
-    c->tags = merge_tags(p, base->tags, add->tags);
+    c->tags = merge_tags(p, base, add);
+    c->tags_under = NULL;
+    c->tags_merged = NULL;
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
     /* the server's pieces hold unless this level changes what they are
      * made of; else the request takes the general tagged writer */

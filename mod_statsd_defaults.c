@@ -101,3 +101,27 @@ int statsd_config_resolve_defaults(server_rec *s)
     }
     return fallback;
 }
+
+/* Each <Location> or <Directory> that sets StatsdTag, merged once with
+ * its server's tags (resolved by now): merge_dir, which runs on every
+ * request there, takes the result instead of making a set of its own. */
+void statsd_config_premerge_tags(apr_pool_t *pconf)
+{
+    int i;
+
+    for (i = 0; i < statsd_reg->tagged->nelts; i++) {
+        const tagged_section *ts = &APR_ARRAY_IDX(statsd_reg->tagged, i,
+                                                  tagged_section);
+        const statsd_dir_conf *base =
+            ap_get_module_config(ts->server->lookup_defaults, &statsd_module);
+        statsd_dir_conf *c = (statsd_dir_conf *)ts->conf;
+        statsd_tagset *t;
+
+        if (ts->kind != TAGGED_DIR || !base->tags || !c->tags)
+            continue;
+        t = apr_palloc(pconf, sizeof(*t));
+        statsd_tags_merge(t, base->tags, c->tags);
+        c->tags_under = base->tags;
+        c->tags_merged = t;
+    }
+}

@@ -431,6 +431,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                               max_packet, flush_ms > 0,
                                               summing, (int)sc->packing);
     check_tags(ptemp);
+    statsd_config_premerge_tags(pconf);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     resolve_at_start(ptemp, s);
