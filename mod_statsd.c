@@ -27,14 +27,11 @@ typedef struct {
 static void report_exclude_gave_up(request_rec *r, const statsd_exclude *ex)
 {
     static apr_time_t last_log;
-    apr_time_t now = r->request_time, last = last_log;
 
-    if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(&last_log, &last, now, 0,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, STATSD_MSG_EXCLUDE_GAVE_UP,
-                  ex->pattern, EXCLUDE_MATCH_LIMIT);
+    if (statsd_log_due(&last_log, r->request_time))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      STATSD_MSG_EXCLUDE_GAVE_UP, ex->pattern,
+                      EXCLUDE_MATCH_LIMIT);
 }
 
 static int exclude_segment(const char *seg, size_t len, void *baton)
@@ -91,27 +88,6 @@ static int verb_allowed(const statsd_verbs *v, const request_rec *r)
             if (!strcmp(APR_ARRAY_IDX(v->names, i, const char *), r->method))
                 return 1;
     return 0;
-}
-
-/* Log a destination's send errors at most once a minute for the whole
- * server (the stamp is shared by every child). */
-static void report_send_errors(request_rec *r, statsd_sink *sink)
-{
-    apr_time_t now = r->request_time, last = *sink->log_stamp;
-    uint64_t count;
-    int err;
-
-    if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    err = statsd_client_take_errors(sink->client, &count);
-    statsd_shared_dest_error(sink, err);
-    if (count == 0)
-        return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
-                  count, target_text(r->pool,
-                                     statsd_client_target(sink->client)));
 }
 
 /* The lines with tags, another timer type or a breakdown line, into the
@@ -238,7 +214,7 @@ static long hand_over(request_rec *r, const statsd_dest *dest,
         sent = statsd_client_send_lines(sink->client, lines, len);
     /* batched sends fail later, or in the watchdog: look at the count */
     if (statsd_client_errors_pending(sink->client))
-        report_send_errors(r, sink);
+        statsd_shared_report_drops(sink, r->request_time, r, r->pool);
     return sent < 0 ? -1 : sent;
 }
 

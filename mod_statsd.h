@@ -1,6 +1,7 @@
 /*
  * mod_statsd.h - what the httpd glue files share (mod_statsd.c: the
  * request path; mod_statsd_config.c: directives and merging;
+ * mod_statsd_defaults.c: start-up checks and defaults;
  * mod_statsd_lifecycle.c: start-up, children, the watchdog;
  * mod_statsd_workers.c: the worker gauges). Private to the module: the
  * core units never include it.
@@ -185,6 +186,8 @@ struct statsd_dir_conf {
     int collapse_ids;
     int tag_format;              /* statsd_tag_format */
     const statsd_tagset *tags;   /* NULL: none (merged by key) */
+    const statsd_tagset *tags_under; /* a <Location>'s or <Directory>'s: */
+    const statsd_tagset *tags_merged; /* its tags merged with these, once */
     int tag_mode;
     int timer_type;              /* statsd_timer_type */
     int tagged;                  /* a tag format, a timer type other
@@ -216,7 +219,17 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 void *statsd_config_create_server(apr_pool_t *p, server_rec *s);
 const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
                                                const char *name, size_t len);
+
+/* Whether requests of c go through hand_over_extra: a sample rate below
+ * 1 or latency buckets. */
+static inline int statsd_conf_extra(const statsd_dir_conf *c)
+{
+    return (c->sample && !c->sample->all) || (c->buckets && c->buckets->n);
+}
+
+/* mod_statsd_defaults.c */
 int statsd_config_resolve_defaults(server_rec *s);
+void statsd_config_premerge_tags(apr_pool_t *pconf);
 int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);
 
@@ -234,6 +247,13 @@ int statsd_lifecycle_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
 void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s);
+apr_status_t statsd_lifecycle_watch(apr_pool_t *pconf,
+                                    apr_interval_time_t interval,
+                                    const void *data,
+                                    ap_watchdog_callback_fn_t *cb,
+                                    ap_watchdog_t **wd);
+apr_status_t statsd_lifecycle_hold(const apr_array_header_t *sinks);
+void statsd_lifecycle_release(const apr_array_header_t *sinks);
 
 /* mod_statsd_workers.c */
 void statsd_workers_register_hooks(void);
@@ -247,7 +267,6 @@ enum {
     /* the ones that look at the request before its handler runs */
     STATSD_BREAKDOWN_BEFORE_HANDLER = 1 | 2 | 8
 };
-const char *statsd_breakdown_set_flag(cmd_parms *cmd, void *dconf, int on);
 const char *statsd_breakdown_set_name(cmd_parms *cmd, void *dconf,
                                       const char *arg);
 void statsd_breakdown_init_conf(statsd_dir_conf *c);
@@ -274,8 +293,10 @@ void statsd_shared_count_request(int other);
 void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
                                     apr_interval_time_t interval,
                                     apr_pool_t *p);
-/* a destination's last send error, for mod_status */
-void statsd_shared_dest_error(const statsd_sink *sink, int err);
+/* a destination's dropped datagrams, logged at most once a minute for
+ * the whole server; r: from a request, NULL: from the worker gauges */
+void statsd_shared_report_drops(statsd_sink *sink, apr_time_t now,
+                                request_rec *r, apr_pool_t *p);
 /* readers: the totals (-1: no shared memory), per destination (in the
  * order of statsd_registry.sinks), per prefix group */
 int statsd_shared_read(statsd_selfstats *out, apr_uint64_t *distinct);
@@ -287,6 +308,17 @@ const statsd_prefix *statsd_shared_group(unsigned g, apr_size_t *names);
 
 /* mod_statsd_modstatus.c */
 void statsd_modstatus_register(void);
+
+/* Whether a message limited to once a minute is due now: the first
+ * caller past the minute (of any thread or child sharing stamp) wins. */
+static inline int statsd_log_due(apr_time_t *stamp, apr_time_t now)
+{
+    apr_time_t last = __atomic_load_n(stamp, __ATOMIC_RELAXED);
+
+    return now - last >= ERROR_LOG_INTERVAL
+        && __atomic_compare_exchange_n(stamp, &last, now, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 /* A destination as text for the error log. */
 static inline const char *target_text(apr_pool_t *p, const statsd_target *t)

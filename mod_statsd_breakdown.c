@@ -1,9 +1,10 @@
 /*
  * mod_statsd_breakdown.c - where a request's time and bytes went: the
- * StatsdFirstByte, StatsdResponseBytes, StatsdAborts, StatsdBackendTimings
- * and StatsdBackendName directives, the output filter that notes the
- * first byte and counts the bytes, the mod_proxy hooks, and the lines
- * added in the log phase (written by statsd_breakdown).
+ * StatsdBackendName directive, how StatsdFirstByte, StatsdResponseBytes,
+ * StatsdAborts and StatsdBackendTimings (plain flags) merge, the output
+ * filter that notes the first byte and counts the bytes, the mod_proxy
+ * hooks, and the lines added in the log phase (written by
+ * statsd_breakdown).
  *
  * The filter sits after httpd's HTTP header and chunk filters and before
  * the connection's filters (TLS, the core output filter): it sees the
@@ -54,25 +55,6 @@ typedef struct {
 
 /* ---------------------------------------------------------------------- */
 /* directives                                                             */
-
-const char *statsd_breakdown_set_flag(cmd_parms *cmd, void *dconf, int on)
-{
-    statsd_dir_conf *c = dconf;
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
-    int which = (int)(apr_uintptr_t)cmd->info;
-
-    if (err)
-        return err;
-    if (which == STATSD_BREAKDOWN_TTFB)
-        c->first_byte = on;
-    else if (which == STATSD_BREAKDOWN_BYTES)
-        c->response_bytes = on;
-    else if (which == STATSD_BREAKDOWN_ABORTS)
-        c->aborts = on;
-    else
-        c->backend_timings = on;
-    return NULL;
-}
 
 /* StatsdBackendName: only in a <Proxy> or <ProxyMatch> section of the
  * server config, where it names that section's backend (or balancer). */

@@ -1,7 +1,8 @@
 /*
  * mod_statsd_config.c - the directives: parsing and checking each value
  * (configtest reports the mistakes), the per-directory and per-server
- * records, their merging, and the defaults given at start-up.
+ * records and their merging. The checks and defaults of start-up are in
+ * mod_statsd_defaults.c.
  */
 #include "mod_statsd.h"
 
@@ -29,26 +30,22 @@ void *statsd_config_create_dir(apr_pool_t *p, char *dir)
 
 #define PICK(field) (add->field != UNSET ? add->field : base->field)
 
-/* Whether requests here go through hand_over_extra: a sample rate below
- * 1 or latency buckets. */
-static int extra_lines(const statsd_dir_conf *c)
-{
-    return (c->sample && !c->sample->all) || (c->buckets && c->buckets->n);
-}
-
-/* Tags of both levels, the inner one's value winning for a key: made per
- * request only where a <Location> or <Directory> sets tags under a level
- * that has some too (server and vhost are merged once at start-up). */
+/* Tags of both levels, the inner one's value winning for a key. A
+ * <Location> or <Directory> under its server's tags has them merged
+ * already (statsd_config_premerge_tags); a set is made per request only
+ * under other tags (a section in a section that sets some too). */
 static const statsd_tagset *merge_tags(apr_pool_t *p,
-                                       const statsd_tagset *base,
-                                       const statsd_tagset *add)
+                                       const statsd_dir_conf *base,
+                                       const statsd_dir_conf *add)
 {
     statsd_tagset *t;
 
-    if (!add || !base)
-        return add ? add : base;
+    if (!add->tags || !base->tags)
+        return add->tags ? add->tags : base->tags;
+    if (add->tags_under == base->tags)
+        return add->tags_merged;
     t = apr_palloc(p, sizeof(*t));
-    statsd_tags_merge(t, base, add);
+    statsd_tags_merge(t, base->tags, add->tags);
     return t;
 }
 #define PICK_PTR(field) (add->field ? add->field : base->field)
@@ -82,8 +79,10 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->timer_type = PICK(timer_type);
     c->sample = PICK_PTR(sample);
     c->buckets = PICK_PTR(buckets);
-    c->extra = extra_lines(c);
-    c->tags = merge_tags(p, base->tags, add->tags);
+    c->extra = statsd_conf_extra(c);
+    c->tags = merge_tags(p, base, add);
+    c->tags_under = NULL;
+    c->tags_merged = NULL;
     c->tagged = c->tag_format > 0 || c->timer_type > 0;
     /* the server's pieces hold unless this level changes what they are
      * made of; else the request takes the general tagged writer */
@@ -498,17 +497,6 @@ static const char *set_tag(cmd_parms *cmd, void *dconf, const char *key,
     return NULL;
 }
 
-static const char *set_tag_mode(cmd_parms *cmd, void *dconf, int on)
-{
-    statsd_dir_conf *c = dconf;
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
-
-    if (err)
-        return err;
-    c->tag_mode = on;
-    return NULL;
-}
-
 static const char *set_timer_type(cmd_parms *cmd, void *dconf,
                                   const char *arg)
 {
@@ -649,23 +637,24 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_TAKE2("StatsdTag", set_tag, NULL, DIR_CONF,
                   "a tag key and value on every line ({hostname} allowed "
                   "in the value)"),
-    AP_INIT_FLAG("StatsdTagMode", set_tag_mode, NULL, DIR_CONF,
+    AP_INIT_FLAG("StatsdTagMode", set_flag_no_htaccess, OFFSET(tag_mode),
+                 DIR_CONF,
                  "On: request lines get fixed names and route, method and "
                  "status tags (default Off)"),
     AP_INIT_TAKE1("StatsdTimerType", set_timer_type, NULL, DIR_CONF,
                   "type of the timer lines: ms (default), h or d"),
-    AP_INIT_FLAG("StatsdFirstByte", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_TTFB, DIR_CONF,
+    AP_INIT_FLAG("StatsdFirstByte", set_flag_no_htaccess,
+                 OFFSET(first_byte), DIR_CONF,
                  "On: send the time to the first byte of the response "
                  "(default Off)"),
-    AP_INIT_FLAG("StatsdResponseBytes", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_BYTES, DIR_CONF,
+    AP_INIT_FLAG("StatsdResponseBytes", set_flag_no_htaccess,
+                 OFFSET(response_bytes), DIR_CONF,
                  "On: count the bytes sent for the response (default Off)"),
-    AP_INIT_FLAG("StatsdAborts", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_ABORTS, DIR_CONF,
+    AP_INIT_FLAG("StatsdAborts", set_flag_no_htaccess,
+                 OFFSET(aborts), DIR_CONF,
                  "On: count requests whose client went away (default Off)"),
-    AP_INIT_FLAG("StatsdBackendTimings", statsd_breakdown_set_flag,
-                 (void *)STATSD_BREAKDOWN_BACKEND, DIR_CONF,
+    AP_INIT_FLAG("StatsdBackendTimings", set_flag_no_htaccess,
+                 OFFSET(backend_timings), DIR_CONF,
                  "On: time and classify each mod_proxy backend "
                  "(default Off)"),
     AP_INIT_TAKE1("StatsdBackendName", statsd_breakdown_set_name, NULL,
@@ -699,97 +688,3 @@ const command_rec statsd_config_cmds[] = {
                  "(default Off; needs StatsdFlushInterval > 0)"),
     {NULL}
 };
-
-/* check_config: what no single directive can check, so configtest
- * reports it. A line is never split across datagrams, and one that does
- * not fit is dropped: the longest line a name may make must fit. */
-int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
-                        apr_pool_t *ptemp, server_rec *s)
-{
-    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
-                                                        &statsd_module);
-    long name = statsd_reg->longest_name ? statsd_reg->longest_name
-                                         : STATSD_NAME_DEFAULT_MAX;
-
-    (void)pconf;
-    (void)plog;
-    (void)ptemp;
-    if (STATSD_LINE_MAX(name) <= sc->max_packet)
-        return OK;
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                 STATSD_MSG_PACKET_TOO_SMALL, sc->max_packet, name,
-                 (long)STATSD_LINE_MAX(name), (long)STATSD_LINE_MAX(name),
-                 sc->max_packet - (long)STATSD_LINE_MAX(0));
-    return HTTP_INTERNAL_SERVER_ERROR;
-}
-
-/* Tag mode's pieces for a server's base section (NULL: not in tag mode,
- * or the parts do not fit one). */
-static const statsd_tag_plan *make_tag_plan(apr_pool_t *p,
-                                            const statsd_dir_conf *c)
-{
-    statsd_tag_format f = (statsd_tag_format)c->tag_format;
-    statsd_tag_plan *pl;
-    const char *tags;
-    size_t tags_len;
-
-    if (f == STATSD_TAGS_NONE || !c->tag_mode)
-        return NULL;
-    pl = apr_palloc(p, sizeof(*pl));
-    tags = statsd_tags_text(c->tags, f, &tags_len);
-    if (statsd_lines_tag_plan_init(pl, &c->prefix->tag_names, c->suffix->s,
-                                   c->suffix->len, tags, tags_len, f,
-                                   (statsd_timer_type)c->timer_type) != 0)
-        return NULL;
-    return pl;
-}
-
-/* Give what no one set its default, once, in each server's base section:
- * every request's config is merged on top of its server's, so the
- * request path reads settings as they are. Returns whether any server
- * uses the default destination (localhost:8125). */
-int statsd_config_resolve_defaults(server_rec *s)
-{
-    static const statsd_str none = {"", 0};
-    int fallback = 0;
-
-    for (; s; s = s->next) {
-        statsd_dir_conf *c = ap_get_module_config(s->lookup_defaults,
-                                                  &statsd_module);
-        if (!c->dest) {
-            c->dest = statsd_reg->fallback;
-            fallback = 1;
-        }
-        if (!c->prefix)
-            c->prefix = statsd_reg->no_prefix;
-        if (!c->suffix)
-            c->suffix = &none;
-        if (!c->aggregate)
-            c->aggregate = &none;
-        if (!c->stat)
-            c->stat = &none;
-        if (!c->stat_header)
-            c->stat_header = DEFAULT_STAT_HEADER;
-        if (c->unit == UNSET)
-            c->unit = STATSD_UNIT_MS;
-        if (c->legacy == UNSET)
-            c->legacy = 1;
-        if (c->service == UNSET)
-            c->service = 1;
-        if (c->max_name_len == UNSET)
-            c->max_name_len = STATSD_NAME_DEFAULT_MAX;
-        if (c->collapse_ids == UNSET)
-            c->collapse_ids = 0;
-        if (c->tag_format == UNSET)
-            c->tag_format = STATSD_TAGS_NONE;
-        if (c->tag_mode == UNSET)
-            c->tag_mode = 0;
-        if (c->timer_type == UNSET)
-            c->timer_type = STATSD_TIMER_MS;
-        c->tagged = c->tag_format > 0 || c->timer_type > 0;
-        c->tag_plan = make_tag_plan(s->process->pconf, c);
-        statsd_breakdown_default_conf(c);
-        c->extra = extra_lines(c);
-    }
-    return fallback;
-}

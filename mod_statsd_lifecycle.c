@@ -183,17 +183,46 @@ static void log_resolved(statsd_sink *sink, size_t i, apr_pool_t *p)
                      target_text(p, statsd_client_target(sink->client)));
 }
 
+/* The rule of every watchdog callback that touches sinks: it holds the
+ * gates of all of them or of none (statsd_gate). APR_EOF once the child
+ * has begun closing them: the callback returns it, mod_watchdog never
+ * calls it again, and nothing is sent on a closed socket. */
+apr_status_t statsd_lifecycle_hold(const apr_array_header_t *sinks)
+{
+    int i, j;
+
+    for (i = 0; i < sinks->nelts; i++)
+        if (statsd_gate_enter(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate)
+            != 0) {
+            for (j = 0; j < i; j++)
+                statsd_gate_leave(&APR_ARRAY_IDX(sinks, j,
+                                                 statsd_sink *)->gate);
+            return APR_EOF;
+        }
+    return APR_SUCCESS;
+}
+
+/* The gates statsd_lifecycle_hold took; a sink the child closed in the
+ * meantime is closed here, by the leaving thread. */
+void statsd_lifecycle_release(const apr_array_header_t *sinks)
+{
+    int i;
+
+    for (i = 0; i < sinks->nelts; i++)
+        statsd_gate_leave(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
+}
+
 /* Each child's watchdog thread, off the request path: sends what the
  * batches hold (so an idle child never holds lines back longer than the
  * flush interval) and logs address changes (it never waits on a
- * resolver: lookups run in the resolver's threads). Once the child has
- * closed its sockets, APR_EOF: mod_watchdog then never calls again. */
+ * resolver: lookups run in the resolver's threads). */
 static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
 {
     apr_array_header_t *sinks = data;
-    apr_status_t rv = APR_SUCCESS;
     int i;
 
+    if (statsd_lifecycle_hold(sinks) != APR_SUCCESS)
+        return APR_EOF;      /* the child's memory may be going: no publish */
     if (tick_jittered) {
         /* the early first tick is done: every interval from now on */
         tick_jittered = 0;
@@ -201,10 +230,6 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
     }
     for (i = 0; i < sinks->nelts; i++) {
         statsd_sink *sink = APR_ARRAY_IDX(sinks, i, statsd_sink *);
-        if (statsd_gate_enter(&sink->gate) != 0) {
-            rv = APR_EOF;
-            continue;
-        }
         /* not at the thread's start: lines a child batched before its
          * watchdog got going wait for the interval's end like any other */
         if (sink->batch && state != AP_WATCHDOG_STATE_STARTING)
@@ -213,36 +238,52 @@ static apr_status_t on_tick(int state, void *data, apr_pool_t *pool)
             log_resolved(sink, (size_t)i, pool);
         if (sink->interval)
             statsd_interval_flush(sink->interval);
-        statsd_gate_leave(&sink->gate);
     }
-    /* once the child has closed its sockets, its memory may be going */
-    if (rv != APR_EOF)
-        statsd_shared_publish();
-    return rv;
+    statsd_lifecycle_release(sinks);
+    statsd_shared_publish();
+    return APR_SUCCESS;
 }
 
-/* A watchdog in every child (not a singleton) calls on_tick. */
-static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
+/* Register cb(data) every interval on each child's watchdog (one per
+ * child, not a singleton: WATCHDOG_NAME); *wd (may be NULL) gets it.
+ * APR_ENOTIMPL without mod_watchdog. */
+apr_status_t statsd_lifecycle_watch(apr_pool_t *pconf,
+                                    apr_interval_time_t interval,
+                                    const void *data,
+                                    ap_watchdog_callback_fn_t *cb,
+                                    ap_watchdog_t **wd)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    ap_watchdog_t *wd;
+    ap_watchdog_t *w = NULL;
     apr_status_t rv;
 
-    if (!wd_get_instance || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, STATSD_MSG_NO_WATCHDOG);
-        return !OK;
-    }
-    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
-    if (rv == APR_SUCCESS)
-        rv = wd_register(wd, apr_time_from_msec(tick_ms), statsd_reg->sinks,
-                         on_tick);
-    tick_wd = rv == APR_SUCCESS ? wd : NULL;
+    if (!wd_get_instance || !wd_register)
+        rv = APR_ENOTIMPL;
+    else if ((rv = wd_get_instance(&w, WATCHDOG_NAME, 0, 0, pconf))
+             == APR_SUCCESS)
+        rv = wd_register(w, interval, data, cb);
+    if (wd)
+        *wd = rv == APR_SUCCESS ? w : NULL;
+    return rv;
+}
+
+/* on_tick on each child's watchdog. */
+static int start_ticks(apr_pool_t *pconf, server_rec *s, int tick_ms)
+{
+    apr_status_t rv;
+
     tick_interval = apr_time_from_msec(tick_ms);
     wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(
         ap_watchdog_set_callback_interval);
+    rv = statsd_lifecycle_watch(pconf, tick_interval, statsd_reg->sinks,
+                                on_tick, &tick_wd);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, STATSD_MSG_NO_WATCHDOG);
+        return !OK;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      STATSD_MSG_WATCHDOG);
@@ -390,6 +431,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                               max_packet, flush_ms > 0,
                                               summing, (int)sc->packing);
     check_tags(ptemp);
+    statsd_config_premerge_tags(pconf);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     resolve_at_start(ptemp, s);

@@ -160,6 +160,7 @@ static statsd_selfstats published;          /* added to the totals so far */
 static statsd_stats *published_dest;        /* per sink, process memory */
 static unsigned published_dest_n;           /* its length */
 static int publishing;                      /* one publisher at a time */
+static int publish_asked;                   /* another call came meanwhile */
 static __thread statsd_selfstats_thread *my_slot
     __attribute__((tls_model("initial-exec")));
 static __thread int my_claimed __attribute__((tls_model("initial-exec")));
@@ -246,19 +247,12 @@ __attribute__((noinline)) void statsd_shared_count_request(int other)
 }
 
 /* What this child did since its last publish goes into the shared totals
- * (per destination too). Skipped while another thread publishes: the
- * next call adds it. */
-void statsd_shared_publish(void)
+ * (per destination too). */
+static void publish_once(statsd_shared *sh)
 {
-    statsd_shared *sh = statsd_reg ? statsd_reg->shared : NULL;
     statsd_selfstats now, delta;
     unsigned i;
-    int idle = 0;
 
-    if (!sh || !threads || !published_dest
-        || !__atomic_compare_exchange_n(&publishing, &idle, 1, 0,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        return;
     memset(&now, 0, sizeof(now));
     statsd_selfstats_threads_sum(threads, &now);
     for (i = 0; i < sh->n_dests; i++) {
@@ -280,7 +274,31 @@ void statsd_shared_publish(void)
     statsd_selfstats_diff(&now, &published, &delta);
     statsd_selfstats_add(sh->totals, &delta);
     published = now;
-    __atomic_store_n(&publishing, 0, __ATOMIC_RELEASE);
+}
+
+/* One thread publishes at a time, and never waits (child exit may run
+ * in a signal handler): a call that finds another publishing asks it to
+ * go once more, so what the caller saw (the last sends of a child
+ * closing its sockets, say) is in the totals when that thread is done. */
+void statsd_shared_publish(void)
+{
+    statsd_shared *sh = statsd_reg ? statsd_reg->shared : NULL;
+    int idle;
+
+    if (!sh || !threads || !published_dest)
+        return;
+    __atomic_store_n(&publish_asked, 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        idle = 0;
+        if (!__atomic_load_n(&publish_asked, __ATOMIC_SEQ_CST)
+            || !__atomic_compare_exchange_n(&publishing, &idle, 1, 0,
+                                            __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST))
+            return;
+        __atomic_store_n(&publish_asked, 0, __ATOMIC_SEQ_CST);
+        publish_once(sh);
+        __atomic_store_n(&publishing, 0, __ATOMIC_SEQ_CST);
+    }
 }
 
 /* Every interval, from the child that sends the worker gauges: what the
@@ -322,13 +340,32 @@ void statsd_shared_send_selfmetrics(const apr_array_header_t *markers,
     }
 }
 
-void statsd_shared_dest_error(const statsd_sink *sink, int err)
+/* The stamp is shared by every child, and by the request path and the
+ * gauges, so one report covers them all; the error is the last send's,
+ * kept for mod_status too. */
+void statsd_shared_report_drops(statsd_sink *sink, apr_time_t now,
+                                request_rec *r, apr_pool_t *p)
 {
     statsd_shared *sh = statsd_reg->shared;
+    uint64_t count;
+    int err;
 
+    if (!statsd_log_due(sink->log_stamp, now))
+        return;
+    err = statsd_client_take_errors(sink->client, &count);
     if (sh && sink->index < sh->n_dests)
         __atomic_store_n(&sh->dests[sink->index].last_errno, err,
                          __ATOMIC_RELAXED);
+    if (count == 0)
+        return;
+    if (r)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, err, r, STATSD_MSG_DROPPED,
+                      count, target_text(p,
+                                         statsd_client_target(sink->client)));
+    else
+        ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
+                     STATSD_MSG_GAUGES_DROPPED, count,
+                     target_text(p, statsd_client_target(sink->client)));
 }
 
 /* ---- readers (mod_status) ----------------------------------------------- */

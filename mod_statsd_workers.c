@@ -30,6 +30,7 @@ APLOG_USE_MODULE(statsd);
 /* What the gauge callback needs, made once per configuration cycle. */
 typedef struct {
     const apr_array_header_t *markers;   /* statsd_marker */
+    apr_array_header_t *sinks;           /* statsd_sink *: theirs, once each */
     apr_interval_time_t interval;        /* StatsdScoreboardInterval */
     char host[STATSD_GAUGE_HOST_MAX + 1];
     size_t host_len;
@@ -82,28 +83,6 @@ static void count_workers(statsd_workers *w)
     }
 }
 
-/* Log a destination's dropped datagrams at most once a minute for the
- * whole server, sharing the request path's stamp so the two never both
- * report. */
-static void report_send_errors(statsd_sink *sink, apr_pool_t *p)
-{
-    apr_time_t now = apr_time_now(), last = *sink->log_stamp;
-    uint64_t count;
-    int err;
-
-    if (now - last < ERROR_LOG_INTERVAL
-        || !__atomic_compare_exchange_n(sink->log_stamp, &last, now, 0,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    err = statsd_client_take_errors(sink->client, &count);
-    statsd_shared_dest_error(sink, err);
-    if (count == 0)
-        return;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, err, ap_server_conf,
-                 STATSD_MSG_GAUGES_DROPPED, count,
-                 target_text(p, statsd_client_target(sink->client)));
-}
-
 /* The gauges of every prefix that shares sink, in as few datagrams as
  * the packet size allows. */
 static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
@@ -132,7 +111,7 @@ static void send_to_sink(const gauges_ctx *g, statsd_sink *sink,
     if (len > 0)
         (void)statsd_client_send_lines(sink->client, buf, len); /* counted */
     if (statsd_client_errors_pending(sink->client))
-        report_send_errors(sink, p);
+        statsd_shared_report_drops(sink, apr_time_now(), NULL, p);
 }
 
 /* Is this child the one that speaks for the server: the live, not
@@ -154,28 +133,49 @@ static int elected(void)
     return 0;
 }
 
-/* Each child's watchdog calls this every interval; one child sends. */
+/* Each child's watchdog calls this every interval; one child sends. Its
+ * sinks' gates are held as on_tick holds them (statsd_lifecycle_hold):
+ * once the child closes them, APR_EOF, and no gauge or self-metric line
+ * goes out on a closed socket. */
 static apr_status_t on_gauge_tick(int state, void *data, apr_pool_t *pool)
 {
     const gauges_ctx *g = data;
     statsd_workers w;
+    int i;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING)
+        return APR_SUCCESS;
+    if (statsd_lifecycle_hold(g->sinks) != APR_SUCCESS)
+        return APR_EOF;
+    if (ap_exists_scoreboard_image() && elected()) {
+        count_workers(&w);
+        for (i = 0; i < g->sinks->nelts; i++)
+            send_to_sink(g, APR_ARRAY_IDX(g->sinks, i, statsd_sink *), &w,
+                         pool);
+        statsd_shared_send_selfmetrics(g->markers, g->interval, pool);
+    }
+    statsd_lifecycle_release(g->sinks);
+    return APR_SUCCESS;
+}
+
+/* The markers' sinks, each once, in the markers' order. */
+static apr_array_header_t *marker_sinks(apr_pool_t *p,
+                                        const apr_array_header_t *markers)
+{
+    apr_array_header_t *sinks = apr_array_make(p, markers->nelts,
+                                               sizeof(statsd_sink *));
     int i, j;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING || !ap_exists_scoreboard_image()
-        || !elected())
-        return APR_SUCCESS;
-    count_workers(&w);
-    for (i = 0; i < g->markers->nelts; i++) {
-        statsd_sink *sink = APR_ARRAY_IDX(g->markers, i, statsd_marker).sink;
+    for (i = 0; i < markers->nelts; i++) {
+        statsd_sink *sink = APR_ARRAY_IDX(markers, i, statsd_marker).sink;
 
-        for (j = 0; j < i; j++)     /* each destination once */
-            if (APR_ARRAY_IDX(g->markers, j, statsd_marker).sink == sink)
+        for (j = 0; j < sinks->nelts; j++)
+            if (APR_ARRAY_IDX(sinks, j, statsd_sink *) == sink)
                 break;
-        if (j == i)
-            send_to_sink(g, sink, &w, pool);
+        if (j == sinks->nelts)
+            APR_ARRAY_PUSH(sinks, statsd_sink *) = sink;
     }
-    statsd_shared_send_selfmetrics(g->markers, g->interval, pool);
-    return APR_SUCCESS;
+    return sinks;
 }
 
 /* After the life cycle's post_config (which resolved the destinations,
@@ -187,12 +187,7 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const statsd_server_conf *sc = ap_get_module_config(s->module_config,
                                                         &statsd_module);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance =
-        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register =
-        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     char fqdn[APRMAXHOSTLEN + 1];
-    ap_watchdog_t *wd;
     gauges_ctx *g;
     apr_status_t rv;
 
@@ -202,19 +197,16 @@ static int workers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || sc->scoreboard_s == 0 || !statsd_reg->markers
         || statsd_reg->markers->nelts == 0)
         return OK;
-    if (!wd_get_instance || !wd_register)
-        return OK;      /* the life cycle has said mod_watchdog is needed */
     g = apr_pcalloc(pconf, sizeof(*g));
     g->markers = statsd_reg->markers;
+    g->sinks = marker_sinks(pconf, g->markers);
     g->interval = apr_time_from_sec(sc->scoreboard_s);
     if (apr_gethostname(fqdn, sizeof(fqdn), pconf) != APR_SUCCESS)
         fqdn[0] = '\0';
     g->host_len = statsd_gauges_host(g->host, fqdn);
-    rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 0, pconf);
-    if (rv == APR_SUCCESS)
-        rv = wd_register(wd, apr_time_from_sec(sc->scoreboard_s), g,
-                         on_gauge_tick);
-    if (rv != APR_SUCCESS) {
+    rv = statsd_lifecycle_watch(pconf, g->interval, g, on_gauge_tick, NULL);
+    /* without mod_watchdog the life cycle has said it is needed */
+    if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      STATSD_MSG_GAUGES_WATCHDOG);
         return !OK;
