@@ -5,25 +5,13 @@ tag. The bounds a request gets are computed from the duration its own
 timer line carries, so the assertions are exact whatever the machine's
 speed."""
 
-import re
-
 import pytest
 
-from statsdtest.lines import statsd_conf, std_lines, normalise
+from statsdtest.lines import ONE_CHILD, normalise, statsd_conf, std_lines
 from statsdtest.servers import start_and_drain
 
 BOUNDS = [50, 100, 250, 500, 1000]
 BUCKETS = "StatsdLatencyBuckets " + " ".join(map(str, BOUNDS)) + "\n"
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-"""
 
 
 def bucket_lines(ms, prefix="test"):

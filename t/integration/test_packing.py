@@ -11,21 +11,11 @@ from pathlib import Path
 import pytest
 
 from statsdtest.httpd import Httpd
-from statsdtest.lines import statsd_conf
+from statsdtest.lines import ONE_CHILD, statsd_conf
 from statsdtest.servers import start_and_drain, stop_and_check
 from statsdtest.statsd import Statsd
 
 CAPTURE_BACKEND = Path(__file__).resolve().parent / "statsd_capture_backend.js"
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-"""
 DUR = r"\d+(\.\d+)?"
 SUM = "StatsdSumCounters On\n"
 

@@ -25,6 +25,21 @@ DURATION_RE = {
     "seconds": re.compile(r"^\d+(\.\d{1,6})?$"),
 }
 DUR = "<dur>"
+# a timer line in any dialect and timer type, tags after the type
+TAGGED_TIMER_RE = re.compile(
+    r"^(?P<head>[^:]*):(?P<dur>\d+(?:\.\d{1,3})?)(?P<tail>\|(?:ms|h|d).*)$")
+
+# one event MPM child, so every request of a test shares its buffers
+ONE_CHILD = """
+<IfModule mpm_event_module>
+    StartServers 1
+    ServerLimit 1
+    ThreadsPerChild 8
+    MaxRequestWorkers 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+</IfModule>
+"""
 
 
 def hostname_short_clean():
@@ -56,6 +71,31 @@ def normalise(lines, unit="milliseconds"):
         else:
             out.append(line)
     return out, durs
+
+
+def normalise_tagged(lines):
+    """Timer values replaced by <dur> (after checking they are durations),
+    whatever the dialect, timer type and tags."""
+    out = []
+    for line in lines:
+        m = TAGGED_TIMER_RE.match(line)
+        if m and not line.split(":", 1)[1].startswith("1|c"):
+            assert float(m.group("dur")) > 0, line
+            out.append(f"{m.group('head')}:<dur>{m.group('tail')}")
+        else:
+            out.append(line)
+    return out
+
+
+def assert_tagged_lines(listener, expected, timeout=3.0):
+    """Wait for len(expected) lines and a quiet moment, assert the lines
+    (timers as <dur>) equal `expected` as a multiset, then clear."""
+    listener.wait_lines(len(expected), timeout)
+    listener.quiesce(0.15)
+    got = normalise_tagged(listener.lines())
+    assert collections.Counter(got) == collections.Counter(expected), \
+        "expected:\n  " + "\n  ".join(expected) + "\ngot:\n  " + "\n  ".join(got)
+    listener.clear()
 
 
 def request_lines(key, status, prefix="test", *, legacy=True, service=True,
