@@ -3,19 +3,16 @@ On), each flush packs the timer values of a key into one line (never
 longer than the packet size); Etsy statsd 0.9 splits such a line on ':'
 and counts every value."""
 
-import json
 import re
-import time
-from pathlib import Path
 
 import pytest
 
 from statsdtest.httpd import Httpd
 from statsdtest.lines import ONE_CHILD, statsd_conf
+from statsdtest.proc import wait_for
 from statsdtest.servers import start_and_drain, stop_and_check
 from statsdtest.statsd import Statsd
 
-CAPTURE_BACKEND = Path(__file__).resolve().parent / "statsd_capture_backend.js"
 DUR = r"\d+(\.\d+)?"
 SUM = "StatsdSumCounters On\n"
 
@@ -60,11 +57,8 @@ def test_packed_line_stays_within_the_packet(httpd_factory, udp_listener):
 
 
 def test_real_statsd_counts_every_packed_value(statsd_node, workdir):
-    sd = Statsd(workdir, {
-        "flushInterval": 1000, "deleteIdleStats": False,
-        "backends": [str(CAPTURE_BACKEND)],
-        "capture": {"file": str(Path(workdir) / "capture.json")},
-    }, node=statsd_node).start(timeout=15)
+    sd = Statsd.capturing(workdir, {"flushInterval": 1000, "deleteIdleStats": False},
+                          node=statsd_node).start(timeout=15)
     n_good, n_bad = 60, 15
     h = Httpd("packstatsd", conf=statsd_conf(sd.port, flush=None,
                                              extra=SUM + "StatsdPacking etsy\n"))
@@ -74,19 +68,10 @@ def test_real_statsd_counts_every_packed_value(statsd_node, workdir):
             assert h.get("/static.txt").status == 200
         for _ in range(n_bad):
             assert h.get("/missing").status == 404
-
-        def captured():
-            try:
-                return json.loads((Path(workdir) / "capture.json").read_text())
-            except (OSError, ValueError):
-                return None
-
-        deadline = time.monotonic() + 10
-        cap = captured()
-        while time.monotonic() < deadline and not (
-                cap and cap["timer_counts"].get("test.responses.time") == n_good + n_bad):
-            time.sleep(0.2)
-            cap = captured()
+        wait_for(lambda: (cap := sd.captured())
+                 and cap["timer_counts"].get("test.responses.time") == n_good + n_bad,
+                 10, step=0.2)
+        cap = sd.captured()
         assert cap, sd.log_text()
         tc, c = cap["timer_counts"], cap["counters"]
         assert tc["test.responses.time"] == n_good + n_bad
