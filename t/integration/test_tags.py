@@ -69,55 +69,57 @@ def get(env, path, host):
     return env.httpd.get(path, host=host)
 
 
-def test_dogstatsd_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "dog.test")
-    assert r.status == 200, r
-    assert_tagged_lines(env.listener, [
+# one request to a vhost: (host, path, status, the exact lines)
+ONE_REQUEST = [
+    pytest.param("dog.test", "/cart/items", 200, [
         "shop.request.time:<dur>|ms|#env:prod,route:cart.items,method:GET,status:200",
         "shop.request.count:1|c|#env:prod,route:cart.items,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod",
         "shop.responses.time:<dur>|ms|#env:prod",
-    ])
-
-
-def test_influx_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "influx.test")
-    assert r.status == 200, r
-    assert_tagged_lines(env.listener, [
+    ], id="dogstatsd_tag_mode"),
+    pytest.param("influx.test", "/cart/items", 200, [
         "shop.request.time,env=prod,route=cart.items,method=GET,status=200:<dur>|ms",
         "shop.request.count,env=prod,route=cart.items,method=GET,status=200:1|c",
         "shop.responses.good,env=prod:1|c",
         "shop.responses.time,env=prod:<dur>|ms",
-    ])
-
-
-def test_graphite_tag_mode_404(env):
-    env.fresh()
-    r = get(env, "/no/such", "graphite.test")
-    assert r.status == 404, r
-    assert_tagged_lines(env.listener, [
+    ], id="influx_tag_mode"),
+    pytest.param("graphite.test", "/no/such", 404, [
         "shop.request.time;env=prod;route=no.such;method=GET;status=404:<dur>|ms",
         "shop.request.count;env=prod;route=no.such;method=GET;status=404:1|c",
         "shop.responses.bad;env=prod:1|c",
         "shop.responses.4xx;env=prod:1|c",
         "shop.responses.time;env=prod:<dur>|ms",
-    ])
-
-
-def test_classic_names_keep_their_parts(env):
-    env.fresh()
-    r = get(env, "/cart/items", "classic.test")
-    assert r.status == 200, r
+    ], id="graphite_tag_mode_404"),
     # the vhost's env replaces the server's; its team is added after it
-    t = "|#env:staging,team:web"
-    assert_tagged_lines(env.listener, [
-        f"shop.cart.items.GET.200:<dur>|ms{t}",
-        f"shop.cart.items.GET.200:1|c{t}",
-        f"shop.responses.good:1|c{t}",
-        f"shop.responses.time:<dur>|ms{t}",
-    ])
+    pytest.param("classic.test", "/cart/items", 200, [
+        "shop.cart.items.GET.200:<dur>|ms|#env:staging,team:web",
+        "shop.cart.items.GET.200:1|c|#env:staging,team:web",
+        "shop.responses.good:1|c|#env:staging,team:web",
+        "shop.responses.time:<dur>|ms|#env:staging,team:web",
+    ], id="classic_names_keep_their_parts"),
+    pytest.param("agg.test", "/cart/items", 200, [
+        "shop.request.time.web1;env=prod;route=cart.items;method=GET;status=200:<dur>|ms",
+        "shop.request.count.web1;env=prod;route=cart.items;method=GET;status=200:1|c",
+        "shop.aggregate.time.web1;env=prod;route=all;method=GET;status=200:<dur>|ms",
+        "shop.aggregate.count.web1;env=prod;route=all;method=GET;status=200:1|c",
+        "shop.responses.good;env=prod:1|c",
+        "shop.responses.time;env=prod:<dur>|ms",
+    ], id="aggregate_and_suffix_in_tag_mode"),
+    # tags set at server level, no format in this vhost: untagged lines
+    pytest.param("plain.test", "/cart/items", 200, [
+        "shop.cart.items.GET.200:<dur>|ms",
+        "shop.responses.good:1|c",
+        "shop.responses.time:<dur>|ms",
+    ], id="no_format_no_tags"),
+]
+
+
+@pytest.mark.parametrize("host,path,status,expected", ONE_REQUEST)
+def test_one_request(env, host, path, status, expected):
+    env.fresh()
+    r = get(env, path, host)
+    assert r.status == status, r
+    assert_tagged_lines(env.listener, expected)
 
 
 def test_merge_server_vhost_dir(env):
@@ -141,21 +143,6 @@ def test_merge_server_vhost_dir(env):
     ])
 
 
-def test_aggregate_and_suffix_in_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "agg.test")
-    assert r.status == 200, r
-    t = ";method=GET;status=200"
-    assert_tagged_lines(env.listener, [
-        f"shop.request.time.web1;env=prod;route=cart.items{t}:<dur>|ms",
-        f"shop.request.count.web1;env=prod;route=cart.items{t}:1|c",
-        f"shop.aggregate.time.web1;env=prod;route=all{t}:<dur>|ms",
-        f"shop.aggregate.count.web1;env=prod;route=all{t}:1|c",
-        "shop.responses.good;env=prod:1|c",
-        "shop.responses.time;env=prod:<dur>|ms",
-    ])
-
-
 def test_timer_types(env):
     env.fresh()
     assert get(env, "/cart/items", "hist.test").status == 200
@@ -169,17 +156,6 @@ def test_timer_types(env):
         "shop.request.time:<dur>|d|#env:prod,route:cart.items,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod",
         "shop.responses.time:<dur>|d|#env:prod",
-    ])
-
-
-def test_no_format_no_tags(env):
-    # tags set at server level, no format in this vhost: untagged lines
-    env.fresh()
-    assert get(env, "/cart/items", "plain.test").status == 200
-    assert_tagged_lines(env.listener, [
-        "shop.cart.items.GET.200:<dur>|ms",
-        "shop.responses.good:1|c",
-        "shop.responses.time:<dur>|ms",
     ])
 
 
