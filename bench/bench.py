@@ -971,7 +971,7 @@ class Bench:
         # keep-alive connection between listener and worker) and less under
         # worker (the default here: one thread reads the whole connection):
         # repeat the four runs, take the medians.
-        profiles_only = self.args.b_reps == 0     # b4, b5, b4+ alone
+        profiles_only = self.args.b_reps == 0     # b4, b5, b4+, b4s, b10 alone
         if not profiles_only:
             self.paired_counts(recv, b, self.args.b_reps)
         else:
@@ -996,6 +996,13 @@ class Bench:
                 log(f"b) callgrind profile with {conf.strip()!r}")
                 prof, _ = self.profile_run(recv, conf)
                 b["profile_extra"].append({"conf": conf.strip(), **prof})
+            # b4s: counters summed; b10: b4s with sampling and buckets
+            log("b) callgrind profile with StatsdSumCounters On")
+            b["profile_sum"], _ = self.profile_run(recv, SUM_CONF)
+            log("b) callgrind profile with StatsdSampleRate 0.1 and five "
+                "latency buckets")
+            b["profile_sample_buckets"], _ = self.profile_run(
+                recv, SAMPLE_BUCKETS_CONF)
         if profiles_only:
             return
         # b6-b9: the budget's own measure, a directory index three
@@ -1007,46 +1014,6 @@ class Bench:
         if not self.args.no_callgrind:
             deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
                                                   DEEP_MPM, "deep")
-        _, cg1 = self.valgrind_run("callgrind", True, n1, recv, extra)
-        _, cg2 = self.valgrind_run("callgrind", True, n2, recv, extra)
-        prof = module_profile(cg1, cg2, n2 - n1)
-        b["profile"] = prof
-        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes",
-                              "--threshold=100", str(cg2)],
-                             capture_output=True, text=True, timeout=120)
-        (OUT / "callgrind.with_module.annotate.txt").write_text(ann.stdout)
-        b["annotate_module_lines"] = [
-            ln for ln in ann.stdout.splitlines()
-            if re.search(r"statsd|log_transaction|stat_header", ln)][:25]
-        # b5: the same profile with tag mode and two static tags (DogStatsD)
-        log("b) callgrind profile with StatsdTagMode On and two tags")
-        _, tg1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   TAGS_CONF)
-        _, tg2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   TAGS_CONF)
-        b["profile_tags"] = module_profile(tg1, tg2, n2 - n1)
-        # b4+: the same profile with more directives each (--b4-extra)
-        b["profile_extra"] = []
-        for conf in self.args.b4_extra:
-            conf = conf.replace(";", "\n") + "\n"
-            log(f"b) callgrind profile with {conf.strip()!r}")
-            _, x1 = self.valgrind_run("callgrind", True, n1, recv, extra, conf)
-            _, x2 = self.valgrind_run("callgrind", True, n2, recv, extra, conf)
-            b["profile_extra"].append(
-                {"conf": conf.strip(), **module_profile(x1, x2, n2 - n1)})
-        log("b) callgrind profile with StatsdSumCounters On")
-        _, su1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   SUM_CONF)
-        _, su2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   SUM_CONF)
-        b["profile_sum"] = module_profile(su1, su2, n2 - n1)
-        log("b) callgrind profile with StatsdSampleRate 0.1 and five "
-            "latency buckets")
-        _, sb1 = self.valgrind_run("callgrind", True, n1, recv, extra,
-                                   SAMPLE_BUCKETS_CONF)
-        _, sb2 = self.valgrind_run("callgrind", True, n2, recv, extra,
-                                   SAMPLE_BUCKETS_CONF)
-        b["profile_sample_buckets"] = module_profile(sb1, sb2, n2 - n1)
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1331,6 +1298,30 @@ class Bench:
             rows.append(("a1", "name+format: ns/request", "not run",
                          "<= 300", "n/a", ""))
         b = R.get("b") or {}
+
+        def profile_rows():
+            """b4+, b4s, b10: the b4 profile again with features on."""
+            for x in b.get("profile_extra", []):
+                rows.append(("b4+", "b4 with more directives",
+                             f"{x['total']:,.0f}", "-", "info",
+                             x["conf"].replace("\n", ", ")))
+            if "profile_sum" in b:
+                p = b["profile_sum"]
+                rows.append(("b4s", "b4 with counters summed",
+                             f"{p['total']:,.0f}", "-", "info",
+                             "StatsdSumCounters On; request path "
+                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
+                             f"side {p['flush_side']:,.0f}"))
+            if "profile_sample_buckets" in b:
+                p = b["profile_sample_buckets"]
+                rows.append(("b10", "b4s with sampling and five buckets",
+                             f"{p['total']:,.0f}", "-", "info",
+                             "StatsdSumCounters On, StatsdSampleRate 0.1, "
+                             "StatsdLatencyBuckets 50 "
+                             "100 250 500 1000; request path "
+                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
+                             f"side {p['flush_side']:,.0f}"))
+
         if "added" in b:
             rows.append(("b1", "httpd alone: instructions/request",
                          f"{b['without']['per_request']:,.0f}",
@@ -1358,10 +1349,7 @@ class Bench:
                              f"{b['profile_tags']['total']:,.0f}", "-", "info",
                              "StatsdTagFormat dogstatsd, StatsdTagMode On, "
                              "2 x StatsdTag"))
-            for x in b.get("profile_extra", []):
-                rows.append(("b4+", "b4 with more directives",
-                             f"{x['total']:,.0f}", "-", "info",
-                             x["conf"].replace("\n", ", ")))
+            profile_rows()
             deep = b.get("deep") or {}
             if "added" in deep:
                 where = f"{deep['path']}, {deep['mpm']} MPM"
@@ -1387,26 +1375,7 @@ class Bench:
             rows.append(("b4", "module: callgrind-attributed instr/req",
                          f"{b['profile']['total']:,.0f}", "-", "info",
                          "own functions + their callees, see below"))
-            for x in b.get("profile_extra", []):
-                rows.append(("b4+", "b4 with more directives",
-                             f"{x['total']:,.0f}", "-", "info",
-                             x["conf"].replace("\n", ", ")))
-            if "profile_sum" in b:
-                p = b["profile_sum"]
-                rows.append(("b4s", "b4 with counters summed",
-                             f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSumCounters On; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
-            if "profile_sample_buckets" in b:
-                p = b["profile_sample_buckets"]
-                rows.append(("b10", "b4s with sampling and five buckets",
-                             f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSumCounters On, StatsdSampleRate 0.1, "
-                             "StatsdLatencyBuckets 50 "
-                             "100 250 500 1000; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
+            profile_rows()
         else:
             rows.append(("b3", "module: added instructions/request",
                          "not run", "<= 1,000", "n/a", ""))
