@@ -60,7 +60,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "t" / "lib"))     # the test harness
 
-from statsdtest.httpd import Httpd, HttpdError  # noqa: E402
+from statsdtest.httpd import DOCROOT_CONF, Httpd, HttpdError  # noqa: E402
 from statsdtest.paths import APACHE2, MODULE_SO, RUN_USER  # noqa: E402
 from statsdtest.proc import proc_stat, tcp_listening  # noqa: E402
 import receiver_cost  # noqa: E402
@@ -315,17 +315,7 @@ MinSpareThreads 25
 MaxSpareThreads 75
 MaxConnectionsPerChild 0
 
-DocumentRoot "{docroot}"
-<Directory />
-    AllowOverride None
-    Require all denied
-</Directory>
-<Directory "{docroot}">
-    AllowOverride None
-    Require all granted
-</Directory>
-DirectoryIndex index.html
-"""
+""" + DOCROOT_CONF
 
 
 def bench_server_conf(h):

@@ -41,36 +41,8 @@ GAUGES_OFF = """\
 </IfModule>
 """
 
-# small process counts: tests look at every child, two cores are shared
-DEFAULT_SERVER_CONF = """\
-Timeout 10
-KeepAlive On
-KeepAliveTimeout 2
-GracefulShutdownTimeout 3
-HostnameLookups Off
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 2
-    ThreadsPerChild 8
-    MaxRequestWorkers 16
-    MinSpareThreads 1
-    MaxSpareThreads 16
-</IfModule>
-<IfModule mpm_worker_module>
-    StartServers 1
-    ServerLimit 2
-    ThreadsPerChild 8
-    MaxRequestWorkers 16
-    MinSpareThreads 1
-    MaxSpareThreads 16
-</IfModule>
-<IfModule mpm_prefork_module>
-    StartServers 2
-    MinSpareServers 1
-    MaxSpareServers 4
-    MaxRequestWorkers 8
-</IfModule>
-
+# the document root served, everything else denied
+DOCROOT_CONF = """\
 DocumentRoot "{docroot}"
 <Directory />
     AllowOverride None
@@ -81,9 +53,40 @@ DocumentRoot "{docroot}"
     Require all granted
 </Directory>
 DirectoryIndex index.html
+"""
+
+# small process counts: tests look at every child, two cores are shared
+THREADED_MPM_CONF = """\
+    StartServers 1
+    ServerLimit 2
+    ThreadsPerChild 8
+    MaxRequestWorkers 16
+    MinSpareThreads 1
+    MaxSpareThreads 16
+"""
+DEFAULT_SERVER_CONF = ("""\
+Timeout 10
+KeepAlive On
+KeepAliveTimeout 2
+GracefulShutdownTimeout 3
+HostnameLookups Off
+<IfModule mpm_event_module>
+""" + THREADED_MPM_CONF + """\
+</IfModule>
+<IfModule mpm_worker_module>
+""" + THREADED_MPM_CONF + """\
+</IfModule>
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 1
+    MaxSpareServers 4
+    MaxRequestWorkers 8
+</IfModule>
+
+""" + DOCROOT_CONF + """\
 LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
 CustomLog "{logs}/access_log" common
-""" + GAUGES_OFF
+""" + GAUGES_OFF)
 
 
 class HttpdError(Exception):
