@@ -10,7 +10,7 @@ import pytest
 from statsdtest.httpd import Httpd
 from statsdtest.lines import ONE_CHILD, statsd_conf
 from statsdtest.proc import wait_for
-from statsdtest.servers import start_and_drain, stop_and_check
+from statsdtest.servers import get_then_stop, start_and_drain, stop_and_check
 from statsdtest.statsd import Statsd
 
 DUR = r"\d+(\.\d+)?"
@@ -23,11 +23,7 @@ def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
                        extra=ONE_CHILD + SUM + f"StatsdPacking {style}\n")
     h = start_and_drain(httpd_factory(f"pack-{style}", conf=conf), udp_listener)
     n = 10
-    for _ in range(n):
-        assert h.get("/static.txt").status == 200
-    h.graceful_stop()
-    udp_listener.quiesce(0.5, timeout=8)
-    lines = udp_listener.lines()
+    lines = get_then_stop(h, udp_listener, n)
     one = (rf"(:{DUR}\|ms){{{n}}}" if style == "etsy"
            else rf"(:{DUR}){{{n}}}\|ms")
     timers = [l for l in lines if "|ms" in l]
@@ -45,12 +41,8 @@ def test_packed_line_stays_within_the_packet(httpd_factory, udp_listener):
                        + "StatsdPacking etsy\nStatsdMaxPacketSize 512\n")
     h = start_and_drain(httpd_factory("packsmall", conf=conf), udp_listener)
     n = 120
-    for _ in range(n):
-        assert h.get("/static.txt").status == 200
-    h.graceful_stop()
-    udp_listener.quiesce(0.5, timeout=8)
+    lines = get_then_stop(h, udp_listener, n)
     assert all(len(d) <= 512 for d in udp_listener.raw_datagrams())
-    lines = udp_listener.lines()
     key = [l for l in lines if l.startswith("test.static_txt.GET.200:") and "|ms" in l]
     assert len(key) > 1
     assert sum(l.count("|ms") for l in key) == n

@@ -19,6 +19,16 @@ def start_and_drain(h, *listeners, markers=True):
     return h
 
 
+def get_then_stop(h, listener, n, target="/static.txt"):
+    """n GETs of target, each answered 200, then a graceful stop (which
+    flushes what the children hold) and a quiet listener; its lines."""
+    for _ in range(n):
+        assert h.get(target).status == 200
+    h.graceful_stop()
+    listener.quiesce(0.5, timeout=8)
+    return listener.lines()
+
+
 def stop_and_check(h, expected=()):
     """Stop a long-lived httpd and fail if its shutdown logged errors other
     than the expected message ids."""
