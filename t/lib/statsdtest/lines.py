@@ -255,6 +255,13 @@ def bad_wire_lines(lines):
     return [l for l in lines if not WIRE_RE.match(l)]
 
 
+def value_of(lines, name):
+    """The value (as written) of the one line named `name`."""
+    vals = [l.split(":", 1)[1].split("|")[0] for l in lines if l.split(":", 1)[0] == name]
+    assert len(vals) == 1, (name, lines)
+    return vals[0]
+
+
 def key_of(line):
     return line.split(":", 1)[0]
 
