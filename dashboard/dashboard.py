@@ -43,11 +43,10 @@ import draw  # noqa: E402
 from statsdtest import graphite_web  # noqa: E402
 from statsdtest.httpclient import HttpClient  # noqa: E402
 from statsdtest.httpd import module_missing  # noqa: E402
-from statsdtest.interop import (Carbon, interop_httpd,  # noqa: E402
-                                worker_gauges)
+from statsdtest.interop import (interop_httpd,  # noqa: E402
+                                start_graphite_chain, worker_gauges)
 from statsdtest.paths import REPO  # noqa: E402
 from statsdtest.servers import HttpBackend, QuietHandler  # noqa: E402
-from statsdtest.statsd import Statsd  # noqa: E402
 
 PREFIX = "shop"
 FLUSH_MS = 2000
@@ -169,14 +168,7 @@ def main():
     os.chmod(work, 0o755)
     running = []
     try:
-        carbon = Carbon(work / "carbon").start()
-        running.append(carbon)
-        statsd = Statsd.graphite(work / "statsd", carbon.line_port,
-                                 flush_ms=FLUSH_MS).start()
-        running.append(statsd)
-        gw = graphite_web.GraphiteWeb(work / "graphite", carbon.whisper,
-                                      carbon.query_port).start()
-        running.append(gw)
+        carbon, statsd, gw = start_graphite_chain(work, FLUSH_MS, running)
         backend = HttpBackend(Backend)
         running.append(backend)
         httpd_started = time.time()
