@@ -51,6 +51,8 @@ from statsdtest.servers import HttpBackend, QuietHandler  # noqa: E402
 PREFIX = "shop"
 FLUSH_MS = 2000
 PROXY_MODULES = ("proxy", "proxy_http")
+# the buckets the README's SLO target (share within 250 ms) reads
+LATENCY_BUCKETS = "StatsdLatencyBuckets 50 100 250 500 1000\n"
 
 
 class Backend(QuietHandler):
@@ -174,7 +176,7 @@ def main():
         httpd_started = time.time()
         httpd = interop_httpd(work / "httpd", statsd.port, PREFIX,
                               extra=worker_gauges(FLUSH_MS // 1000)
-                              + proxy_conf(backend.port),
+                              + LATENCY_BUCKETS + proxy_conf(backend.port),
                               modules=PROXY_MODULES).start()
         running.append(httpd)
         print(f"pipeline up: httpd 127.0.0.1:{httpd.port} -> statsd "
