@@ -374,9 +374,6 @@ TypesConfig /etc/mime.types
         warnings or crashes, except those with an expected message id."""
         return errorlog.bad_lines(self.error_log_text(since), expected)
 
-    def log_file(self, name):
-        return self.logs / name
-
     def wait_log_lines(self, name, n, timeout=3.0):
         """Lines of logs/<name> once it has at least n lines (bounded)."""
         path = self.logs / name

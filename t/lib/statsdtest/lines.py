@@ -17,7 +17,6 @@ LINE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)$")
 WIRE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)(\|@[0-9.]+)?$")
 # the marker, with its section's static tags in any dialect
 RELOAD_RE = re.compile(r"(^|\.)httpd\.reloads([,;][^:]*)?:1\|c(\|#.*)?$")
-COUNTER_RE = re.compile(r"^([^:]*):(\d+)(\|c.*)$")
 SEGMENT_OK = re.compile(rb"[A-Za-z0-9_-]")
 DURATION_RE = {
     "milliseconds": re.compile(r"^\d+(\.\d{1,3})?$"),
@@ -152,67 +151,6 @@ def assert_lines(listener, expected, *, unit="milliseconds", datagrams=1,
         dg = listener.datagrams()
         assert len(dg) == datagrams, f"expected {datagrams} datagram(s), got {dg!r}"
     return got
-
-
-def totals(lines, unit="milliseconds"):
-    """What a statsd makes of lines however counters were summed: counter
-    totals by key (the line but its value) and timer lines with durations
-    as <dur>, as a Counter. A summed "K:20|c" equals twenty "K:1|c"."""
-    return counter_totals(normalise(lines, unit)[0])
-
-
-def unsum(lines):
-    """Each summed counter "K:n|c..." as n lines "K:1|c...", other lines as
-    they are: the lines one request at a time would have sent, for tests
-    that count lines per key."""
-    out = []
-    for line in lines:
-        m = COUNTER_RE.match(line)
-        if m:
-            out.extend([f"{m.group(1)}:1{m.group(3)}"] * int(m.group(2)))
-        else:
-            out.append(line)
-    return out
-
-
-def counter_totals(lines):
-    """totals() of lines whose durations are already <dur>."""
-    out = collections.Counter()
-    for line in lines:
-        m = COUNTER_RE.match(line)
-        if m:
-            out[f"{m.group(1)}:1{m.group(3)}"] += int(m.group(2))
-        else:
-            out[line] += 1
-    return out
-
-
-def assert_totals(listener, expected, *, unit="milliseconds", grace=0.15,
-                  timeout=3.0, lines_of=None):
-    """Wait until the received lines add up to at least `expected` (the
-    lines of each request, unsummed), then `grace` more seconds, and assert
-    they add up to exactly that: counters summed per interval (K:n|c) count
-    n times. lines_of(listener) picks the lines (default: all). Returns the
-    raw lines."""
-    pick = lines_of or (lambda lst: lst.lines())
-    want = counter_totals(expected)
-
-    def enough():
-        got = totals(pick(listener), unit)
-        return all(got[k] >= v for k, v in want.items())
-
-    proc.wait_for(enough, timeout)
-    time.sleep(grace)
-    raw = pick(listener)
-    got = totals(raw, unit)
-    if got != want:
-        raise AssertionError(
-            "statsd totals differ\nexpected:\n" + fmt_multiset(
-                [f"{k} x{v}" for k, v in want.items()])
-            + "\nreceived:\n" + fmt_multiset(
-                [f"{k} x{v}" for k, v in got.items()])
-            + f"\ndatagrams: {listener.datagrams()!r}")
-    return raw
 
 
 def assert_nothing_after_marker(listener, send_marker, marker_lines, grace=0.3):
