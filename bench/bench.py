@@ -60,7 +60,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "t" / "lib"))     # the test harness
 
-from statsdtest.httpd import Httpd, HttpdError  # noqa: E402
+from statsdtest.httpd import DOCROOT_CONF, Httpd, HttpdError  # noqa: E402
 from statsdtest.paths import APACHE2, MODULE_SO, RUN_USER  # noqa: E402
 from statsdtest.proc import proc_stat, tcp_listening  # noqa: E402
 import receiver_cost  # noqa: E402
@@ -315,17 +315,7 @@ MinSpareThreads 25
 MaxSpareThreads 75
 MaxConnectionsPerChild 0
 
-DocumentRoot "{docroot}"
-<Directory />
-    AllowOverride None
-    Require all denied
-</Directory>
-<Directory "{docroot}">
-    AllowOverride None
-    Require all granted
-</Directory>
-DirectoryIndex index.html
-"""
+""" + DOCROOT_CONF
 
 
 def bench_server_conf(h):
@@ -971,7 +961,7 @@ class Bench:
         # keep-alive connection between listener and worker) and less under
         # worker (the default here: one thread reads the whole connection):
         # repeat the four runs, take the medians.
-        profiles_only = self.args.b_reps == 0     # b4, b5, b4+ alone
+        profiles_only = self.args.b_reps == 0     # b4, b5, b4+, b4s, b10 alone
         if not profiles_only:
             self.paired_counts(recv, b, self.args.b_reps)
         else:
@@ -996,6 +986,13 @@ class Bench:
                 log(f"b) callgrind profile with {conf.strip()!r}")
                 prof, _ = self.profile_run(recv, conf)
                 b["profile_extra"].append({"conf": conf.strip(), **prof})
+            # b4s: counters summed; b10: b4s with sampling and buckets
+            log("b) callgrind profile with StatsdSumCounters On")
+            b["profile_sum"], _ = self.profile_run(recv, SUM_CONF)
+            log("b) callgrind profile with StatsdSampleRate 0.1 and five "
+                "latency buckets")
+            b["profile_sample_buckets"], _ = self.profile_run(
+                recv, SAMPLE_BUCKETS_CONF)
         if profiles_only:
             return
         # b6-b9: the budget's own measure, a directory index three
@@ -1004,17 +1001,9 @@ class Bench:
         deep = b["deep"] = {}
         self.paired_counts(recv, deep, self.args.b_reps, DEEP_PATH, DEEP_MPM,
                            "deep")
-        if self.args.no_callgrind:
-            return
-        deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH, DEEP_MPM,
-                                              "deep")
-        # b4s and b10: the opt-in summing, then sampling and buckets on top
-        log("b) callgrind profile with StatsdSumCounters On")
-        b["profile_sum"], _ = self.profile_run(recv, SUM_CONF)
-        log("b) callgrind profile with StatsdSampleRate 0.1 and five "
-            "latency buckets")
-        b["profile_sample_buckets"], _ = self.profile_run(
-            recv, SAMPLE_BUCKETS_CONF)
+        if not self.args.no_callgrind:
+            deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
+                                                  DEEP_MPM, "deep")
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1299,6 +1288,30 @@ class Bench:
             rows.append(("a1", "name+format: ns/request", "not run",
                          "<= 300", "n/a", ""))
         b = R.get("b") or {}
+
+        def profile_rows():
+            """b4+, b4s, b10: the b4 profile again with features on."""
+            for x in b.get("profile_extra", []):
+                rows.append(("b4+", "b4 with more directives",
+                             f"{x['total']:,.0f}", "-", "info",
+                             x["conf"].replace("\n", ", ")))
+            if "profile_sum" in b:
+                p = b["profile_sum"]
+                rows.append(("b4s", "b4 with counters summed",
+                             f"{p['total']:,.0f}", "-", "info",
+                             "StatsdSumCounters On; request path "
+                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
+                             f"side {p['flush_side']:,.0f}"))
+            if "profile_sample_buckets" in b:
+                p = b["profile_sample_buckets"]
+                rows.append(("b10", "b4s with sampling and five buckets",
+                             f"{p['total']:,.0f}", "-", "info",
+                             "StatsdSumCounters On, StatsdSampleRate 0.1, "
+                             "StatsdLatencyBuckets 50 "
+                             "100 250 500 1000; request path "
+                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
+                             f"side {p['flush_side']:,.0f}"))
+
         if "added" in b:
             rows.append(("b1", "httpd alone: instructions/request",
                          f"{b['without']['per_request']:,.0f}",
@@ -1326,10 +1339,7 @@ class Bench:
                              f"{b['profile_tags']['total']:,.0f}", "-", "info",
                              "StatsdTagFormat dogstatsd, StatsdTagMode On, "
                              "2 x StatsdTag"))
-            for x in b.get("profile_extra", []):
-                rows.append(("b4+", "b4 with more directives",
-                             f"{x['total']:,.0f}", "-", "info",
-                             x["conf"].replace("\n", ", ")))
+            profile_rows()
             deep = b.get("deep") or {}
             if "added" in deep:
                 where = f"{deep['path']}, {deep['mpm']} MPM"
@@ -1355,26 +1365,7 @@ class Bench:
             rows.append(("b4", "module: callgrind-attributed instr/req",
                          f"{b['profile']['total']:,.0f}", "-", "info",
                          "own functions + their callees, see below"))
-            for x in b.get("profile_extra", []):
-                rows.append(("b4+", "b4 with more directives",
-                             f"{x['total']:,.0f}", "-", "info",
-                             x["conf"].replace("\n", ", ")))
-            if "profile_sum" in b:
-                p = b["profile_sum"]
-                rows.append(("b4s", "b4 with counters summed",
-                             f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSumCounters On; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
-            if "profile_sample_buckets" in b:
-                p = b["profile_sample_buckets"]
-                rows.append(("b10", "b4s with sampling and five buckets",
-                             f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSumCounters On, StatsdSampleRate 0.1, "
-                             "StatsdLatencyBuckets 50 "
-                             "100 250 500 1000; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
+            profile_rows()
         else:
             rows.append(("b3", "module: added instructions/request",
                          "not run", "<= 1,000", "n/a", ""))

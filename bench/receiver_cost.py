@@ -25,7 +25,6 @@ backend, after statsd's flushes) is compared with the others'.
 """
 
 import collections
-import json
 import os
 import socket
 import statistics
@@ -36,8 +35,6 @@ from pathlib import Path
 from statsdtest import proc
 from statsdtest.statsd import Statsd, install
 
-HERE = Path(__file__).resolve().parent
-CAPTURE_BACKEND = HERE.parent / "t" / "integration" / "statsd_capture_backend.js"
 STATSD_FLUSH_MS = 1000
 
 # one connection's cycle through the mix: 80% static 200s, 20% 404s
@@ -164,13 +161,9 @@ def replay(stream, window, workdir, node):
     """Replay into a fresh statsd, evenly over window seconds; its CPU ticks
     from the first datagram to the second flush after the last, and the
     totals the capture backend saw."""
-    out = Path(workdir) / "capture.json"
-    sd = Statsd(workdir, {
-        "flushInterval": STATSD_FLUSH_MS,
-        "deleteIdleStats": False,
-        "backends": [str(CAPTURE_BACKEND)],
-        "capture": {"file": str(out)},
-    }, node=node).start(timeout=30)
+    sd = Statsd.capturing(workdir, {"flushInterval": STATSD_FLUSH_MS,
+                                    "deleteIdleStats": False},
+                          node=node).start(timeout=30)
     try:
         time.sleep(1.0)                 # past start-up work
         dgrams = stream["dgrams"]
@@ -194,7 +187,7 @@ def replay(stream, window, workdir, node):
         time.sleep(2 * STATSD_FLUSH_MS / 1000 + 0.3)
         c1 = cpu_ticks(sd.proc.pid)
         wall = time.monotonic() - t0
-        totals = json.loads(out.read_text()) if out.exists() else {}
+        totals = sd.captured() or {}
         st = sd.stats()
     finally:
         sd.stop()

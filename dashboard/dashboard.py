@@ -26,7 +26,6 @@ Usage: python3 dashboard/dashboard.py [--seconds 60] [--out dashboard/dashboard.
 """
 
 import argparse
-import http.server
 import os
 import random
 import shutil
@@ -44,20 +43,21 @@ import draw  # noqa: E402
 from statsdtest import graphite_web  # noqa: E402
 from statsdtest.httpclient import HttpClient  # noqa: E402
 from statsdtest.httpd import module_missing  # noqa: E402
-from statsdtest.interop import (Carbon, interop_httpd,  # noqa: E402
-                                worker_gauges)
+from statsdtest.interop import (interop_httpd,  # noqa: E402
+                                start_graphite_chain, worker_gauges)
 from statsdtest.paths import REPO  # noqa: E402
-from statsdtest.statsd import Statsd  # noqa: E402
+from statsdtest.servers import HttpBackend, QuietHandler  # noqa: E402
 
 PREFIX = "shop"
 FLUSH_MS = 2000
 PROXY_MODULES = ("proxy", "proxy_http")
+# the buckets the README's SLO target (share within 250 ms) reads
+LATENCY_BUCKETS = "StatsdLatencyBuckets 50 100 250 500 1000\n"
 
 
-class Backend(http.server.BaseHTTPRequestHandler):
+class Backend(QuietHandler):
     """The service's API behind mod_proxy: GET ...?ms=N sleeps N ms (at
     most 500) and answers 200 with a short json body."""
-    protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
@@ -72,16 +72,6 @@ class Backend(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def start_backend():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
 
 
 def proxy_conf(port):
@@ -161,20 +151,6 @@ def drive(httpd, seconds, max_requests=6000):
     return start, time.time(), state["reload_at"], state
 
 
-class Stoppable:
-    """The backend as one of the running things (stop())."""
-
-    def __init__(self, srv):
-        self.srv = srv
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-    def __str__(self):
-        return f"backend 127.0.0.1:{self.srv.server_port}"
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
@@ -194,26 +170,19 @@ def main():
     os.chmod(work, 0o755)
     running = []
     try:
-        carbon = Carbon(work / "carbon").start()
-        running.append(carbon)
-        statsd = Statsd.graphite(work / "statsd", carbon.line_port,
-                                 flush_ms=FLUSH_MS).start()
-        running.append(statsd)
-        gw = graphite_web.GraphiteWeb(work / "graphite", carbon.whisper,
-                                      carbon.query_port).start()
-        running.append(gw)
-        backend = start_backend()
-        running.append(Stoppable(backend))
+        carbon, statsd, gw = start_graphite_chain(work, FLUSH_MS, running)
+        backend = HttpBackend(Backend)
+        running.append(backend)
         httpd_started = time.time()
         httpd = interop_httpd(work / "httpd", statsd.port, PREFIX,
                               extra=worker_gauges(FLUSH_MS // 1000)
-                              + proxy_conf(backend.server_port),
+                              + LATENCY_BUCKETS + proxy_conf(backend.port),
                               modules=PROXY_MODULES).start()
         running.append(httpd)
         print(f"pipeline up: httpd 127.0.0.1:{httpd.port} -> statsd "
               f"udp {statsd.port} -> carbon {carbon.line_port} -> whisper "
               f"<- graphite-web {gw.url}; /api/ -> backend 127.0.0.1:"
-              f"{backend.server_port}; {seconds:.0f} s of traffic")
+              f"{backend.port}; {seconds:.0f} s of traffic")
         start, end, reload_at, state = drive(httpd, seconds)
         print(f"{state['n']} requests, graceful restart at "
               f"+{reload_at - start:.1f} s, {state['bad_status']} with an "

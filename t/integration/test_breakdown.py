@@ -13,9 +13,9 @@ import pytest
 
 from statsdtest.httpclient import build_request, send_raw
 from statsdtest.httpd import Httpd
-from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines
+from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines, value_of
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, serve_env
+from statsdtest.servers import assert_configtest_rejects, assert_refused_in_htaccess, serve_env
 
 MPMS = ("event", "worker", "prefork")
 BIG = 16 * 1024 * 1024          # a response no socket buffer holds
@@ -74,12 +74,6 @@ def fetch(env, method, target, headers=None):
     """The raw bytes the client read (Connection: close) and the lines."""
     raw = send_raw(env.httpd.port, build_request(method, target, headers=headers)).raw
     return raw
-
-
-def value_of(lines, name):
-    vals = [l.split(":", 1)[1].split("|")[0] for l in lines if l.split(":", 1)[0] == name]
-    assert len(vals) == 1, (name, lines)
-    return vals[0]
 
 
 def expect(name, method, status, *, ttfb=True, nbytes=None, aborted=False):
@@ -261,21 +255,4 @@ def test_configtest_rejects_a_bad_value(httpd_factory, directive):
 @pytest.mark.parametrize("directive", ["StatsdFirstByte On", "StatsdResponseBytes On",
                                        "StatsdAborts On"])
 def test_refused_in_htaccess(httpd_factory, directive):
-    lst = UdpListener()
-    try:
-        h = httpd_factory("breakdown-ht")
-        h.conf_extra = statsd_conf(lst.port) + f"""
-<Directory "{h.docroot}/all">
-    AllowOverride All
-</Directory>
-"""
-        h.add_file("all/.htaccess", directive + "\n")
-        h.add_file("all/index.html", "x\n")
-        h.start()
-        lst.drain_reload_markers()
-        since = h.error_log_size()
-        assert h.get("/all/").status == 500
-        log = h.error_log_text(since)
-        assert directive.split()[0] in log and "not allowed here" in log, log
-    finally:
-        lst.close()
+    assert_refused_in_htaccess(httpd_factory("breakdown-ht"), directive)

@@ -5,8 +5,6 @@ a balancer with two members, failover past a member that is down, a
 mod_rewrite [P] request, tag mode; under each MPM. Exact lines; times only
 as lower bounds. And the module without mod_proxy loaded."""
 
-import http.server
-import threading
 import time
 import urllib.parse
 
@@ -14,18 +12,18 @@ import pytest
 
 from statsdtest import proc
 from statsdtest.httpd import DEFAULT_MODULES, Httpd
-from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines
+from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines, value_of
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import serve_env
+from statsdtest.servers import (HttpBackend, QuietHandler, assert_refused_in_htaccess,
+                                serve_env)
 
 MPMS = ("event", "worker", "prefork")
 PROXY_MODULES = DEFAULT_MODULES + ("proxy", "proxy_http", "proxy_balancer",
                                    "slotmem_shm", "lbmethod_byrequests")
 
 
-class Backend(http.server.BaseHTTPRequestHandler):
+class Backend(QuietHandler):
     """GET /x?ms=N&status=S: sleeps N ms, answers S with a short body."""
-    protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
@@ -38,16 +36,6 @@ class Backend(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
-
-def start_backend():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
-
 
 def wname(port):
     return f"http___127_0_0_1_{port}"
@@ -56,8 +44,8 @@ def wname(port):
 @pytest.fixture(scope="module", params=MPMS)
 def env(request):
     lst = UdpListener()
-    b1, b2 = start_backend(), start_backend()
-    p1, p2 = b1.server_port, b2.server_port
+    b1, b2 = HttpBackend(Backend), HttpBackend(Backend)
+    p1, p2 = b1.port, b2.port
     down = proc.free_tcp_port()
     h = Httpd(f"backend-{request.param}", mpm=request.param, modules=PROXY_MODULES)
     h.conf_extra = statsd_conf(lst.port) + f"""
@@ -89,8 +77,8 @@ RewriteRule ^/rw/(.*)$ http://127.0.0.1:{p1}/$1 [P]
 ProxyPass /untimed/ http://127.0.0.1:{p1}/
 """
     yield from serve_env(h, lst, p1=p1, p2=p2, down=down)
-    b1.shutdown()
-    b2.shutdown()
+    b1.stop()
+    b2.stop()
 
 
 def backend_lines(name, status):
@@ -103,10 +91,8 @@ def backend_lines(name, status):
     return lines
 
 
-def value_of(lines, name):
-    vals = [l.split(":", 1)[1].split("|")[0] for l in lines if l.split(":", 1)[0] == name]
-    assert len(vals) == 1, (name, lines)
-    return float(vals[0])
+def ms_of(lines, name):
+    return float(value_of(lines, name))
 
 
 def test_backend_time_and_status(env):
@@ -115,9 +101,9 @@ def test_backend_time_and_status(env):
     assert r.status == 200, r
     got = assert_lines(env.listener, std_lines("app.x", "GET", 200)
                        + backend_lines(wname(env.p1), 200), same_duration=False)
-    backend = value_of(got, f"test.backend.{wname(env.p1)}.time")
+    backend = ms_of(got, f"test.backend.{wname(env.p1)}.time")
     assert backend >= 200
-    assert backend <= value_of(got, "test.responses.time")
+    assert backend <= ms_of(got, "test.responses.time")
 
 
 @pytest.mark.parametrize("status", [404, 503])
@@ -129,7 +115,7 @@ def test_backend_error_statuses_are_answers(env, status):
     assert r.status == status, r
     got = assert_lines(env.listener, std_lines("app.x", "GET", status)
                        + backend_lines(wname(env.p1), status), same_duration=False)
-    assert value_of(got, f"test.backend.{wname(env.p1)}.time") >= 50
+    assert ms_of(got, f"test.backend.{wname(env.p1)}.time") >= 50
 
 
 @pytest.mark.error_log_expect(r"AH00957", r"AH01114", r"AH00959")
@@ -165,8 +151,8 @@ def test_balancer_members(env):
                        + backend_lines(wname(env.p2), 200)
                        + 2 * backend_lines("balancer___pool", 200),
                        same_duration=False, datagrams=2)
-    assert value_of(got, f"test.backend.{wname(env.p1)}.time") >= 100
-    assert value_of(got, f"test.backend.{wname(env.p2)}.time") >= 100
+    assert ms_of(got, f"test.backend.{wname(env.p1)}.time") >= 100
+    assert ms_of(got, f"test.backend.{wname(env.p2)}.time") >= 100
 
 
 @pytest.mark.error_log_expect(r"AH00957", r"AH01114", r"AH00959", r"AH01174")
@@ -216,7 +202,7 @@ def test_static_file_has_no_backend_lines(env):
 
 def test_tag_mode(httpd_factory):
     lst = UdpListener()
-    b = start_backend()
+    b = HttpBackend(Backend)
     try:
         h = httpd_factory("backend-tags", modules=PROXY_MODULES)
         h.conf_extra = statsd_conf(lst.port, extra="""StatsdBackendTimings On
@@ -225,11 +211,11 @@ StatsdTag env prod
 StatsdTagMode On
 StatsdLegacyMode Off
 StatsdServiceStats Off
-""") + f"ProxyPass /app/ http://127.0.0.1:{b.server_port}/\n"
+""") + f"ProxyPass /app/ http://127.0.0.1:{b.port}/\n"
         h.start()
         lst.drain_reload_markers()
         assert h.get("/app/x?status=404").status == 404
-        n = wname(b.server_port)
+        n = wname(b.port)
         assert_lines(lst, [
             f"test.request.time,env=prod,route=app.x,method=GET,status=404:{DUR}|ms",
             f"test.backend.time,env=prod,backend={n}:{DUR}|ms",
@@ -237,7 +223,7 @@ StatsdServiceStats Off
             f"test.backend.4xx,env=prod,backend={n}:1|c",
         ], same_duration=False)
     finally:
-        b.shutdown()
+        b.stop()
         lst.close()
 
 
@@ -269,21 +255,4 @@ def test_name_only_in_proxy_sections(httpd_factory):
 
 @pytest.mark.error_log_expect(r"not allowed here")
 def test_timings_refused_in_htaccess(httpd_factory):
-    lst = UdpListener()
-    try:
-        h = httpd_factory("backend-ht")
-        h.conf_extra = statsd_conf(lst.port) + f"""
-<Directory "{h.docroot}/all">
-    AllowOverride All
-</Directory>
-"""
-        h.add_file("all/.htaccess", "StatsdBackendTimings On\n")
-        h.add_file("all/index.html", "x\n")
-        h.start()
-        lst.drain_reload_markers()
-        since = h.error_log_size()
-        assert h.get("/all/").status == 500
-        log = h.error_log_text(since)
-        assert "StatsdBackendTimings" in log and "not allowed here" in log, log
-    finally:
-        lst.close()
+    assert_refused_in_htaccess(httpd_factory("backend-ht"), "StatsdBackendTimings On")

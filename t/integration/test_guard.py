@@ -12,23 +12,14 @@ import time
 import pytest
 
 from statsdtest.httpclient import pipelined
+from statsdtest.lines import ONE_CHILD as LINES_ONE_CHILD
 from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
                               request_keys, statsd_conf, std_lines, wait_measured)
 from statsdtest.proc import children
 from statsdtest.servers import start_and_drain
 
-# one child process, so "per child" is exact (event MPM)
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-MaxKeepAliveRequests 0
-"""
+# one child process, so "per child" is exact
+ONE_CHILD = LINES_ONE_CHILD + "MaxKeepAliveRequests 0\n"
 THREADS_PER_CHILD = 8
 
 

@@ -5,25 +5,13 @@ tag. The bounds a request gets are computed from the duration its own
 timer line carries, so the assertions are exact whatever the machine's
 speed."""
 
-import re
-
 import pytest
 
-from statsdtest.lines import statsd_conf, std_lines, normalise
-from statsdtest.servers import start_and_drain
+from statsdtest.lines import ONE_CHILD, normalise, statsd_conf, std_lines
+from statsdtest.servers import get_then_stop, start_and_drain
 
 BOUNDS = [50, 100, 250, 500, 1000]
 BUCKETS = "StatsdLatencyBuckets " + " ".join(map(str, BOUNDS)) + "\n"
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-"""
 
 
 def bucket_lines(ms, prefix="test"):
@@ -57,11 +45,7 @@ def test_buckets_summed_per_interval(httpd_factory, udp_listener):
                        + "StatsdSumCounters On\n")
     h = start_and_drain(httpd_factory("bucketsum", conf=conf), udp_listener)
     n = 30
-    for _ in range(n):
-        assert h.get("/static.txt").status == 200
-    h.graceful_stop()
-    udp_listener.quiesce(0.5, timeout=8)
-    lines = udp_listener.lines()
+    lines = get_then_stop(h, udp_listener, n)
     ms = durations(lines, "test.static_txt.GET.200")
     assert len(ms) == n
     got = sorted(l for l in lines if ".latency." in l)

@@ -3,29 +3,16 @@ On), each flush packs the timer values of a key into one line (never
 longer than the packet size); Etsy statsd 0.9 splits such a line on ':'
 and counts every value."""
 
-import json
 import re
-import time
-from pathlib import Path
 
 import pytest
 
 from statsdtest.httpd import Httpd
-from statsdtest.lines import statsd_conf
-from statsdtest.servers import start_and_drain, stop_and_check
+from statsdtest.lines import ONE_CHILD, statsd_conf
+from statsdtest.proc import wait_for
+from statsdtest.servers import get_then_stop, start_and_drain, stop_and_check
 from statsdtest.statsd import Statsd
 
-CAPTURE_BACKEND = Path(__file__).resolve().parent / "statsd_capture_backend.js"
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-"""
 DUR = r"\d+(\.\d+)?"
 SUM = "StatsdSumCounters On\n"
 
@@ -36,11 +23,7 @@ def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
                        extra=ONE_CHILD + SUM + f"StatsdPacking {style}\n")
     h = start_and_drain(httpd_factory(f"pack-{style}", conf=conf), udp_listener)
     n = 10
-    for _ in range(n):
-        assert h.get("/static.txt").status == 200
-    h.graceful_stop()
-    udp_listener.quiesce(0.5, timeout=8)
-    lines = udp_listener.lines()
+    lines = get_then_stop(h, udp_listener, n)
     one = (rf"(:{DUR}\|ms){{{n}}}" if style == "etsy"
            else rf"(:{DUR}){{{n}}}\|ms")
     timers = [l for l in lines if "|ms" in l]
@@ -58,23 +41,16 @@ def test_packed_line_stays_within_the_packet(httpd_factory, udp_listener):
                        + "StatsdPacking etsy\nStatsdMaxPacketSize 512\n")
     h = start_and_drain(httpd_factory("packsmall", conf=conf), udp_listener)
     n = 120
-    for _ in range(n):
-        assert h.get("/static.txt").status == 200
-    h.graceful_stop()
-    udp_listener.quiesce(0.5, timeout=8)
+    lines = get_then_stop(h, udp_listener, n)
     assert all(len(d) <= 512 for d in udp_listener.raw_datagrams())
-    lines = udp_listener.lines()
     key = [l for l in lines if l.startswith("test.static_txt.GET.200:") and "|ms" in l]
     assert len(key) > 1
     assert sum(l.count("|ms") for l in key) == n
 
 
 def test_real_statsd_counts_every_packed_value(statsd_node, workdir):
-    sd = Statsd(workdir, {
-        "flushInterval": 1000, "deleteIdleStats": False,
-        "backends": [str(CAPTURE_BACKEND)],
-        "capture": {"file": str(Path(workdir) / "capture.json")},
-    }, node=statsd_node).start(timeout=15)
+    sd = Statsd.capturing(workdir, {"flushInterval": 1000, "deleteIdleStats": False},
+                          node=statsd_node).start(timeout=15)
     n_good, n_bad = 60, 15
     h = Httpd("packstatsd", conf=statsd_conf(sd.port, flush=None,
                                              extra=SUM + "StatsdPacking etsy\n"))
@@ -84,19 +60,10 @@ def test_real_statsd_counts_every_packed_value(statsd_node, workdir):
             assert h.get("/static.txt").status == 200
         for _ in range(n_bad):
             assert h.get("/missing").status == 404
-
-        def captured():
-            try:
-                return json.loads((Path(workdir) / "capture.json").read_text())
-            except (OSError, ValueError):
-                return None
-
-        deadline = time.monotonic() + 10
-        cap = captured()
-        while time.monotonic() < deadline and not (
-                cap and cap["timer_counts"].get("test.responses.time") == n_good + n_bad):
-            time.sleep(0.2)
-            cap = captured()
+        wait_for(lambda: (cap := sd.captured())
+                 and cap["timer_counts"].get("test.responses.time") == n_good + n_bad,
+                 10, step=0.2)
+        cap = sd.captured()
         assert cap, sd.log_text()
         tc, c = cap["timer_counts"], cap["counters"]
         assert tc["test.responses.time"] == n_good + n_bad

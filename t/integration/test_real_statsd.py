@@ -18,18 +18,16 @@ flush interval. So
 since start-up and is never reset. Every wait is bounded.
 """
 
-import json
 import re
 import time
 from pathlib import Path
 
 
 from statsdtest.httpd import Httpd
-from statsdtest.statsd import parse_js_literal, Statsd
+from statsdtest.statsd import CAPTURE_BACKEND, parse_js_literal, Statsd
 from statsdtest.lines import statsd_conf
 from statsdtest.servers import stop_and_check
 
-CAPTURE_BACKEND = Path(__file__).resolve().parent / "statsd_capture_backend.js"
 N_GOOD = 30
 N_BAD = 10
 
@@ -44,13 +42,6 @@ def start_statsd(node, workdir, flush_interval, backends=()):
         "backends": list(backends),
         "capture": {"file": str(Path(workdir) / "capture.json")},
     }, node=node).start(timeout=15)
-
-
-def captured(sd):
-    try:
-        return json.loads((sd.dir / "capture.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def test_parse_js_literal():
@@ -138,14 +129,14 @@ def test_flushed_aggregates(statsd_node, workdir):
                 "test.responses.4xx": N_BAD}
 
         def done():
-            cap = captured(sd)
+            cap = sd.captured()
             if cap and all(cap["counters"].get(k) == v for k, v in want.items()) \
                     and cap["timer_counts"].get("test.responses.time") == N_GOOD + N_BAD:
                 return cap
             return None
 
         cap = _wait(done, 10, step=0.2)
-        assert cap, f"flushed totals never reached {want}: {captured(sd)}\n{sd.log.read_text()}"
+        assert cap, f"flushed totals never reached {want}: {sd.captured()}\n{sd.log.read_text()}"
         c = cap["counters"]
         assert c.get("test.responses.5xx", 0) == 0
         assert c["test.static_txt.GET.200"] == N_GOOD

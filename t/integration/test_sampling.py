@@ -10,20 +10,18 @@ standard deviation sqrt(n r (1 - r)); the tests accept 5 standard
 deviations either side (a fixed seed makes the outcome the same each run;
 the bound is what any seed should meet)."""
 
-import json
 import math
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 from statsdtest.httpd import Httpd
 from statsdtest.lines import statsd_conf
+from statsdtest.proc import wait_for
 from statsdtest.servers import start_and_drain, stop_and_check
 from statsdtest.statsd import Statsd
 
-CAPTURE_BACKEND = Path(__file__).resolve().parent / "statsd_capture_backend.js"
 SEED = "20261129"
 ONE_PREFORK_CHILD = """
 <IfModule mpm_prefork_module>
@@ -103,11 +101,8 @@ def test_summed_sampled_counters_keep_the_rate(seeded, httpd_factory, udp_listen
 
 
 def test_real_statsd_scales_by_the_rate(seeded, statsd_node, workdir):
-    sd = Statsd(workdir, {
-        "flushInterval": 1000, "deleteIdleStats": False,
-        "backends": [str(CAPTURE_BACKEND)],
-        "capture": {"file": str(Path(workdir) / "capture.json")},
-    }, node=statsd_node).start(timeout=15)
+    sd = Statsd.capturing(workdir, {"flushInterval": 1000, "deleteIdleStats": False},
+                          node=statsd_node).start(timeout=15)
     n_good, n_bad = 400, 100
     # batching with summed counters
     h = Httpd("samplestatsd", mpm="prefork",
@@ -117,25 +112,14 @@ def test_real_statsd_scales_by_the_rate(seeded, statsd_node, workdir):
     try:
         h.start()
         drive(h, n_good, n_bad)
-
-        def captured():
-            try:
-                return json.loads((Path(workdir) / "capture.json").read_text())
-            except (OSError, ValueError):
-                return None
-
         def done():
-            cap = captured()
+            cap = sd.captured()
             return cap if cap and cap["counters"].get("test.responses.bad") == n_bad \
                 and cap["timer_counts"].get("test.missing.GET.404") == n_bad else None
 
-        deadline = time.monotonic() + 10
-        cap = done()
-        while not cap and time.monotonic() < deadline:
-            time.sleep(0.2)
-            cap = done()
+        wait_for(done, 10, step=0.2)
         time.sleep(1.5)                 # one more flush: nothing else pending
-        cap = captured()
+        cap = sd.captured()
         assert cap, sd.log_text()
         c, tc = cap["counters"], cap["timer_counts"]
         # bad: exact

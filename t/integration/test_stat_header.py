@@ -102,42 +102,30 @@ def test_header_set_head_request(e):
     assert_lines(e.listener, std_lines("set.via.header", "HEAD", 200))
 
 
-def test_header_always_set_static_file(e):
-    assert get(e, "/always/static.txt").status == 200
-    assert_lines(e.listener, std_lines("always.set", "GET", 200))
+# (target, Host or None, status, the name the request gets)
+NAMED = [
+    pytest.param("/always/static.txt", None, 200, "always.set",
+                 id="header_always_set_static_file"),
+    pytest.param("/always/missing", None, 404, "always.set",
+                 id="header_always_set_error_response"),
+    pytest.param("/always/lua404", None, 404, "always.set",
+                 id="header_always_set_handler_error"),
+    pytest.param("/dirhdr/static.txt", None, 200, "via.directory",
+                 id="header_set_in_directory"),
+    pytest.param("/files/page.hdr", None, 200, "via.files", id="header_set_in_files"),
+    pytest.param("/plain.txt", "hdr.test", 200, "via.vhost", id="header_set_in_virtual_host"),
+    pytest.param("/plain.txt", None, 200, "plain_txt", id="no_header_path_name"),
+]
 
 
-def test_header_always_set_error_response(e):
-    assert get(e, "/always/missing").status == 404
-    assert_lines(e.listener, std_lines("always.set", "GET", 404))
-
-
-def test_header_always_set_handler_error(e):
-    assert get(e, "/always/lua404").status == 404
-    assert_lines(e.listener, std_lines("always.set", "GET", 404))
-
-
-def test_header_set_in_directory(e):
-    assert get(e, "/dirhdr/static.txt").status == 200
-    assert_lines(e.listener, std_lines("via.directory", "GET", 200))
-
-
-def test_header_set_in_files(e):
-    assert get(e, "/files/page.hdr").status == 200
-    assert_lines(e.listener, std_lines("via.files", "GET", 200))
-
-
-def test_header_set_in_virtual_host(e):
-    assert get(e, "/plain.txt", host="hdr.test").status == 200
-    assert_lines(e.listener, std_lines("via.vhost", "GET", 200))
+@pytest.mark.parametrize("target,host,status,name", NAMED)
+def test_named(e, target, host, status, name):
+    kw = {"host": host} if host else {}
+    assert get(e, target, **kw).status == status
+    assert_lines(e.listener, std_lines(name, "GET", status))
 
 
 def test_header_set_on_error_document(e):
     r = get(e, "/edh/missing")
     assert r.status == 404 and r.body == b"<p>error page</p>\n"
     assert_lines(e.listener, std_lines("from.error.page", "GET", 404))
-
-
-def test_no_header_path_name(e):
-    assert get(e, "/plain.txt").status == 200
-    assert_lines(e.listener, std_lines("plain_txt", "GET", 200))

@@ -7,20 +7,8 @@ only."""
 
 import pytest
 
-from statsdtest.lines import assert_lines, statsd_conf, std_lines
+from statsdtest.lines import ONE_CHILD, assert_lines, statsd_conf, std_lines
 from statsdtest.servers import start_and_drain
-
-# one child, so every request of a test shares one interval buffer
-ONE_CHILD = """
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 1
-    ThreadsPerChild 8
-    MaxRequestWorkers 8
-    MinSpareThreads 1
-    MaxSpareThreads 8
-</IfModule>
-"""
 
 SUM = "StatsdSumCounters On\n"
 

@@ -2,39 +2,12 @@
 a suffix, a prefix or a timer type gets lines with its own parts, and one
 that sets only other directives keeps the server's. Exact lines."""
 
-import collections
-import re
-
 import pytest
 
 from statsdtest.httpd import Httpd
-from statsdtest.lines import statsd_conf
+from statsdtest.lines import assert_tagged_lines, statsd_conf
 from statsdtest.listeners import UdpListener
 from statsdtest.servers import serve_env
-
-DUR_RE = re.compile(r"^(?P<head>[^:]*):(?P<dur>\d+(?:\.\d{1,3})?)(?P<tail>\|(?:ms|h|d).*)$")
-
-
-def norm(lines):
-    """Timer values replaced by <dur> (after checking they are durations)."""
-    out = []
-    for line in lines:
-        m = DUR_RE.match(line)
-        if m and not line.split(":", 1)[1].startswith("1|c"):
-            assert float(m.group("dur")) > 0, line
-            out.append(f"{m.group('head')}:<dur>{m.group('tail')}")
-        else:
-            out.append(line)
-    return out
-
-
-def assert_exact(listener, expected, timeout=3.0):
-    listener.wait_lines(len(expected), timeout)
-    listener.quiesce(0.15)
-    got = norm(listener.lines())
-    assert collections.Counter(got) == collections.Counter(expected), \
-        "expected:\n  " + "\n  ".join(expected) + "\ngot:\n  " + "\n  ".join(got)
-    listener.clear()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +50,7 @@ def get(env, path):
 def test_server_level(env):
     env.fresh()
     get(env, "/plain/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time:<dur>|ms|#env:prod,team:web,route:plain.x,method:GET,status:200",
         "shop.request.count:1|c|#env:prod,team:web,route:plain.x,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod,team:web",
@@ -88,7 +61,7 @@ def test_server_level(env):
 def test_location_tags(env):
     env.fresh()
     get(env, "/canary/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time:<dur>|ms|#env:canary,team:web,route:canary.x,method:GET,status:200",
         "shop.request.count:1|c|#env:canary,team:web,route:canary.x,method:GET,status:200",
         "shop.responses.good:1|c|#env:canary,team:web",
@@ -99,7 +72,7 @@ def test_location_tags(env):
 def test_location_suffix(env):
     env.fresh()
     get(env, "/sfx/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time.web2:<dur>|ms|#env:prod,team:web,route:sfx.x,method:GET,status:200",
         "shop.request.count.web2:1|c|#env:prod,team:web,route:sfx.x,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod,team:web",
@@ -110,7 +83,7 @@ def test_location_suffix(env):
 def test_location_prefix(env):
     env.fresh()
     get(env, "/pfx/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "other.request.time:<dur>|ms|#env:prod,team:web,route:pfx.x,method:GET,status:200",
         "other.request.count:1|c|#env:prod,team:web,route:pfx.x,method:GET,status:200",
         "other.responses.good:1|c|#env:prod,team:web",
@@ -121,7 +94,7 @@ def test_location_prefix(env):
 def test_location_timer_type(env):
     env.fresh()
     get(env, "/dist/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time:<dur>|d|#env:prod,team:web,route:dist.x,method:GET,status:200",
         "shop.request.count:1|c|#env:prod,team:web,route:dist.x,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod,team:web",
@@ -132,6 +105,6 @@ def test_location_timer_type(env):
 def test_location_other_settings(env):
     env.fresh()
     get(env, "/quiet/x")
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time:<dur>|ms|#env:prod,team:web,route:quiet.x,method:GET,status:200",
     ])

@@ -5,40 +5,15 @@ own), merging server -> vhost -> dir with a key set again replacing the
 value, sanitising, timer types, the start-up warning for tags without a
 format, configtest refusals, and refusal in .htaccess."""
 
-import collections
 import re
 
 import pytest
 
 from statsdtest.errorlog import TAGS_LEFT_OUT, TAGS_NO_FORMAT
 from statsdtest.httpd import Httpd
-from statsdtest.lines import hostname_short_clean, statsd_conf
+from statsdtest.lines import assert_tagged_lines, hostname_short_clean, statsd_conf
 from statsdtest.listeners import UdpListener
 from statsdtest.servers import assert_configtest_rejects, serve_env
-
-DUR_RE = re.compile(r"^(?P<head>[^:]*):(?P<dur>\d+(?:\.\d{1,3})?)(?P<tail>\|(?:ms|h|d).*)$")
-
-
-def norm(lines):
-    """Timer values replaced by <dur> (after checking they are durations)."""
-    out = []
-    for line in lines:
-        m = DUR_RE.match(line)
-        if m and not line.split(":", 1)[1].startswith("1|c"):
-            assert float(m.group("dur")) > 0, line
-            out.append(f"{m.group('head')}:<dur>{m.group('tail')}")
-        else:
-            out.append(line)
-    return out
-
-
-def assert_exact(listener, expected, timeout=3.0):
-    listener.wait_lines(len(expected), timeout)
-    listener.quiesce(0.15)
-    got = norm(listener.lines())
-    assert collections.Counter(got) == collections.Counter(expected), \
-        "expected:\n  " + "\n  ".join(expected) + "\ngot:\n  " + "\n  ".join(got)
-    listener.clear()
 
 
 def vhost(name, body):
@@ -94,55 +69,57 @@ def get(env, path, host):
     return env.httpd.get(path, host=host)
 
 
-def test_dogstatsd_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "dog.test")
-    assert r.status == 200, r
-    assert_exact(env.listener, [
+# one request to a vhost: (host, path, status, the exact lines)
+ONE_REQUEST = [
+    pytest.param("dog.test", "/cart/items", 200, [
         "shop.request.time:<dur>|ms|#env:prod,route:cart.items,method:GET,status:200",
         "shop.request.count:1|c|#env:prod,route:cart.items,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod",
         "shop.responses.time:<dur>|ms|#env:prod",
-    ])
-
-
-def test_influx_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "influx.test")
-    assert r.status == 200, r
-    assert_exact(env.listener, [
+    ], id="dogstatsd_tag_mode"),
+    pytest.param("influx.test", "/cart/items", 200, [
         "shop.request.time,env=prod,route=cart.items,method=GET,status=200:<dur>|ms",
         "shop.request.count,env=prod,route=cart.items,method=GET,status=200:1|c",
         "shop.responses.good,env=prod:1|c",
         "shop.responses.time,env=prod:<dur>|ms",
-    ])
-
-
-def test_graphite_tag_mode_404(env):
-    env.fresh()
-    r = get(env, "/no/such", "graphite.test")
-    assert r.status == 404, r
-    assert_exact(env.listener, [
+    ], id="influx_tag_mode"),
+    pytest.param("graphite.test", "/no/such", 404, [
         "shop.request.time;env=prod;route=no.such;method=GET;status=404:<dur>|ms",
         "shop.request.count;env=prod;route=no.such;method=GET;status=404:1|c",
         "shop.responses.bad;env=prod:1|c",
         "shop.responses.4xx;env=prod:1|c",
         "shop.responses.time;env=prod:<dur>|ms",
-    ])
-
-
-def test_classic_names_keep_their_parts(env):
-    env.fresh()
-    r = get(env, "/cart/items", "classic.test")
-    assert r.status == 200, r
+    ], id="graphite_tag_mode_404"),
     # the vhost's env replaces the server's; its team is added after it
-    t = "|#env:staging,team:web"
-    assert_exact(env.listener, [
-        f"shop.cart.items.GET.200:<dur>|ms{t}",
-        f"shop.cart.items.GET.200:1|c{t}",
-        f"shop.responses.good:1|c{t}",
-        f"shop.responses.time:<dur>|ms{t}",
-    ])
+    pytest.param("classic.test", "/cart/items", 200, [
+        "shop.cart.items.GET.200:<dur>|ms|#env:staging,team:web",
+        "shop.cart.items.GET.200:1|c|#env:staging,team:web",
+        "shop.responses.good:1|c|#env:staging,team:web",
+        "shop.responses.time:<dur>|ms|#env:staging,team:web",
+    ], id="classic_names_keep_their_parts"),
+    pytest.param("agg.test", "/cart/items", 200, [
+        "shop.request.time.web1;env=prod;route=cart.items;method=GET;status=200:<dur>|ms",
+        "shop.request.count.web1;env=prod;route=cart.items;method=GET;status=200:1|c",
+        "shop.aggregate.time.web1;env=prod;route=all;method=GET;status=200:<dur>|ms",
+        "shop.aggregate.count.web1;env=prod;route=all;method=GET;status=200:1|c",
+        "shop.responses.good;env=prod:1|c",
+        "shop.responses.time;env=prod:<dur>|ms",
+    ], id="aggregate_and_suffix_in_tag_mode"),
+    # tags set at server level, no format in this vhost: untagged lines
+    pytest.param("plain.test", "/cart/items", 200, [
+        "shop.cart.items.GET.200:<dur>|ms",
+        "shop.responses.good:1|c",
+        "shop.responses.time:<dur>|ms",
+    ], id="no_format_no_tags"),
+]
+
+
+@pytest.mark.parametrize("host,path,status,expected", ONE_REQUEST)
+def test_one_request(env, host, path, status, expected):
+    env.fresh()
+    r = get(env, path, host)
+    assert r.status == status, r
+    assert_tagged_lines(env.listener, expected)
 
 
 def test_merge_server_vhost_dir(env):
@@ -150,7 +127,7 @@ def test_merge_server_vhost_dir(env):
     r = get(env, "/cart/items", "merge.test")
     assert r.status == 200, r
     t = ",env=prod,team=shop,dc=a1"
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         f"shop.cart.items.GET.200{t}:<dur>|ms",
         f"shop.responses.good{t}:1|c",
         f"shop.responses.time{t}:<dur>|ms",
@@ -159,52 +136,26 @@ def test_merge_server_vhost_dir(env):
     assert r.status == 200, r
     host = hostname_short_clean()
     t = f",env=canary,team=shop,dc=a1,host={host}"
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         f"shop.canary.x.GET.200{t}:<dur>|ms",
         f"shop.responses.good{t}:1|c",
         f"shop.responses.time{t}:<dur>|ms",
     ])
 
 
-def test_aggregate_and_suffix_in_tag_mode(env):
-    env.fresh()
-    r = get(env, "/cart/items", "agg.test")
-    assert r.status == 200, r
-    t = ";method=GET;status=200"
-    assert_exact(env.listener, [
-        f"shop.request.time.web1;env=prod;route=cart.items{t}:<dur>|ms",
-        f"shop.request.count.web1;env=prod;route=cart.items{t}:1|c",
-        f"shop.aggregate.time.web1;env=prod;route=all{t}:<dur>|ms",
-        f"shop.aggregate.count.web1;env=prod;route=all{t}:1|c",
-        "shop.responses.good;env=prod:1|c",
-        "shop.responses.time;env=prod:<dur>|ms",
-    ])
-
-
 def test_timer_types(env):
     env.fresh()
     assert get(env, "/cart/items", "hist.test").status == 200
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.cart.items.GET.200:<dur>|h",
         "shop.responses.good:1|c",
         "shop.responses.time:<dur>|h",
     ])
     assert get(env, "/cart/items", "dist.test").status == 200
-    assert_exact(env.listener, [
+    assert_tagged_lines(env.listener, [
         "shop.request.time:<dur>|d|#env:prod,route:cart.items,method:GET,status:200",
         "shop.responses.good:1|c|#env:prod",
         "shop.responses.time:<dur>|d|#env:prod",
-    ])
-
-
-def test_no_format_no_tags(env):
-    # tags set at server level, no format in this vhost: untagged lines
-    env.fresh()
-    assert get(env, "/cart/items", "plain.test").status == 200
-    assert_exact(env.listener, [
-        "shop.cart.items.GET.200:<dur>|ms",
-        "shop.responses.good:1|c",
-        "shop.responses.time:<dur>|ms",
     ])
 
 

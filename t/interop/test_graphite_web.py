@@ -37,11 +37,10 @@ import pytest
 from statsdtest import graphite_web
 from statsdtest.httpclient import HttpClient
 from statsdtest.httpd import module_missing
-from statsdtest.interop import (Carbon, access_records, interop_httpd,
-                                require, worker_gauges)
+from statsdtest.interop import (access_records, interop_httpd, require,
+                                start_graphite_chain, worker_gauges)
 from statsdtest.paths import MODULE_SO, REPO
 from statsdtest.proc import wait_for
-from statsdtest.statsd import Statsd
 
 sys.path.insert(0, str(REPO / "dashboard"))     # the targets under test
 
@@ -91,14 +90,7 @@ def run():
     started = []
     r = Run()
     try:
-        carbon = Carbon(work / "carbon").start()
-        started.append(carbon)
-        statsd = Statsd.graphite(work / "statsd", carbon.line_port,
-                                 flush_ms=FLUSH_MS).start()
-        started.append(statsd)
-        r.gw = graphite_web.GraphiteWeb(work / "graphite", carbon.whisper,
-                                        carbon.query_port).start()
-        started.append(r.gw)
+        _, statsd, r.gw = start_graphite_chain(work, FLUSH_MS, started)
         begin = int(time.time()) - 5
         r.httpd = interop_httpd(work / "httpd", statsd.port, PREFIX,
                                 flush_ms=0, extra=worker_gauges(1)).start()

@@ -13,43 +13,9 @@
 
 #include "statsd_batch.h"
 #include "statsd_client.h"
+#include "unit_util.h"
 
-#define MAX_DGRAMS 20000
-
-/* What the send seam saw. */
-typedef struct {
-    pthread_mutex_t lock;
-    size_t n;
-    char *dgram[MAX_DGRAMS];
-    size_t len[MAX_DGRAMS];
-    int fail_with;              /* errno to fail every send with, or 0 */
-} capture;
-
-static ssize_t capture_send(int fd, const void *buf, size_t len,
-                            const struct sockaddr *to, socklen_t tolen,
-                            void *baton)
-{
-    capture *cap = baton;
-    (void)fd;
-    (void)to;
-    (void)tolen;
-    if (cap->fail_with) {
-        errno = cap->fail_with;
-        return -1;
-    }
-    pthread_mutex_lock(&cap->lock);
-    ck_assert_uint_lt(cap->n, MAX_DGRAMS);
-    cap->dgram[cap->n] = malloc(len + 1);
-    ck_assert_ptr_nonnull(cap->dgram[cap->n]);
-    memcpy(cap->dgram[cap->n], buf, len);
-    cap->dgram[cap->n][len] = '\0';
-    cap->len[cap->n] = len;
-    cap->n++;
-    pthread_mutex_unlock(&cap->lock);
-    return (ssize_t)len;
-}
-
-static capture *cap;
+static dgrams *cap;
 static statsd_client *client;
 static statsd_batch *batch;
 
@@ -57,16 +23,8 @@ static statsd_batch *batch;
  * max, and a batch in front of it. */
 static void setup_with(size_t max)
 {
-    statsd_target t;
-
-    cap = calloc(1, sizeof(*cap));
-    ck_assert_ptr_nonnull(cap);
-    pthread_mutex_init(&cap->lock, NULL);
-    ck_assert_int_eq(statsd_target_from_host_port(&t, "127.0.0.1", 8125), 0);
-    ck_assert_int_eq(statsd_client_create(&client, &t, max), 0);
-    statsd_client_set_send_fn(client, capture_send, cap);
-    ck_assert_int_eq(statsd_client_resolve(client), 0);
-    ck_assert_int_eq(statsd_client_open(client), 0);
+    cap = dgrams_new();
+    client = seam_client_with(max, dgrams_send, cap);
     ck_assert_int_eq(statsd_batch_create(&batch, client), 0);
 }
 
@@ -77,14 +35,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-    size_t i;
-
     statsd_batch_destroy(batch);
     statsd_client_destroy(client);
-    for (i = 0; i < cap->n; i++)
-        free(cap->dgram[i]);
-    pthread_mutex_destroy(&cap->lock);
-    free(cap);
+    dgrams_free(cap);
 }
 
 static long add(const char *lines, unsigned n)
@@ -294,7 +247,7 @@ static ssize_t gated_send(int fd, const void *buf, size_t len,
             pthread_cond_wait(&g->cond, &g->lock);
     }
     pthread_mutex_unlock(&g->lock);
-    return capture_send(fd, buf, len, to, tolen, baton);
+    return dgrams_send(fd, buf, len, to, tolen, baton);
 }
 
 static void *fill_and_send(void *arg)
@@ -380,11 +333,5 @@ static Suite *batch_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(batch_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(batch_suite());
 }

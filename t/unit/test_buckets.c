@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "statsd_buckets.h"
+#include "unit_util.h"
 
 static statsd_buckets five;
 static char out[4096];
@@ -132,11 +133,5 @@ static Suite *buckets_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(buckets_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(buckets_suite());
 }

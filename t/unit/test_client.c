@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "statsd_client.h"
+#include "unit_util.h"
 
 #define DROPS(...) ((const uint64_t[STATSD_DROP_REASONS]){ __VA_ARGS__ })
 #define NO_DROPS DROPS(0)
@@ -121,12 +122,7 @@ static statsd_client *client_for(const char *spec, size_t max_packet)
 /* A resolved, opened client whose datagrams go to cap instead. */
 static statsd_client *seam_client(size_t max_packet, struct capture *cap)
 {
-    statsd_client *c = client_for("udp://127.0.0.1:8125", max_packet);
-
-    ck_assert_int_eq(statsd_client_resolve(c), 0);
-    ck_assert_int_eq(statsd_client_open(c), 0);
-    statsd_client_set_send_fn(c, capture_send, cap);
-    return c;
+    return seam_client_with(max_packet, capture_send, cap);
 }
 
 static socklen_t loopback_addr(int family, unsigned port,
@@ -1584,11 +1580,5 @@ static Suite *client_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(client_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(client_suite());
 }

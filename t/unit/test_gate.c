@@ -15,6 +15,7 @@
 #include "statsd_batch.h"
 #include "statsd_client.h"
 #include "statsd_gate.h"
+#include "unit_util.h"
 
 /* What the send seam saw. */
 typedef struct {
@@ -63,15 +64,9 @@ static void close_sink(void *baton)
 
 static void setup(void)
 {
-    statsd_target t;
-
     memset(&cap, 0, sizeof(cap));
     memset(&sk, 0, sizeof(sk));
-    ck_assert_int_eq(statsd_target_from_host_port(&t, "127.0.0.1", 8125), 0);
-    ck_assert_int_eq(statsd_client_create(&sk.client, &t, 1432), 0);
-    statsd_client_set_send_fn(sk.client, capture_send, &cap);
-    ck_assert_int_eq(statsd_client_resolve(sk.client), 0);
-    ck_assert_int_eq(statsd_client_open(sk.client), 0);
+    sk.client = seam_client_with(1432, capture_send, &cap);
     ck_assert_int_eq(statsd_batch_create(&sk.batch, sk.client), 0);
     statsd_gate_init(&sk.gate, close_sink, &sk);
 }
@@ -217,11 +212,5 @@ static Suite *gate_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(gate_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(gate_suite());
 }

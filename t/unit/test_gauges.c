@@ -409,11 +409,5 @@ static Suite *gauges_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(gauges_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(gauges_suite());
 }

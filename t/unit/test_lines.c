@@ -767,9 +767,5 @@ static Suite *lines_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lines_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(lines_suite());
 }

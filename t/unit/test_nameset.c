@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "statsd_nameset.h"
+#include "unit_util.h"
 
 static int admit_n(statsd_nameset *s, unsigned group, const char *stem,
                    unsigned from, unsigned n)
@@ -161,11 +162,5 @@ static Suite *nameset_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(nameset_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(nameset_suite());
 }

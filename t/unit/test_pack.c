@@ -234,11 +234,5 @@ static Suite *pack_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pack_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(pack_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "statsd_resolver.h"
+#include "unit_util.h"
 
 /* ---- fakes -------------------------------------------------------------- */
 
@@ -370,11 +371,5 @@ static Suite *resolver_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(resolver_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(resolver_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "statsd_selfstats.h"
+#include "unit_util.h"
 
 static void *aligned_threads(unsigned n, statsd_selfstats_threads **t)
 {
@@ -197,11 +198,5 @@ static Suite *selfstats_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(selfstats_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(selfstats_suite());
 }

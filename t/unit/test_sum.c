@@ -277,11 +277,5 @@ static Suite *sum_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sum_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(sum_suite());
 }

@@ -1,15 +1,21 @@
 /*
  * unit_util.h - helpers shared by the Check unit tests: exact-size heap
  * copies (so AddressSanitizer catches a read past the contract) and
- * byte-exact comparisons with readable failure messages.
+ * byte-exact comparisons with readable failure messages; a client whose
+ * datagrams go to a send seam instead of the network, with a seam that
+ * keeps every datagram; one main() for every suite.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
 
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "statsd_client.h"
 
 /* A heap copy of exactly len bytes, not NUL-terminated. */
 static inline char *dup_exact(const char *s, size_t len)
@@ -62,5 +68,88 @@ static inline const char *esc(const char *s, size_t n)
                   "%s: expected \"%s\" (%zu bytes), got \"%s\" (%zu bytes)",   \
                   (what), esc((exp), (exp_len)), (size_t)(exp_len),           \
                   esc((got), (got_len)), (size_t)(got_len))
+
+/* A resolved, opened client for 127.0.0.1:8125 with max packet
+ * max_packet whose datagrams go to send_fn(baton): nothing leaves. */
+static inline statsd_client *seam_client_with(size_t max_packet,
+                                              statsd_send_fn send_fn,
+                                              void *baton)
+{
+    statsd_target t;
+    statsd_client *c = NULL;
+
+    ck_assert_int_eq(statsd_target_from_host_port(&t, "127.0.0.1", 8125), 0);
+    ck_assert_int_eq(statsd_client_create(&c, &t, max_packet), 0);
+    statsd_client_set_send_fn(c, send_fn, baton);
+    ck_assert_int_eq(statsd_client_resolve(c), 0);
+    ck_assert_int_eq(statsd_client_open(c), 0);
+    return c;
+}
+
+#define MAX_DGRAMS 20000
+
+/* Every datagram a send seam saw, each a NUL-terminated heap copy. */
+typedef struct {
+    pthread_mutex_t lock;
+    size_t n;
+    char *dgram[MAX_DGRAMS];
+    size_t len[MAX_DGRAMS];
+    int fail_with;              /* errno to fail every send with, or 0 */
+} dgrams;
+
+static inline ssize_t dgrams_send(int fd, const void *buf, size_t len,
+                                   const struct sockaddr *to, socklen_t tolen,
+                                   void *baton)
+{
+    dgrams *cap = baton;
+    (void)fd;
+    (void)to;
+    (void)tolen;
+    if (cap->fail_with) {
+        errno = cap->fail_with;
+        return -1;
+    }
+    pthread_mutex_lock(&cap->lock);
+    ck_assert_uint_lt(cap->n, MAX_DGRAMS);
+    cap->dgram[cap->n] = malloc(len + 1);
+    ck_assert_ptr_nonnull(cap->dgram[cap->n]);
+    memcpy(cap->dgram[cap->n], buf, len);
+    cap->dgram[cap->n][len] = '\0';
+    cap->len[cap->n] = len;
+    cap->n++;
+    pthread_mutex_unlock(&cap->lock);
+    return (ssize_t)len;
+}
+
+static inline dgrams *dgrams_new(void)
+{
+    dgrams *cap = calloc(1, sizeof(*cap));
+
+    ck_assert_ptr_nonnull(cap);
+    pthread_mutex_init(&cap->lock, NULL);
+    return cap;
+}
+
+static inline void dgrams_free(dgrams *cap)
+{
+    size_t i;
+
+    for (i = 0; i < cap->n; i++)
+        free(cap->dgram[i]);
+    pthread_mutex_destroy(&cap->lock);
+    free(cap);
+}
+
+/* Runs one suite; the exit status says whether every test passed. */
+static inline int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
 
 #endif /* UNIT_UTIL_H */

@@ -74,10 +74,6 @@ def id_pattern(msgid):
     return re.compile(r"(?<![A-Za-z0-9])" + msgid + r":")
 
 
-def has_id(line, msgid):
-    return bool(id_pattern(msgid).search(line))
-
-
 def expectation(e):
     """(pattern, is_id) of an expected id, or of a regex for an httpd
     message that has no id."""

@@ -41,36 +41,8 @@ GAUGES_OFF = """\
 </IfModule>
 """
 
-# small process counts: tests look at every child, two cores are shared
-DEFAULT_SERVER_CONF = """\
-Timeout 10
-KeepAlive On
-KeepAliveTimeout 2
-GracefulShutdownTimeout 3
-HostnameLookups Off
-<IfModule mpm_event_module>
-    StartServers 1
-    ServerLimit 2
-    ThreadsPerChild 8
-    MaxRequestWorkers 16
-    MinSpareThreads 1
-    MaxSpareThreads 16
-</IfModule>
-<IfModule mpm_worker_module>
-    StartServers 1
-    ServerLimit 2
-    ThreadsPerChild 8
-    MaxRequestWorkers 16
-    MinSpareThreads 1
-    MaxSpareThreads 16
-</IfModule>
-<IfModule mpm_prefork_module>
-    StartServers 2
-    MinSpareServers 1
-    MaxSpareServers 4
-    MaxRequestWorkers 8
-</IfModule>
-
+# the document root served, everything else denied
+DOCROOT_CONF = """\
 DocumentRoot "{docroot}"
 <Directory />
     AllowOverride None
@@ -81,9 +53,40 @@ DocumentRoot "{docroot}"
     Require all granted
 </Directory>
 DirectoryIndex index.html
+"""
+
+# small process counts: tests look at every child, two cores are shared
+THREADED_MPM_CONF = """\
+    StartServers 1
+    ServerLimit 2
+    ThreadsPerChild 8
+    MaxRequestWorkers 16
+    MinSpareThreads 1
+    MaxSpareThreads 16
+"""
+DEFAULT_SERVER_CONF = ("""\
+Timeout 10
+KeepAlive On
+KeepAliveTimeout 2
+GracefulShutdownTimeout 3
+HostnameLookups Off
+<IfModule mpm_event_module>
+""" + THREADED_MPM_CONF + """\
+</IfModule>
+<IfModule mpm_worker_module>
+""" + THREADED_MPM_CONF + """\
+</IfModule>
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 1
+    MaxSpareServers 4
+    MaxRequestWorkers 8
+</IfModule>
+
+""" + DOCROOT_CONF + """\
 LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
 CustomLog "{logs}/access_log" common
-""" + GAUGES_OFF
+""" + GAUGES_OFF)
 
 
 class HttpdError(Exception):
@@ -370,9 +373,6 @@ TypesConfig /etc/mime.types
         """Error-log lines since offset `since` that are errors, module
         warnings or crashes, except those with an expected message id."""
         return errorlog.bad_lines(self.error_log_text(since), expected)
-
-    def log_file(self, name):
-        return self.logs / name
 
     def wait_log_lines(self, name, n, timeout=3.0):
         """Lines of logs/<name> once it has at least n lines (bounded)."""

@@ -2,7 +2,8 @@
 with its statsd plugin, and carbon-cache writing whisper files; the
 throwaway apache2 they measure (static files and a CGI that waits and
 answers with a chosen status, an access log of what the module noted);
-and statsd's percentile arithmetic, to compare against."""
+the carbon, statsd and graphite-web chain started as one; and statsd's
+percentile arithmetic, to compare against."""
 
 import math
 import shutil
@@ -10,8 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import proc
+from . import graphite_web, proc
 from .httpd import Httpd
+from .statsd import Statsd
 
 INTEROP_MODULES = ("authz_core", "mime", "dir", "alias", "cgid")
 
@@ -298,6 +300,22 @@ aggregationMethod = average
             str(p), since or now - 6 * 3600 + 10, now)
         return [(start + i * step, v) for i, v in enumerate(values)
                 if v is not None]
+
+
+def start_graphite_chain(work, flush_ms, started):
+    """carbon-cache (work/carbon), statsd with its graphite backend sending
+    to it (work/statsd) and graphite-web reading its whisper files
+    (work/graphite), each appended to `started` once up, so that the
+    caller stops whatever did start. Returns (carbon, statsd, gw)."""
+    carbon = Carbon(work / "carbon").start()
+    started.append(carbon)
+    statsd = Statsd.graphite(work / "statsd", carbon.line_port,
+                             flush_ms=flush_ms).start()
+    started.append(statsd)
+    gw = graphite_web.GraphiteWeb(work / "graphite", carbon.whisper,
+                                  carbon.query_port).start()
+    started.append(gw)
+    return carbon, statsd, gw
 
 
 def require(path, package):

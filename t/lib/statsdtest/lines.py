@@ -17,7 +17,6 @@ LINE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)$")
 WIRE_RE = re.compile(r"^[A-Za-z0-9_.-]+:[0-9.]+\|(ms|c)(\|@[0-9.]+)?$")
 # the marker, with its section's static tags in any dialect
 RELOAD_RE = re.compile(r"(^|\.)httpd\.reloads([,;][^:]*)?:1\|c(\|#.*)?$")
-COUNTER_RE = re.compile(r"^([^:]*):(\d+)(\|c.*)$")
 SEGMENT_OK = re.compile(rb"[A-Za-z0-9_-]")
 DURATION_RE = {
     "milliseconds": re.compile(r"^\d+(\.\d{1,3})?$"),
@@ -25,6 +24,21 @@ DURATION_RE = {
     "seconds": re.compile(r"^\d+(\.\d{1,6})?$"),
 }
 DUR = "<dur>"
+# a timer line in any dialect and timer type, tags after the type
+TAGGED_TIMER_RE = re.compile(
+    r"^(?P<head>[^:]*):(?P<dur>\d+(?:\.\d{1,3})?)(?P<tail>\|(?:ms|h|d).*)$")
+
+# one event MPM child, so every request of a test shares its buffers
+ONE_CHILD = """
+<IfModule mpm_event_module>
+    StartServers 1
+    ServerLimit 1
+    ThreadsPerChild 8
+    MaxRequestWorkers 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+</IfModule>
+"""
 
 
 def hostname_short_clean():
@@ -56,6 +70,31 @@ def normalise(lines, unit="milliseconds"):
         else:
             out.append(line)
     return out, durs
+
+
+def normalise_tagged(lines):
+    """Timer values replaced by <dur> (after checking they are durations),
+    whatever the dialect, timer type and tags."""
+    out = []
+    for line in lines:
+        m = TAGGED_TIMER_RE.match(line)
+        if m and not line.split(":", 1)[1].startswith("1|c"):
+            assert float(m.group("dur")) > 0, line
+            out.append(f"{m.group('head')}:<dur>{m.group('tail')}")
+        else:
+            out.append(line)
+    return out
+
+
+def assert_tagged_lines(listener, expected, timeout=3.0):
+    """Wait for len(expected) lines and a quiet moment, assert the lines
+    (timers as <dur>) equal `expected` as a multiset, then clear."""
+    listener.wait_lines(len(expected), timeout)
+    listener.quiesce(0.15)
+    got = normalise_tagged(listener.lines())
+    assert collections.Counter(got) == collections.Counter(expected), \
+        "expected:\n  " + "\n  ".join(expected) + "\ngot:\n  " + "\n  ".join(got)
+    listener.clear()
 
 
 def request_lines(key, status, prefix="test", *, legacy=True, service=True,
@@ -114,67 +153,6 @@ def assert_lines(listener, expected, *, unit="milliseconds", datagrams=1,
     return got
 
 
-def totals(lines, unit="milliseconds"):
-    """What a statsd makes of lines however counters were summed: counter
-    totals by key (the line but its value) and timer lines with durations
-    as <dur>, as a Counter. A summed "K:20|c" equals twenty "K:1|c"."""
-    return counter_totals(normalise(lines, unit)[0])
-
-
-def unsum(lines):
-    """Each summed counter "K:n|c..." as n lines "K:1|c...", other lines as
-    they are: the lines one request at a time would have sent, for tests
-    that count lines per key."""
-    out = []
-    for line in lines:
-        m = COUNTER_RE.match(line)
-        if m:
-            out.extend([f"{m.group(1)}:1{m.group(3)}"] * int(m.group(2)))
-        else:
-            out.append(line)
-    return out
-
-
-def counter_totals(lines):
-    """totals() of lines whose durations are already <dur>."""
-    out = collections.Counter()
-    for line in lines:
-        m = COUNTER_RE.match(line)
-        if m:
-            out[f"{m.group(1)}:1{m.group(3)}"] += int(m.group(2))
-        else:
-            out[line] += 1
-    return out
-
-
-def assert_totals(listener, expected, *, unit="milliseconds", grace=0.15,
-                  timeout=3.0, lines_of=None):
-    """Wait until the received lines add up to at least `expected` (the
-    lines of each request, unsummed), then `grace` more seconds, and assert
-    they add up to exactly that: counters summed per interval (K:n|c) count
-    n times. lines_of(listener) picks the lines (default: all). Returns the
-    raw lines."""
-    pick = lines_of or (lambda lst: lst.lines())
-    want = counter_totals(expected)
-
-    def enough():
-        got = totals(pick(listener), unit)
-        return all(got[k] >= v for k, v in want.items())
-
-    proc.wait_for(enough, timeout)
-    time.sleep(grace)
-    raw = pick(listener)
-    got = totals(raw, unit)
-    if got != want:
-        raise AssertionError(
-            "statsd totals differ\nexpected:\n" + fmt_multiset(
-                [f"{k} x{v}" for k, v in want.items()])
-            + "\nreceived:\n" + fmt_multiset(
-                [f"{k} x{v}" for k, v in got.items()])
-            + f"\ndatagrams: {listener.datagrams()!r}")
-    return raw
-
-
 def assert_nothing_after_marker(listener, send_marker, marker_lines, grace=0.3):
     """Whatever was requested before calling this must send nothing: send a
     marker request, wait for its lines plus a grace period and assert only
@@ -213,6 +191,13 @@ def reload_markers(listener):
 
 def bad_wire_lines(lines):
     return [l for l in lines if not WIRE_RE.match(l)]
+
+
+def value_of(lines, name):
+    """The value (as written) of the one line named `name`."""
+    vals = [l.split(":", 1)[1].split("|")[0] for l in lines if l.split(":", 1)[0] == name]
+    assert len(vals) == 1, (name, lines)
+    return vals[0]
 
 
 def key_of(line):

@@ -1,11 +1,17 @@
 """Servers shared by the tests of one module: start an Httpd with its
 listeners, hand both out, then stop it and check its error log.
 
+Also a small HTTP backend on loopback for mod_proxy to reach.
+
 Failures raise AssertionError (a failed test under pytest)."""
 
+import http.server
 import re
+import threading
 
 from . import errorlog
+from .lines import statsd_conf
+from .listeners import UdpListener
 
 
 def start_and_drain(h, *listeners, markers=True):
@@ -17,6 +23,16 @@ def start_and_drain(h, *listeners, markers=True):
         else:
             lst.reset()
     return h
+
+
+def get_then_stop(h, listener, n, target="/static.txt"):
+    """n GETs of target, each answered 200, then a graceful stop (which
+    flushes what the children hold) and a quiet listener; its lines."""
+    for _ in range(n):
+        assert h.get(target).status == 200
+    h.graceful_stop()
+    listener.quiesce(0.5, timeout=8)
+    return listener.lines()
 
 
 def stop_and_check(h, expected=()):
@@ -77,6 +93,29 @@ def assert_configtest_rejects(h, line, directive, value):
     assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out
 
 
+def assert_refused_in_htaccess(h, line):
+    """Started with `line` in a .htaccess under AllowOverride All, h
+    answers 500 there and its error log says the directive is not
+    allowed here."""
+    lst = UdpListener()
+    try:
+        h.conf_extra = statsd_conf(lst.port) + f"""
+<Directory "{h.docroot}/all">
+    AllowOverride All
+</Directory>
+"""
+        h.add_file("all/.htaccess", line + "\n")
+        h.add_file("all/index.html", "x\n")
+        h.start()
+        lst.drain_reload_markers()
+        since = h.error_log_size()
+        assert h.get("/all/").status == 500
+        log = h.error_log_text(since)
+        assert line.split()[0] in log and "not allowed here" in log, log
+    finally:
+        lst.close()
+
+
 class Expectations:
     """The message ids a test expects in error logs (the error_log fixture)."""
 
@@ -89,3 +128,29 @@ class Expectations:
         for i in ids:
             errorlog.expectation(i)         # raises on a bad regex
         self.ids.extend(ids)
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no request log on stderr."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+
+class HttpBackend:
+    """A threaded HTTP server on a free 127.0.0.1 port answering with
+    handler (a BaseHTTPRequestHandler), served from a daemon thread."""
+
+    def __init__(self, handler):
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_port
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+    def __str__(self):
+        return f"backend 127.0.0.1:{self.port}"

@@ -22,6 +22,8 @@ VERSION = "0.9.0"
 NPM_DIR = Path(os.environ.get("STATSD_NPM_DIR", str(REPO / "build" / "statsd")))
 HOME = NPM_DIR / "node_modules" / "statsd"
 STATS_JS = HOME / "stats.js"
+# a statsd backend that adds up every flush into a JSON file
+CAPTURE_BACKEND = REPO / "t" / "integration" / "statsd_capture_backend.js"
 
 
 class StatsdError(Exception):
@@ -97,6 +99,23 @@ class Statsd:
             "graphitePort": carbon_port,
             "graphite": {"legacyNamespace": False},
         })
+
+    @classmethod
+    def capturing(cls, workdir, config=None, node=None):
+        """statsd with the capture backend, which adds up every flush into
+        capture.json in workdir; read it with captured()."""
+        cfg = {"backends": [CAPTURE_BACKEND],
+               "capture": {"file": str(Path(workdir) / "capture.json")}}
+        cfg.update(config or {})
+        return cls(workdir, cfg, node=node)
+
+    def captured(self):
+        """The capture backend's totals so far, or None before its first
+        complete write."""
+        try:
+            return json.loads((self.dir / "capture.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     def start(self, timeout=30):
         """Start it; return once the management port answers `stats`."""
