@@ -278,27 +278,20 @@ START_TEST(backend_largest)
 }
 END_TEST
 
-static Suite *breakdown_suite(void)
-{
-    Suite *s = suite_create("statsd_breakdown");
-    TCase *tc = tcase_create("lines");
-
-    tcase_add_test(tc, each_line);
-    tcase_add_test(tc, all_three_no_prefix);
-    tcase_add_test(tc, units_and_timer_types);
-    tcase_add_test(tc, tags_per_dialect);
-    tcase_add_test(tc, largest);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("backends");
-    tcase_add_test(tc, backend_names);
-    tcase_add_test(tc, backend_lines);
-    tcase_add_test(tc, backend_tags);
-    tcase_add_test(tc, backend_largest);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(breakdown_suite());
+    Suite *s = suite_create("statsd_breakdown");
+
+    UNIT_TCASE(s, "lines", NULL, NULL, 0,
+               UNIT_TEST(each_line),
+               UNIT_TEST(all_three_no_prefix),
+               UNIT_TEST(units_and_timer_types),
+               UNIT_TEST(tags_per_dialect),
+               UNIT_TEST(largest));
+    UNIT_TCASE(s, "backends", NULL, NULL, 0,
+               UNIT_TEST(backend_names),
+               UNIT_TEST(backend_lines),
+               UNIT_TEST(backend_tags),
+               UNIT_TEST(backend_largest));
+    return run_suite(s);
 }

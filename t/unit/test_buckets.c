@@ -117,21 +117,8 @@ START_TEST(bounds_are_checked)
 }
 END_TEST
 
-static Suite *buckets_suite(void)
-{
-    Suite *s = suite_create("statsd_buckets");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_add_test(tc, every_bound_at_or_above_the_duration);
-    tcase_add_test(tc, static_tags_where_the_format_puts_them);
-    tcase_add_test(tc, tag_mode_has_one_name_and_an_le_tag);
-    tcase_add_test(tc, bounds_are_checked);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(buckets_suite());
-}
+UNIT_MAIN("statsd_buckets", "core", setup, NULL, 0,
+          UNIT_TEST(every_bound_at_or_above_the_duration),
+          UNIT_TEST(static_tags_where_the_format_puts_them),
+          UNIT_TEST(tag_mode_has_one_name_and_an_le_tag),
+          UNIT_TEST(bounds_are_checked))

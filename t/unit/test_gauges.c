@@ -385,29 +385,17 @@ START_TEST(host_names)
 }
 END_TEST
 
-static Suite *gauges_suite(void)
-{
-    Suite *s = suite_create("statsd_gauges");
-    TCase *tc = tcase_create("gauges");
-
-    tcase_add_test(tc, lines_with_prefix);
-    tcase_add_test(tc, lines_without_prefix);
-    tcase_add_test(tc, async_line_when_counted);
-    tcase_add_test(tc, exact_fit_and_one_byte_short);
-    tcase_add_test(tc, longest_parts_fit_the_cap);
-    tcase_add_test(tc, unusable_arguments);
-    tcase_add_test(tc, host_names);
-    tcase_add_test(tc, tag_mode_host_is_a_tag);
-    tcase_add_test(tc, tag_mode_without_static_tags);
-    tcase_add_test(tc, static_host_tag_stands_for_host);
-    tcase_add_test(tc, classic_names_carry_static_tags);
-    tcase_add_test(tc, longest_tagged_fit_the_cap);
-    tcase_add_test(tc, reload_marker_lines);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(gauges_suite());
-}
+UNIT_MAIN("statsd_gauges", "gauges", NULL, NULL, 0,
+          UNIT_TEST(lines_with_prefix),
+          UNIT_TEST(lines_without_prefix),
+          UNIT_TEST(async_line_when_counted),
+          UNIT_TEST(exact_fit_and_one_byte_short),
+          UNIT_TEST(longest_parts_fit_the_cap),
+          UNIT_TEST(unusable_arguments),
+          UNIT_TEST(host_names),
+          UNIT_TEST(tag_mode_host_is_a_tag),
+          UNIT_TEST(tag_mode_without_static_tags),
+          UNIT_TEST(static_host_tag_stands_for_host),
+          UNIT_TEST(classic_names_carry_static_tags),
+          UNIT_TEST(longest_tagged_fit_the_cap),
+          UNIT_TEST(reload_marker_lines))

@@ -728,44 +728,30 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *lines_suite(void)
-{
-    Suite *s = suite_create("statsd_lines");
-    TCase *tc;
-
-    tc = tcase_create("format");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, uint_cases);
-    tcase_add_test(tc, duration_cases);
-    tcase_add_test(tc, duration_reference);
-    tcase_add_test(tc, duration_shape);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("build");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, build_basic);
-    tcase_add_test(tc, build_aggregate);
-    tcase_add_test(tc, build_status_classes);
-    tcase_add_test(tc, build_legacy_service_off);
-    tcase_add_test(tc, build_empty_prefix);
-    tcase_add_test(tc, build_suffix);
-    tcase_add_test(tc, build_units);
-    tcase_add_test(tc, build_method_sanitised);
-    tcase_add_test(tc, build_key_cap);
-    tcase_add_test(tc, build_largest);
-    tcase_add_test(tc, small_buffer_holds_default_settings);
-    tcase_add_test(tc, build_unusable);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("note");
-    tcase_add_test(tc, note_cases);
-    tcase_add_test(tc, note_from_build);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(lines_suite());
+    Suite *s = suite_create("statsd_lines");
+
+    UNIT_TCASE(s, "format", NULL, NULL, 60,
+               UNIT_TEST(uint_cases),
+               UNIT_TEST(duration_cases),
+               UNIT_TEST(duration_reference),
+               UNIT_TEST(duration_shape));
+    UNIT_TCASE(s, "build", NULL, NULL, 60,
+               UNIT_TEST(build_basic),
+               UNIT_TEST(build_aggregate),
+               UNIT_TEST(build_status_classes),
+               UNIT_TEST(build_legacy_service_off),
+               UNIT_TEST(build_empty_prefix),
+               UNIT_TEST(build_suffix),
+               UNIT_TEST(build_units),
+               UNIT_TEST(build_method_sanitised),
+               UNIT_TEST(build_key_cap),
+               UNIT_TEST(build_largest),
+               UNIT_TEST(small_buffer_holds_default_settings),
+               UNIT_TEST(build_unusable));
+    UNIT_TCASE(s, "note", NULL, NULL, 0,
+               UNIT_TEST(note_cases),
+               UNIT_TEST(note_from_build));
+    return run_suite(s);
 }

@@ -1084,69 +1084,49 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *name_suite(void)
-{
-    Suite *s = suite_create("statsd_name");
-    TCase *tc;
-
-    tc = tcase_create("from_path");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, path_spec_examples);
-    tcase_add_test(tc, path_root);
-    tcase_add_test(tc, path_dot_segments);
-    tcase_add_test(tc, path_percent_decoding);
-    tcase_add_test(tc, path_decoded_dot_segments);
-    tcase_add_test(tc, path_query_and_fragment);
-    tcase_add_test(tc, path_absolute_form);
-    tcase_add_test(tc, path_all_raw_bytes);
-    tcase_add_test(tc, path_all_encoded_bytes);
-    tcase_add_test(tc, path_embedded_nul);
-    tcase_add_test(tc, path_long);
-    tcase_add_test(tc, path_segment_cap);
-    tcase_add_test(tc, path_stops_when_full);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("exclude");
-    tcase_add_test(tc, exclude_basic);
-    tcase_add_test(tc, exclude_decoded);
-    tcase_add_test(tc, exclude_dotdot);
-    tcase_add_test(tc, exclude_receives_decoded_bytes);
-    tcase_add_test(tc, exclude_calls_bounded);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("segment");
-    tcase_add_test(tc, segment_all_bytes);
-    tcase_add_test(tc, segment_strings);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("clean");
-    tcase_add_test(tc, clean_examples);
-    tcase_add_test(tc, clean_all_bytes);
-    tcase_add_test(tc, clean_cap);
-    tcase_add_test(tc, clean_cap_properties);
-    tcase_add_test(tc, clean_in_place);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("key");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, key_basic);
-    tcase_add_test(tc, key_status_values);
-    tcase_add_test(tc, key_method_sanitised);
-    tcase_add_test(tc, key_cap_exact);
-    tcase_add_test(tc, key_cap_properties);
-    tcase_add_test(tc, key_fixed_parts_too_long);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("host");
-    tcase_add_test(tc, expand_cases);
-    tcase_add_test(tc, short_host_cases);
-    tcase_add_test(tc, short_host_small_cap);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(name_suite());
+    Suite *s = suite_create("statsd_name");
+
+    UNIT_TCASE(s, "from_path", NULL, NULL, 60,
+               UNIT_TEST(path_spec_examples),
+               UNIT_TEST(path_root),
+               UNIT_TEST(path_dot_segments),
+               UNIT_TEST(path_percent_decoding),
+               UNIT_TEST(path_decoded_dot_segments),
+               UNIT_TEST(path_query_and_fragment),
+               UNIT_TEST(path_absolute_form),
+               UNIT_TEST(path_all_raw_bytes),
+               UNIT_TEST(path_all_encoded_bytes),
+               UNIT_TEST(path_embedded_nul),
+               UNIT_TEST(path_long),
+               UNIT_TEST(path_segment_cap),
+               UNIT_TEST(path_stops_when_full));
+    UNIT_TCASE(s, "exclude", NULL, NULL, 0,
+               UNIT_TEST(exclude_basic),
+               UNIT_TEST(exclude_decoded),
+               UNIT_TEST(exclude_dotdot),
+               UNIT_TEST(exclude_receives_decoded_bytes),
+               UNIT_TEST(exclude_calls_bounded));
+    UNIT_TCASE(s, "segment", NULL, NULL, 0,
+               UNIT_TEST(segment_all_bytes),
+               UNIT_TEST(segment_strings));
+    UNIT_TCASE(s, "clean", NULL, NULL, 0,
+               UNIT_TEST(clean_examples),
+               UNIT_TEST(clean_all_bytes),
+               UNIT_TEST(clean_cap),
+               UNIT_TEST(clean_cap_properties),
+               UNIT_TEST(clean_in_place));
+    UNIT_TCASE(s, "key", NULL, NULL, 60,
+               UNIT_TEST(key_basic),
+               UNIT_TEST(key_status_values),
+               UNIT_TEST(key_method_sanitised),
+               UNIT_TEST(key_cap_exact),
+               UNIT_TEST(key_cap_properties),
+               UNIT_TEST(key_fixed_parts_too_long));
+    UNIT_TCASE(s, "host", NULL, NULL, 0,
+               UNIT_TEST(expand_cases),
+               UNIT_TEST(short_host_cases),
+               UNIT_TEST(short_host_small_cap));
+    return run_suite(s);
 }

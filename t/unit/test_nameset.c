@@ -145,22 +145,10 @@ START_TEST(processes_share_one_limit)
 }
 END_TEST
 
-static Suite *nameset_suite(void)
-{
-    Suite *s = suite_create("statsd_nameset");
-    TCase *tc = tcase_create("nameset");
-
-    tcase_add_test(tc, size_rejects_out_of_range);
-    tcase_add_test(tc, init_checks_its_memory);
-    tcase_add_test(tc, limit_then_other);
-    tcase_add_test(tc, groups_get_a_fair_share);
-    tcase_add_test(tc, create_is_one_group);
-    tcase_add_test(tc, processes_share_one_limit);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(nameset_suite());
-}
+UNIT_MAIN("statsd_nameset", "nameset", NULL, NULL, 0,
+          UNIT_TEST(size_rejects_out_of_range),
+          UNIT_TEST(init_checks_its_memory),
+          UNIT_TEST(limit_then_other),
+          UNIT_TEST(groups_get_a_fair_share),
+          UNIT_TEST(create_is_one_group),
+          UNIT_TEST(processes_share_one_limit))

@@ -353,23 +353,11 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
-static Suite *resolver_suite(void)
-{
-    Suite *s = suite_create("statsd_resolver");
-    TCase *tc = tcase_create("resolver");
-
-    tcase_set_timeout(tc, 60);      /* valgrind is slow */
-    tcase_add_test(tc, test_delay_schedule);
-    tcase_add_test(tc, test_backoff_then_refresh);
-    tcase_add_test(tc, test_what_is_looked_up);
-    tcase_add_test(tc, test_never_blocks);
-    tcase_add_test(tc, test_thread_installs);
-    tcase_add_test(tc, test_bad_arguments);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(resolver_suite());
-}
+/* a 60 s timeout: valgrind is slow */
+UNIT_MAIN("statsd_resolver", "resolver", NULL, NULL, 60,
+          UNIT_TEST(test_delay_schedule),
+          UNIT_TEST(test_backoff_then_refresh),
+          UNIT_TEST(test_what_is_looked_up),
+          UNIT_TEST(test_never_blocks),
+          UNIT_TEST(test_thread_installs),
+          UNIT_TEST(test_bad_arguments))

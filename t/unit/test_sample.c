@@ -235,27 +235,15 @@ START_TEST(good_fraction_and_time_fraction)
 }
 END_TEST
 
-static Suite *sample_suite(void)
-{
-    Suite *s = suite_create("statsd_sample");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_test(tc, rates_parse_and_print);
-    tcase_add_test(tc, bad_rates_are_refused);
-    tcase_add_test(tc, a_seed_gives_one_stream);
-    tcase_add_test(tc, threads_get_streams_of_their_own);
-    tcase_add_test(tc, draws_are_uniform_enough);
-    tcase_add_test(tc, kept_good_lines_carry_the_rate);
-    tcase_add_test(tc, dropped_good_request_sends_nothing);
-    tcase_add_test(tc, bad_lines_are_exact_but_the_time_is_sampled);
-    tcase_add_test(tc, rate_goes_before_tags_at_the_end);
-    tcase_add_test(tc, lines_after_the_time_follow_the_request);
-    tcase_add_test(tc, good_fraction_and_time_fraction);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(sample_suite());
-}
+UNIT_MAIN("statsd_sample", "core", NULL, NULL, 0,
+          UNIT_TEST(rates_parse_and_print),
+          UNIT_TEST(bad_rates_are_refused),
+          UNIT_TEST(a_seed_gives_one_stream),
+          UNIT_TEST(threads_get_streams_of_their_own),
+          UNIT_TEST(draws_are_uniform_enough),
+          UNIT_TEST(kept_good_lines_carry_the_rate),
+          UNIT_TEST(dropped_good_request_sends_nothing),
+          UNIT_TEST(bad_lines_are_exact_but_the_time_is_sampled),
+          UNIT_TEST(rate_goes_before_tags_at_the_end),
+          UNIT_TEST(lines_after_the_time_follow_the_request),
+          UNIT_TEST(good_fraction_and_time_fraction))

@@ -182,21 +182,8 @@ START_TEST(counter_lines_are_exact)
 }
 END_TEST
 
-static Suite *selfstats_suite(void)
-{
-    Suite *s = suite_create("statsd_selfstats");
-    TCase *tc = tcase_create("selfstats");
-
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, threads_sum_exactly);
-    tcase_add_test(tc, deltas_add_up);
-    tcase_add_test(tc, status_text_is_exact);
-    tcase_add_test(tc, counter_lines_are_exact);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(selfstats_suite());
-}
+UNIT_MAIN("statsd_selfstats", "selfstats", NULL, NULL, 60,
+          UNIT_TEST(threads_sum_exactly),
+          UNIT_TEST(deltas_add_up),
+          UNIT_TEST(status_text_is_exact),
+          UNIT_TEST(counter_lines_are_exact))

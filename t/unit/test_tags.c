@@ -651,37 +651,27 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *tags_suite(void)
-{
-    Suite *s = suite_create("statsd_tags");
-    TCase *tc;
-
-    tc = tcase_create("tags");
-    tcase_add_test(tc, texts_per_dialect);
-    tcase_add_test(tc, replace_by_key);
-    tcase_add_test(tc, merge_levels);
-    tcase_add_test(tc, merge_past_the_caps);
-    tcase_add_test(tc, sanitised);
-    tcase_add_test(tc, refused);
-    tcase_add_test(tc, format_names);
-    tcase_add_test(tc, request_tags);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("lines");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, tag_mode_dogstatsd);
-    tcase_add_test(tc, tag_mode_influx_graphite);
-    tcase_add_test(tc, tag_mode_aggregate_suffix);
-    tcase_add_test(tc, classic_names_with_tags);
-    tcase_add_test(tc, timer_types);
-    tcase_add_test(tc, untagged_same_as_fast_path);
-    tcase_add_test(tc, planned_lengths);
-    tcase_add_test(tc, largest_tagged);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(tags_suite());
+    Suite *s = suite_create("statsd_tags");
+
+    UNIT_TCASE(s, "tags", NULL, NULL, 0,
+               UNIT_TEST(texts_per_dialect),
+               UNIT_TEST(replace_by_key),
+               UNIT_TEST(merge_levels),
+               UNIT_TEST(merge_past_the_caps),
+               UNIT_TEST(sanitised),
+               UNIT_TEST(refused),
+               UNIT_TEST(format_names),
+               UNIT_TEST(request_tags));
+    UNIT_TCASE(s, "lines", NULL, NULL, 60,
+               UNIT_TEST(tag_mode_dogstatsd),
+               UNIT_TEST(tag_mode_influx_graphite),
+               UNIT_TEST(tag_mode_aggregate_suffix),
+               UNIT_TEST(classic_names_with_tags),
+               UNIT_TEST(timer_types),
+               UNIT_TEST(untagged_same_as_fast_path),
+               UNIT_TEST(planned_lengths),
+               UNIT_TEST(largest_tagged));
+    return run_suite(s);
 }

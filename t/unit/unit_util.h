@@ -3,7 +3,7 @@
  * copies (so AddressSanitizer catches a read past the contract) and
  * byte-exact comparisons with readable failure messages; a client whose
  * datagrams go to a send seam instead of the network, with a seam that
- * keeps every datagram; one main() for every suite.
+ * keeps every datagram; the suite runner every test program ends with.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
@@ -140,6 +140,45 @@ static inline void dgrams_free(dgrams *cap)
     free(cap);
 }
 
+#define UNIT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One test of a test case: run once, or loops times (_i = 0..loops-1). */
+typedef struct {
+    const TTest *test;
+    int loops;                  /* 0: once */
+} unit_test;
+
+#define UNIT_TEST(t) {(t), 0}
+#define UNIT_LOOP(t, n) {(t), (n)}
+
+/* What the tests of one test case share. */
+typedef struct {
+    const char *name;
+    SFun setup, teardown;       /* the checked fixture, either may be NULL */
+    double timeout;             /* seconds; 0 keeps Check's default */
+} unit_case;
+
+/* Adds the test case uc with its n tests, in order, to s. */
+static inline TCase *unit_tcase(Suite *s, const unit_case *uc,
+                                const unit_test *tests, size_t n)
+{
+    TCase *tc = tcase_create(uc->name);
+    size_t i;
+
+    if (uc->setup || uc->teardown)
+        tcase_add_checked_fixture(tc, uc->setup, uc->teardown);
+    if (uc->timeout > 0)
+        tcase_set_timeout(tc, uc->timeout);
+    for (i = 0; i < n; i++) {
+        if (tests[i].loops)
+            tcase_add_loop_test(tc, tests[i].test, 0, tests[i].loops);
+        else
+            tcase_add_test(tc, tests[i].test);
+    }
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 /* Runs one suite; the exit status says whether every test passed. */
 static inline int run_suite(Suite *s)
 {
@@ -151,5 +190,25 @@ static inline int run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* Adds to suite s a test case: its name, fixture and timeout (as in
+ * unit_case), then its tests (UNIT_TEST, UNIT_LOOP) in the order they run. */
+#define UNIT_TCASE(s, case_name, setup, teardown, timeout, ...)              \
+    do {                                                                     \
+        static const unit_case uc_ = {case_name, setup, teardown, timeout};  \
+        const unit_test tests_[] = {__VA_ARGS__};                            \
+                                                                             \
+        unit_tcase((s), &uc_, tests_, UNIT_COUNT(tests_));                   \
+    } while (0)
+
+/* main() of a program whose suite has one test case (as UNIT_TCASE). */
+#define UNIT_MAIN(suite_name, case_name, setup, teardown, timeout, ...)      \
+    int main(void)                                                           \
+    {                                                                        \
+        Suite *s_ = suite_create(suite_name);                                \
+                                                                             \
+        UNIT_TCASE(s_, case_name, setup, teardown, timeout, __VA_ARGS__);    \
+        return run_suite(s_);                                                \
+    }
 
 #endif /* UNIT_UTIL_H */
