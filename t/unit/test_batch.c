@@ -172,29 +172,19 @@ static void *adder(void *arg)
     return NULL;
 }
 
-static void *flusher(void *arg)
+static void flush_batch(void)
 {
-    int i;
-    (void)arg;
-    for (i = 0; i < 2000; i++)
-        statsd_batch_flush(batch);
-    return NULL;
+    statsd_batch_flush(batch);
 }
 
 START_TEST(threads_lose_nothing)
 {
-    pthread_t t[THREADS + 1];
     static char seen[THREADS][PER_THREAD];
     size_t i, total = 0;
     statsd_stats st;
 
     memset(seen, 0, sizeof(seen));
-    for (i = 0; i < THREADS; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, adder,
-                                        (void *)(intptr_t)i), 0);
-    ck_assert_int_eq(pthread_create(&t[THREADS], NULL, flusher, NULL), 0);
-    for (i = 0; i <= THREADS; i++)
-        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    race_adders_and_flusher(adder, THREADS, flush_batch, 2000);
     ck_assert_int_eq(statsd_batch_flush(batch), 0);
 
     /* every line arrives exactly once, whole, in datagrams <= 512 */

@@ -177,25 +177,14 @@ static void *adder(void *arg)
     return NULL;
 }
 
-static void *flusher(void *arg)
+static void flush_interval(void)
 {
-    int i;
-    (void)arg;
-    for (i = 0; i < 200; i++)
-        statsd_interval_flush(iv);
-    return NULL;
+    statsd_interval_flush(iv);
 }
 
 START_TEST(threads_lose_nothing)
 {
-    pthread_t th[THREADS + 1];
-    int i;
-
-    for (i = 0; i < THREADS; i++)
-        ck_assert_int_eq(pthread_create(&th[i], NULL, adder, NULL), 0);
-    ck_assert_int_eq(pthread_create(&th[THREADS], NULL, flusher, NULL), 0);
-    for (i = 0; i <= THREADS; i++)
-        pthread_join(th[i], NULL);
+    race_adders_and_flusher(adder, THREADS, flush_interval, 200);
     ck_assert_int_eq(statsd_interval_flush(iv), 0);
     /* every timer line, every counted request */
     ck_assert_uint_eq(total("p.x.GET.200", "|ms"), THREADS * PER_THREAD);

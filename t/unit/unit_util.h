@@ -3,7 +3,8 @@
  * copies (so AddressSanitizer catches a read past the contract) and
  * byte-exact comparisons with readable failure messages; a client whose
  * datagrams go to a send seam instead of the network, with a seam that
- * keeps every datagram; the suite runner every test program ends with.
+ * keeps every datagram; adder threads racing a flusher; and the suite
+ * runner every test program ends with.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
@@ -11,6 +12,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,44 @@ static inline void dgrams_free(dgrams *cap)
 }
 
 #define UNIT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Starts adders threads of add, the i-th given (void *)(intptr_t)i, and
+ * one thread calling flush flushes times, then waits for them all. */
+#define UNIT_ADDERS_MAX 16
+
+typedef struct {
+    void (*flush)(void);
+    unsigned times;
+} unit_flusher;
+
+static inline void *unit_flusher_run(void *arg)
+{
+    const unit_flusher *f = arg;
+    unsigned i;
+
+    for (i = 0; i < f->times; i++)
+        f->flush();
+    return NULL;
+}
+
+static inline void race_adders_and_flusher(void *(*add)(void *),
+                                           unsigned adders,
+                                           void (*flush)(void),
+                                           unsigned flushes)
+{
+    pthread_t th[UNIT_ADDERS_MAX + 1];
+    unit_flusher f = {flush, flushes};
+    unsigned i;
+
+    ck_assert_uint_le(adders, UNIT_ADDERS_MAX);
+    for (i = 0; i < adders; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, add,
+                                        (void *)(intptr_t)i), 0);
+    ck_assert_int_eq(pthread_create(&th[adders], NULL, unit_flusher_run, &f),
+                     0);
+    for (i = 0; i <= adders; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+}
 
 /* One test of a test case: run once, or loops times (_i = 0..loops-1). */
 typedef struct {
