@@ -200,16 +200,12 @@ END_TEST
 
 START_TEST(styles_parse)
 {
-    statsd_pack_style s;
+    static const parse_case styles[] = {
+        {"off", STATSD_PACK_OFF}, {"etsy", STATSD_PACK_ETSY},
+        {"dogstatsd", STATSD_PACK_DOGSTATSD}, {"on", -1}, {NULL, -1},
+    };
 
-    ck_assert_int_eq(statsd_pack_parse("off", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_OFF);
-    ck_assert_int_eq(statsd_pack_parse("etsy", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_ETSY);
-    ck_assert_int_eq(statsd_pack_parse("dogstatsd", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_DOGSTATSD);
-    ck_assert_int_eq(statsd_pack_parse("on", &s), -1);
-    ck_assert_int_eq(statsd_pack_parse(NULL, &s), -1);
+    ASSERT_PARSES(statsd_pack_parse, statsd_pack_style, styles);
 }
 END_TEST
 

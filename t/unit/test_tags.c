@@ -174,17 +174,13 @@ END_TEST
 
 START_TEST(format_names)
 {
-    statsd_tag_format f;
-    ck_assert_int_eq(statsd_tags_parse_format("none", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_NONE);
-    ck_assert_int_eq(statsd_tags_parse_format("DogStatsD", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_DOGSTATSD);
-    ck_assert_int_eq(statsd_tags_parse_format("influx", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_INFLUX);
-    ck_assert_int_eq(statsd_tags_parse_format("graphite", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_GRAPHITE);
-    ck_assert_int_eq(statsd_tags_parse_format("datadog", &f), -1);
-    ck_assert_int_eq(statsd_tags_parse_format("", &f), -1);
+    static const parse_case formats[] = {
+        {"none", STATSD_TAGS_NONE}, {"DogStatsD", STATSD_TAGS_DOGSTATSD},
+        {"influx", STATSD_TAGS_INFLUX}, {"graphite", STATSD_TAGS_GRAPHITE},
+        {"datadog", -1}, {"", -1},
+    };
+
+    ASSERT_PARSES(statsd_tags_parse_format, statsd_tag_format, formats);
 }
 END_TEST
 

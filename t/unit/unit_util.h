@@ -3,8 +3,8 @@
  * copies (so AddressSanitizer catches a read past the contract) and
  * byte-exact comparisons with readable failure messages; a client whose
  * datagrams go to a send seam instead of the network, with a seam that
- * keeps every datagram; adder threads racing a flusher; and the suite
- * runner every test program ends with.
+ * keeps every datagram; adder threads racing a flusher; names a parser
+ * takes or refuses; and the suite runner every test program ends with.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
@@ -181,6 +181,38 @@ static inline void race_adders_and_flusher(void *(*add)(void *),
     for (i = 0; i <= adders; i++)
         ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 }
+
+/* A text a parser takes, giving value want, or refuses with -1 (want < 0). */
+typedef struct {
+    const char *text;
+    int want;
+} parse_case;
+
+static inline void assert_parsed(const parse_case *c, int rc, int value)
+{
+    const char *text = c->text ? c->text : "(null)";
+
+    if (c->want < 0) {
+        ck_assert_msg(rc == -1, "\"%s\": %d, not refused", text, rc);
+    } else {
+        ck_assert_msg(rc == 0, "\"%s\": %d, not taken", text, rc);
+        ck_assert_msg(value == c->want, "\"%s\": %d, not %d", text, value,
+                      c->want);
+    }
+}
+
+/* Every parse_case of the array cases through int parse(text, type *). */
+#define ASSERT_PARSES(parse, type, cases)                                    \
+    do {                                                                     \
+        size_t i_;                                                           \
+                                                                             \
+        for (i_ = 0; i_ < UNIT_COUNT(cases); i_++) {                         \
+            type v_ = (type)-1;                                              \
+            int rc_ = parse((cases)[i_].text, &v_);                          \
+                                                                             \
+            assert_parsed(&(cases)[i_], rc_, (int)v_);                       \
+        }                                                                    \
+    } while (0)
 
 /* One test of a test case: run once, or loops times (_i = 0..loops-1). */
 typedef struct {
