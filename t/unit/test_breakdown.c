@@ -90,28 +90,29 @@ START_TEST(tags_per_dialect)
 {
     statsd_breakdown b = {1, 3000, 1, 10, 1};
     statsd_tagset *t = calloc(1, sizeof(*t));
-    size_t len;
+    static const struct {
+        statsd_tag_format format;
+        const char *exp;
+    } dialects[] = {
+        {STATSD_TAGS_DOGSTATSD, "\nshop.responses.ttfb:3|ms|#env:prod"
+                                "\nshop.responses.bytes:10|c|#env:prod"
+                                "\nshop.responses.aborted:1|c|#env:prod"},
+        {STATSD_TAGS_INFLUX, "\nshop.responses.ttfb,env=prod:3|ms"
+                             "\nshop.responses.bytes,env=prod:10|c"
+                             "\nshop.responses.aborted,env=prod:1|c"},
+        {STATSD_TAGS_GRAPHITE, "\nshop.responses.ttfb;env=prod:3|ms"
+                               "\nshop.responses.bytes;env=prod:10|c"
+                               "\nshop.responses.aborted;env=prod:1|c"},
+    };
+    size_t i, len;
 
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(statsd_tags_add(t, S("env"), S("prod")), STATSD_TAG_OK);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_DOGSTATSD,
-                statsd_tags_text(t, STATSD_TAGS_DOGSTATSD, &len),
-                "\nshop.responses.ttfb:3|ms|#env:prod"
-                "\nshop.responses.bytes:10|c|#env:prod"
-                "\nshop.responses.aborted:1|c|#env:prod", 3);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_INFLUX,
-                statsd_tags_text(t, STATSD_TAGS_INFLUX, &len),
-                "\nshop.responses.ttfb,env=prod:3|ms"
-                "\nshop.responses.bytes,env=prod:10|c"
-                "\nshop.responses.aborted,env=prod:1|c", 3);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_GRAPHITE,
-                statsd_tags_text(t, STATSD_TAGS_GRAPHITE, &len),
-                "\nshop.responses.ttfb;env=prod:3|ms"
-                "\nshop.responses.bytes;env=prod:10|c"
-                "\nshop.responses.aborted;env=prod:1|c", 3);
+    for (i = 0; i < UNIT_COUNT(dialects); i++)
+        check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
+                    dialects[i].format,
+                    statsd_tags_text(t, dialects[i].format, &len),
+                    dialects[i].exp, 3);
     /* format none: the tags are not written */
     check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
                 STATSD_TAGS_NONE, "|#env:prod",
@@ -250,6 +251,7 @@ START_TEST(backend_largest)
     statsd_backend_result b;
     unsigned n;
     size_t len;
+    int tag_mode;
 
     ck_assert_ptr_nonnull(dst);
     memset(name, 'n', sizeof(name));
@@ -262,18 +264,15 @@ START_TEST(backend_largest)
     b.answered = 1;
     b.status = 599;
     b.usec = UINT64_MAX;
-    len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
-                                         STATSD_UNIT_US, STATSD_TIMER_MS,
-                                         STATSD_TAGS_DOGSTATSD, tags,
-                                         sizeof(tags), 1, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
-    len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
-                                         STATSD_UNIT_US, STATSD_TIMER_MS,
-                                         STATSD_TAGS_DOGSTATSD, tags,
-                                         sizeof(tags), 0, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
+    /* tag mode, then classic names */
+    for (tag_mode = 1; tag_mode >= 0; tag_mode--) {
+        len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
+                                             STATSD_UNIT_US, STATSD_TIMER_MS,
+                                             STATSD_TAGS_DOGSTATSD, tags,
+                                             sizeof(tags), tag_mode, &n);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
+    }
     free(dst);
 }
 END_TEST
