@@ -370,6 +370,25 @@ static void assert_lines(const req_spec *rs, const char *exp, unsigned n)
     free(ms);
 }
 
+/* The lines of *rs are exp, and the note's parts are key, duration and,
+ * unless NULL, the aggregate's key. */
+static void assert_lines_note(const req_spec *rs, const char *exp,
+                              const char *key, const char *duration,
+                              const char *agg)
+{
+    statsd_measurement *ms = new_measurement();
+    char *got = lines_of(rs, ms);
+
+    ck_assert_str_eq(got, exp);
+    ASSERT_BYTES(ms->key, ms->key_len, key, strlen(key), "key");
+    ASSERT_BYTES(ms->duration, ms->duration_len, duration, strlen(duration),
+                 "duration");
+    if (agg)
+        ASSERT_BYTES(ms->agg, ms->agg_len, agg, strlen(agg), "agg");
+    free(got);
+    free(ms);
+}
+
 static const char *const env_prod[] = {"env", "prod", NULL};
 
 START_TEST(tag_mode_dogstatsd)
@@ -425,8 +444,6 @@ START_TEST(tag_mode_aggregate_suffix)
                    .aggregate = "cart", .method = "GET", .status = 200,
                    .tag_mode = 1, .legacy = 1,
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = new_measurement();
-    char *got;
 
     assert_lines(&rs,
         "shop.request.time.web1:12.345|ms|#env:prod,route:cart.items,method:GET,status:200\n"
@@ -436,18 +453,13 @@ START_TEST(tag_mode_aggregate_suffix)
     rs.format = STATSD_TAGS_GRAPHITE;
     rs.prefix = NULL;
     rs.suffix = NULL;
-    got = lines_of(&rs, ms);
-    ck_assert_str_eq(got,
+    /* the note's parts: the first line's name and value, the aggregate's */
+    assert_lines_note(&rs,
         "request.time;env=prod;route=cart.items;method=GET;status=200:12.345|ms\n"
         "request.count;env=prod;route=cart.items;method=GET;status=200:1|c\n"
         "aggregate.time;env=prod;route=cart;method=GET;status=200:12.345|ms\n"
-        "aggregate.count;env=prod;route=cart;method=GET;status=200:1|c");
-    /* the note's parts: the first line's name and value, the aggregate's */
-    ASSERT_LIT(ms->key, ms->key_len, "request.time", "key");
-    ASSERT_LIT(ms->duration, ms->duration_len, "12.345", "duration");
-    ASSERT_LIT(ms->agg, ms->agg_len, "aggregate.time", "agg");
-    free(got);
-    free(ms);
+        "aggregate.count;env=prod;route=cart;method=GET;status=200:1|c",
+        "request.time", "12.345", "aggregate.time");
 }
 END_TEST
 
@@ -457,8 +469,6 @@ START_TEST(classic_names_with_tags)
                    .status = 200, .service = 1, .legacy = 1,
                    .aggregate = "cart",
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = new_measurement();
-    char *got;
 
     assert_lines(&rs,
         "shop.cart.items.GET.200:12.345|ms|#env:prod\n"
@@ -469,15 +479,12 @@ START_TEST(classic_names_with_tags)
         "shop.responses.time:12.345|ms|#env:prod", 6);
     rs.format = STATSD_TAGS_INFLUX;
     rs.aggregate = NULL;
-    got = lines_of(&rs, ms);
-    ck_assert_str_eq(got,
+    assert_lines_note(&rs,
         "shop.cart.items.GET.200,env=prod:12.345|ms\n"
         "shop.cart.items.GET.200,env=prod:1|c\n"
         "shop.responses.good,env=prod:1|c\n"
-        "shop.responses.time,env=prod:12.345|ms");
-    ASSERT_LIT(ms->key, ms->key_len, "shop.cart.items.GET.200", "key");
-    ASSERT_LIT(ms->duration, ms->duration_len, "12.345", "duration");
-    free(got);
+        "shop.responses.time,env=prod:12.345|ms",
+        "shop.cart.items.GET.200", "12.345", NULL);
     /* tag mode with format none: the classic lines, untagged */
     rs.format = STATSD_TAGS_NONE;
     rs.tag_mode = 1;
@@ -487,7 +494,6 @@ START_TEST(classic_names_with_tags)
         "shop.cart.items.GET.200:1|c\n"
         "shop.responses.good:1|c\n"
         "shop.responses.time:12.345|ms", 4);
-    free(ms);
 }
 END_TEST
 
