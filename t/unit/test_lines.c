@@ -536,29 +536,39 @@ START_TEST(build_key_cap)
 }
 END_TEST
 
+/* BASE at its largest: the longest prefix and suffix ("ppp...", "sss..."),
+ * PROPFIND, 503 and the longest duration, with name, aggregate and max. */
+static req_spec largest_spec(const char *name, const char *aggregate,
+                             size_t max)
+{
+    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
+    req_spec rs = BASE;
+
+    memset(pre, 'p', STATSD_AFFIX_MAX);
+    memset(suf, 's', STATSD_AFFIX_MAX);
+    rs.prefix = pre;
+    rs.suffix = suf;
+    rs.name = name;
+    rs.aggregate = aggregate;
+    rs.method = "PROPFIND";
+    rs.status = 503;
+    rs.usec = UINT64_MAX;
+    rs.max = max;
+    return rs;
+}
+
 /* Largest parts allowed: everything must fit statsd_lines_size (at most
  * STATSD_LINES_CAP) and each line's name must respect max_name_len. */
 START_TEST(build_largest)
 {
-    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
     static char name[4000], agg[4000];
-    memset(pre, 'p', STATSD_AFFIX_MAX);
-    memset(suf, 's', STATSD_AFFIX_MAX);
     for (size_t i = 0; i < sizeof name - 1; i++) {
         name[i] = (i % 7 == 6) ? '.' : 'n';
         agg[i] = (i % 5 == 4) ? '.' : 'a';
     }
     name[sizeof name - 2] = 'n';
     agg[sizeof agg - 2] = 'a';
-    req_spec rs = BASE;
-    rs.prefix = pre;
-    rs.suffix = suf;
-    rs.name = name;
-    rs.aggregate = agg;
-    rs.method = "PROPFIND";
-    rs.status = 503;
-    rs.usec = UINT64_MAX;
-    rs.max = STATSD_NAME_MAX;
+    req_spec rs = largest_spec(name, agg, STATSD_NAME_MAX);
     statsd_measurement *m;
     ck_assert_int_eq(build(&rs, &m), 0);
     ck_assert_uint_eq(m->n_lines, 7);
@@ -595,10 +605,10 @@ START_TEST(build_largest)
     ASSERT_BYTES(m->duration, m->duration_len, "18446744073709551.615", 21,
                  "duration (max)");
     ck_assert_msg(m->key_len >= STATSD_AFFIX_MAX + 14 &&
-                  memcmp(m->key, pre, STATSD_AFFIX_MAX) == 0 &&
+                  memcmp(m->key, rs.prefix, STATSD_AFFIX_MAX) == 0 &&
                   memcmp(m->key + m->key_len - (STATSD_AFFIX_MAX + 14),
                          ".PROPFIND.503.", 14) == 0 &&
-                  memcmp(m->key + m->key_len - STATSD_AFFIX_MAX, suf,
+                  memcmp(m->key + m->key_len - STATSD_AFFIX_MAX, rs.suffix,
                          STATSD_AFFIX_MAX) == 0,
                   "key does not end with .PROPFIND.503.S: %s",
                   esc(m->key, m->key_len));
@@ -610,19 +620,9 @@ END_TEST
  * lines fit STATSD_LINES_SMALL, the buffer a caller keeps on its stack. */
 START_TEST(small_buffer_holds_default_settings)
 {
-    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
     static char name[4000];
-    memset(pre, 'p', STATSD_AFFIX_MAX);
-    memset(suf, 's', STATSD_AFFIX_MAX);
     memset(name, 'n', sizeof name - 1);
-    req_spec rs = BASE;
-    rs.prefix = pre;
-    rs.suffix = suf;
-    rs.name = name;
-    rs.method = "PROPFIND";
-    rs.status = 503;
-    rs.usec = UINT64_MAX;
-    rs.max = STATSD_NAME_DEFAULT_MAX;
+    req_spec rs = largest_spec(name, BASE.aggregate, STATSD_NAME_DEFAULT_MAX);
     statsd_measurement *m;
     ck_assert_int_eq(build(&rs, &m), 0);
     ck_assert_uint_le(built_size, STATSD_LINES_SMALL);
