@@ -465,6 +465,19 @@ static int exclude_count_none(const char *seg, size_t len, void *baton)
     return 0;
 }
 
+/* From uri with max and a counting exclude test: the name is exp and the
+ * test was called exp_calls times. */
+static void check_scan(const char *uri, size_t max, statsd_exclude_fn count,
+                       const char *exp, int exp_calls)
+{
+    char out[8192];
+    int calls = 0;
+
+    path_max(uri, max, count, &calls, out, sizeof out);
+    ck_assert_str_eq(out, exp);
+    ck_assert_int_eq(calls, exp_calls);
+}
+
 START_TEST(path_segment_cap)
 {
     char out[512], exp[512], big[512];
@@ -477,9 +490,8 @@ START_TEST(path_segment_cap)
         exp[2 * i + 1] = '.';
     }
     exp[2 * STATSD_PATH_MAX_SEGMENTS - 1] = '\0';
-    path_max(uri, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, exp);
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, SIZE_MAX, exclude_count_none, exp,
+               STATSD_PATH_MAX_SEGMENTS);
     /* no exclude test, no bound: all 100 */
     ck_assert_int_eq(path_max(uri, 10, NULL, NULL, out, sizeof out), 199);
     free(uri);
@@ -497,10 +509,7 @@ START_TEST(path_segment_cap)
     /* "." and ".." are not tested, so they do not count */
     uri = repeat_segment(".", 100);
     snprintf(big, sizeof big, "%s/a", uri);
-    calls = 0;
-    path_max(big, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "a");
-    ck_assert_int_eq(calls, 1);
+    check_scan(big, SIZE_MAX, exclude_count_none, "a", 1);
     free(uri);
 
     /* nor do empty segments */
@@ -517,9 +526,7 @@ START_TEST(path_stops_when_full)
     int calls = 0;
 
     /* 4, 9, 14 bytes: the fourth segment finds the name full */
-    path_max(uri, 10, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "abcd.abcd.abcd");
-    ck_assert_int_eq(calls, 3);
+    check_scan(uri, 10, exclude_count_none, "abcd.abcd.abcd", 3);
     path_max(uri, 9, exclude_count_none, &calls, out, sizeof out);
     ck_assert_str_eq(out, "abcd.abcd");
     /* no exclude test: max is not used */
@@ -540,14 +547,10 @@ END_TEST
 
 START_TEST(exclude_calls_bounded)
 {
-    char out[512];
     char *uri = repeat_segment("a", 5000);
-    int calls = 0;
 
     /* excluded segments leave the name empty: the segment cap ends it */
-    path_max(uri, 250, exclude_count_all, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "ROOT");
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, 250, exclude_count_all, "ROOT", STATSD_PATH_MAX_SEGMENTS);
     free(uri);
 
     /* "/a/.." pairs: the name stays empty, the tests still end at 64 */
@@ -556,10 +559,7 @@ START_TEST(exclude_calls_bounded)
     for (int i = 0; i < 5000; i++)
         memcpy(uri + 5 * i, "/a/..", 5);
     uri[5000 * 5] = '\0';
-    calls = 0;
-    path_max(uri, 250, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "ROOT");
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, 250, exclude_count_none, "ROOT", STATSD_PATH_MAX_SEGMENTS);
     free(uri);
 }
 END_TEST
