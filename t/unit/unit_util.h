@@ -1,9 +1,9 @@
 /*
  * unit_util.h - helpers shared by the Check unit tests: exact-size heap
  * copies (so AddressSanitizer catches a read past the contract) and
- * byte-exact comparisons with readable failure messages; a client whose
- * datagrams go to a send seam instead of the network, with a seam that
- * keeps every datagram; adder threads racing a flusher; names a parser
+ * byte-exact comparisons with readable failure messages; clients, one
+ * whose datagrams go to a send seam instead of the network, with seams
+ * that count or keep every datagram; adder threads racing a flusher; names a parser
  * takes or refuses; and the suite runner every test program ends with.
  */
 #ifndef UNIT_UTIL_H
@@ -70,6 +70,33 @@ static inline const char *esc(const char *s, size_t n)
                   "%s: expected \"%s\" (%zu bytes), got \"%s\" (%zu bytes)",   \
                   (what), esc((exp), (exp_len)), (size_t)(exp_len),           \
                   esc((got), (got_len)), (size_t)(got_len))
+
+/* A client for the destination spec with max packet max_packet, not yet
+ * resolved or opened. */
+static inline statsd_client *client_for(const char *spec, size_t max_packet)
+{
+    statsd_target t;
+    statsd_client *c = NULL;
+
+    ck_assert_int_eq(statsd_target_parse(&t, spec), 0);
+    ck_assert_int_eq(statsd_client_create(&c, &t, max_packet), 0);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+/* A send seam that counts its calls in the uint64_t baton and sends
+ * nothing. */
+static inline ssize_t count_send(int fd, const void *buf, size_t len,
+                                 const struct sockaddr *to, socklen_t tolen,
+                                 void *baton)
+{
+    (void)fd;
+    (void)buf;
+    (void)to;
+    (void)tolen;
+    __atomic_add_fetch((uint64_t *)baton, 1, __ATOMIC_SEQ_CST);
+    return (ssize_t)len;
+}
 
 /* A resolved, opened client for 127.0.0.1:8125 with max packet
  * max_packet whose datagrams go to send_fn(baton): nothing leaves. */
