@@ -368,8 +368,10 @@ START_TEST(reload_marker_lines)
     } cases[] = {
         {"shop", STATSD_TAGS_NONE, 0, 0, "shop.httpd.reloads:1|c"},
         {"", STATSD_TAGS_NONE, 1, 1, "httpd.reloads:1|c"},
-        {"shop", STATSD_TAGS_DOGSTATSD, 1, 1, "shop.httpd.reloads:1|c|#env:prod"},
-        {"shop", STATSD_TAGS_DOGSTATSD, 0, 1, "shop.httpd.reloads:1|c|#env:prod"},
+        {"shop", STATSD_TAGS_DOGSTATSD, 1, 1,
+         "shop.httpd.reloads:1|c|#env:prod"},
+        {"shop", STATSD_TAGS_DOGSTATSD, 0, 1,
+         "shop.httpd.reloads:1|c|#env:prod"},
         {"shop", STATSD_TAGS_INFLUX, 1, 1, "shop.httpd.reloads,env=prod:1|c"},
         {"shop", STATSD_TAGS_GRAPHITE, 0, 1, "shop.httpd.reloads;env=prod:1|c"},
         {"shop", STATSD_TAGS_GRAPHITE, 1, 0, "shop.httpd.reloads:1|c"},

@@ -3,8 +3,9 @@
  * copies (so AddressSanitizer catches a read past the contract) and
  * byte-exact comparisons with readable failure messages; clients, one
  * whose datagrams go to a send seam instead of the network, with seams
- * that count or keep every datagram; adder threads racing a flusher; names a parser
- * takes or refuses; and the suite runner every test program ends with.
+ * that count or keep every datagram; adder threads racing a flusher;
+ * tables of texts a parser takes or refuses; and the suite runner every
+ * test program ends with.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
@@ -171,8 +172,6 @@ static inline void dgrams_free(dgrams *cap)
 
 #define UNIT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Starts adders threads of add, the i-th given (void *)(intptr_t)i, and
- * one thread calling flush flushes times, then waits for them all. */
 #define UNIT_ADDERS_MAX 16
 
 typedef struct {
@@ -190,6 +189,8 @@ static inline void *unit_flusher_run(void *arg)
     return NULL;
 }
 
+/* Starts adders threads of add, the i-th given (void *)(intptr_t)i, and
+ * one thread calling flush flushes times, then waits for them all. */
 static inline void race_adders_and_flusher(void *(*add)(void *),
                                            unsigned adders,
                                            void (*flush)(void),
