@@ -40,7 +40,7 @@ ASAN_UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 
 .PHONY: asan-test asan-unit asan-integration asan-module
 
-$(ASAN_OUT)/test_%: t/unit/test_%.c $(CORE_SRC) $(CORE_HDR)
+$(ASAN_OUT)/test_%: t/unit/test_%.c t/unit/unit_util.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(ASAN_OUT)
 	$(CC) $(UNIT_CFLAGS) $(ASAN_SAN) -o $@ $< $(CORE_SRC) \
 	    $$(pkg-config --cflags --libs check) -lpthread

@@ -172,29 +172,19 @@ static void *adder(void *arg)
     return NULL;
 }
 
-static void *flusher(void *arg)
+static void flush_batch(void)
 {
-    int i;
-    (void)arg;
-    for (i = 0; i < 2000; i++)
-        statsd_batch_flush(batch);
-    return NULL;
+    statsd_batch_flush(batch);
 }
 
 START_TEST(threads_lose_nothing)
 {
-    pthread_t t[THREADS + 1];
     static char seen[THREADS][PER_THREAD];
     size_t i, total = 0;
     statsd_stats st;
 
     memset(seen, 0, sizeof(seen));
-    for (i = 0; i < THREADS; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, adder,
-                                        (void *)(intptr_t)i), 0);
-    ck_assert_int_eq(pthread_create(&t[THREADS], NULL, flusher, NULL), 0);
-    for (i = 0; i <= THREADS; i++)
-        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    race_adders_and_flusher(adder, THREADS, flush_batch, 2000);
     ck_assert_int_eq(statsd_batch_flush(batch), 0);
 
     /* every line arrives exactly once, whole, in datagrams <= 512 */
@@ -312,26 +302,12 @@ START_TEST(create_rejects_nulls)
 }
 END_TEST
 
-static Suite *batch_suite(void)
-{
-    Suite *s = suite_create("statsd_batch");
-    TCase *tc = tcase_create("batch");
-
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, lines_wait_for_a_flush);
-    tcase_add_test(tc, full_datagram_goes_when_the_next_block_does_not_fit);
-    tcase_add_test(tc, exactly_full_datagram);
-    tcase_add_test(tc, block_larger_than_a_packet_keeps_the_order);
-    tcase_add_test(tc, failed_send_is_counted_not_kept);
-    tcase_add_test(tc, threads_lose_nothing);
-    tcase_add_test(tc, a_datagram_being_sent_keeps_its_buffer);
-    tcase_add_test(tc, create_rejects_nulls);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(batch_suite());
-}
+UNIT_MAIN("statsd_batch", "batch", setup, teardown, 60,
+          UNIT_TEST(lines_wait_for_a_flush),
+          UNIT_TEST(full_datagram_goes_when_the_next_block_does_not_fit),
+          UNIT_TEST(exactly_full_datagram),
+          UNIT_TEST(block_larger_than_a_packet_keeps_the_order),
+          UNIT_TEST(failed_send_is_counted_not_kept),
+          UNIT_TEST(threads_lose_nothing),
+          UNIT_TEST(a_datagram_being_sent_keeps_its_buffer),
+          UNIT_TEST(create_rejects_nulls))

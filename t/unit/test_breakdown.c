@@ -90,28 +90,29 @@ START_TEST(tags_per_dialect)
 {
     statsd_breakdown b = {1, 3000, 1, 10, 1};
     statsd_tagset *t = calloc(1, sizeof(*t));
-    size_t len;
+    static const struct {
+        statsd_tag_format format;
+        const char *exp;
+    } dialects[] = {
+        {STATSD_TAGS_DOGSTATSD, "\nshop.responses.ttfb:3|ms|#env:prod"
+                                "\nshop.responses.bytes:10|c|#env:prod"
+                                "\nshop.responses.aborted:1|c|#env:prod"},
+        {STATSD_TAGS_INFLUX, "\nshop.responses.ttfb,env=prod:3|ms"
+                             "\nshop.responses.bytes,env=prod:10|c"
+                             "\nshop.responses.aborted,env=prod:1|c"},
+        {STATSD_TAGS_GRAPHITE, "\nshop.responses.ttfb;env=prod:3|ms"
+                               "\nshop.responses.bytes;env=prod:10|c"
+                               "\nshop.responses.aborted;env=prod:1|c"},
+    };
+    size_t i, len;
 
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(statsd_tags_add(t, S("env"), S("prod")), STATSD_TAG_OK);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_DOGSTATSD,
-                statsd_tags_text(t, STATSD_TAGS_DOGSTATSD, &len),
-                "\nshop.responses.ttfb:3|ms|#env:prod"
-                "\nshop.responses.bytes:10|c|#env:prod"
-                "\nshop.responses.aborted:1|c|#env:prod", 3);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_INFLUX,
-                statsd_tags_text(t, STATSD_TAGS_INFLUX, &len),
-                "\nshop.responses.ttfb,env=prod:3|ms"
-                "\nshop.responses.bytes,env=prod:10|c"
-                "\nshop.responses.aborted,env=prod:1|c", 3);
-    check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
-                STATSD_TAGS_GRAPHITE,
-                statsd_tags_text(t, STATSD_TAGS_GRAPHITE, &len),
-                "\nshop.responses.ttfb;env=prod:3|ms"
-                "\nshop.responses.bytes;env=prod:10|c"
-                "\nshop.responses.aborted;env=prod:1|c", 3);
+    for (i = 0; i < UNIT_COUNT(dialects); i++)
+        check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
+                    dialects[i].format,
+                    statsd_tags_text(t, dialects[i].format, &len),
+                    dialects[i].exp, 3);
     /* format none: the tags are not written */
     check_lines("shop", &b, STATSD_UNIT_MS, STATSD_TIMER_MS,
                 STATSD_TAGS_NONE, "|#env:prod",
@@ -250,6 +251,7 @@ START_TEST(backend_largest)
     statsd_backend_result b;
     unsigned n;
     size_t len;
+    int tag_mode;
 
     ck_assert_ptr_nonnull(dst);
     memset(name, 'n', sizeof(name));
@@ -262,43 +264,33 @@ START_TEST(backend_largest)
     b.answered = 1;
     b.status = 599;
     b.usec = UINT64_MAX;
-    len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
-                                         STATSD_UNIT_US, STATSD_TIMER_MS,
-                                         STATSD_TAGS_DOGSTATSD, tags,
-                                         sizeof(tags), 1, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
-    len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
-                                         STATSD_UNIT_US, STATSD_TIMER_MS,
-                                         STATSD_TAGS_DOGSTATSD, tags,
-                                         sizeof(tags), 0, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
+    /* tag mode, then classic names */
+    for (tag_mode = 1; tag_mode >= 0; tag_mode--) {
+        len = statsd_breakdown_backend_lines(dst, prefix, sizeof(prefix), &b,
+                                             STATSD_UNIT_US, STATSD_TIMER_MS,
+                                             STATSD_TAGS_DOGSTATSD, tags,
+                                             sizeof(tags), tag_mode, &n);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_uint_le(len, 4 * (STATSD_BACKEND_LINE_MAX + 1));
+    }
     free(dst);
 }
 END_TEST
 
-static Suite *breakdown_suite(void)
-{
-    Suite *s = suite_create("statsd_breakdown");
-    TCase *tc = tcase_create("lines");
-
-    tcase_add_test(tc, each_line);
-    tcase_add_test(tc, all_three_no_prefix);
-    tcase_add_test(tc, units_and_timer_types);
-    tcase_add_test(tc, tags_per_dialect);
-    tcase_add_test(tc, largest);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("backends");
-    tcase_add_test(tc, backend_names);
-    tcase_add_test(tc, backend_lines);
-    tcase_add_test(tc, backend_tags);
-    tcase_add_test(tc, backend_largest);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(breakdown_suite());
+    Suite *s = suite_create("statsd_breakdown");
+
+    UNIT_TCASE(s, "lines", NULL, NULL, 0,
+               UNIT_TEST(each_line),
+               UNIT_TEST(all_three_no_prefix),
+               UNIT_TEST(units_and_timer_types),
+               UNIT_TEST(tags_per_dialect),
+               UNIT_TEST(largest));
+    UNIT_TCASE(s, "backends", NULL, NULL, 0,
+               UNIT_TEST(backend_names),
+               UNIT_TEST(backend_lines),
+               UNIT_TEST(backend_tags),
+               UNIT_TEST(backend_largest));
+    return run_suite(s);
 }

@@ -60,33 +60,63 @@ START_TEST(every_bound_at_or_above_the_duration)
 }
 END_TEST
 
+/* One request's bucket lines: its duration, prefix, format, static tags
+ * text and tag mode, and the exact lines. */
+typedef struct {
+    uint64_t usec;
+    const char *prefix;
+    statsd_tag_format format;
+    const char *tags;
+    int tag_mode;
+    const char *exp;
+} lines_case;
+
+static void check_lines(const lines_case *cases, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        ck_assert_str_eq(lines(cases[i].usec, cases[i].prefix,
+                               cases[i].format, cases[i].tags,
+                               cases[i].tag_mode),
+                         cases[i].exp);
+}
+
 START_TEST(static_tags_where_the_format_puts_them)
 {
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 0),
-                     "p.responses.latency.le_1000ms:1|c|#env:prod");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 0),
-                     "p.responses.latency.le_1000ms,env=prod:1|c");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_GRAPHITE, ";env=prod", 0),
-                     "p.responses.latency.le_1000ms;env=prod:1|c");
-    /* the format none never writes tags */
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_NONE, "|#x:y", 1),
-                     "p.responses.latency.le_1000ms:1|c");
+    static const lines_case cases[] = {
+        {600000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 0,
+         "p.responses.latency.le_1000ms:1|c|#env:prod"},
+        {600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 0,
+         "p.responses.latency.le_1000ms,env=prod:1|c"},
+        {600000, "p", STATSD_TAGS_GRAPHITE, ";env=prod", 0,
+         "p.responses.latency.le_1000ms;env=prod:1|c"},
+        /* the format none never writes tags */
+        {600000, "p", STATSD_TAGS_NONE, "|#x:y", 1,
+         "p.responses.latency.le_1000ms:1|c"},
+    };
+
+    check_lines(cases, UNIT_COUNT(cases));
 }
 END_TEST
 
 START_TEST(tag_mode_has_one_name_and_an_le_tag)
 {
-    ck_assert_str_eq(lines(300000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 1),
-                     "p.responses.latency:1|c|#env:prod,le:500ms\n"
-                     "p.responses.latency:1|c|#env:prod,le:1000ms");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_DOGSTATSD, "", 1),
-                     "p.responses.latency:1|c|#le:1000ms");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 1),
-                     "p.responses.latency,env=prod,le=1000ms:1|c");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_INFLUX, "", 1),
-                     "p.responses.latency,le=1000ms:1|c");
-    ck_assert_str_eq(lines(600000, "p", STATSD_TAGS_GRAPHITE, "", 1),
-                     "p.responses.latency;le=1000ms:1|c");
+    static const lines_case cases[] = {
+        {300000, "p", STATSD_TAGS_DOGSTATSD, "|#env:prod", 1,
+         "p.responses.latency:1|c|#env:prod,le:500ms\n"
+         "p.responses.latency:1|c|#env:prod,le:1000ms"},
+        {600000, "p", STATSD_TAGS_DOGSTATSD, "", 1,
+         "p.responses.latency:1|c|#le:1000ms"},
+        {600000, "p", STATSD_TAGS_INFLUX, ",env=prod", 1,
+         "p.responses.latency,env=prod,le=1000ms:1|c"},
+        {600000, "p", STATSD_TAGS_INFLUX, "", 1,
+         "p.responses.latency,le=1000ms:1|c"},
+        {600000, "p", STATSD_TAGS_GRAPHITE, "", 1,
+         "p.responses.latency;le=1000ms:1|c"},
+    };
+
+    check_lines(cases, UNIT_COUNT(cases));
 }
 END_TEST
 
@@ -117,21 +147,8 @@ START_TEST(bounds_are_checked)
 }
 END_TEST
 
-static Suite *buckets_suite(void)
-{
-    Suite *s = suite_create("statsd_buckets");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_add_test(tc, every_bound_at_or_above_the_duration);
-    tcase_add_test(tc, static_tags_where_the_format_puts_them);
-    tcase_add_test(tc, tag_mode_has_one_name_and_an_le_tag);
-    tcase_add_test(tc, bounds_are_checked);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(buckets_suite());
-}
+UNIT_MAIN("statsd_buckets", "core", setup, NULL, 0,
+          UNIT_TEST(every_bound_at_or_above_the_duration),
+          UNIT_TEST(static_tags_where_the_format_puts_them),
+          UNIT_TEST(tag_mode_has_one_name_and_an_le_tag),
+          UNIT_TEST(bounds_are_checked))

@@ -108,17 +108,6 @@ static void assert_captured(const struct capture *cap, int i, const char *want)
     ck_assert_mem_eq(cap->data[i], want, strlen(want));
 }
 
-static statsd_client *client_for(const char *spec, size_t max_packet)
-{
-    statsd_target t;
-    statsd_client *c = NULL;
-
-    ck_assert_int_eq(statsd_target_parse(&t, spec), 0);
-    ck_assert_int_eq(statsd_client_create(&c, &t, max_packet), 0);
-    ck_assert_ptr_nonnull(c);
-    return c;
-}
-
 /* A resolved, opened client whose datagrams go to cap instead. */
 static statsd_client *seam_client(size_t max_packet, struct capture *cap)
 {
@@ -1464,15 +1453,13 @@ static ssize_t counting_send(int fd, const void *buf, size_t len,
                              const struct sockaddr *to, socklen_t tolen,
                              void *baton)
 {
-    (void)fd;
-    (void)to;
-    (void)tolen;
-    __atomic_add_fetch((uint64_t *)baton, 1, __ATOMIC_RELAXED);
+    ssize_t sent = count_send(fd, buf, len, to, tolen, baton);
+
     if (((const char *)buf)[0] == 'f') {
         errno = EAGAIN;
         return -1;
     }
-    return (ssize_t)len;
+    return sent;
 }
 
 static void *send_many(void *arg)
@@ -1515,70 +1502,49 @@ END_TEST
 
 /* ---- suite -------------------------------------------------------------- */
 
-static TCase *tcase(Suite *s, const char *name)
-{
-    TCase *tc = tcase_create(name);
-
-    tcase_add_checked_fixture(tc, NULL, reset_fakes);
-    tcase_set_timeout(tc, 60);      /* valgrind is slow */
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
-static Suite *client_suite(void)
-{
-    Suite *s = suite_create("statsd_client");
-    TCase *tc;
-
-    tc = tcase(s, "target");
-    tcase_add_test(tc, test_host_port_defaults);
-    tcase_add_test(tc, test_host_port_rejects);
-    tcase_add_test(tc, test_parse_forms);
-    tcase_add_test(tc, test_parse_rejects);
-    tcase_add_test(tc, test_port_parse);
-    tcase_add_test(tc, test_format_round_trip);
-    tcase_add_test(tc, test_target_equal);
-
-    tc = tcase(s, "client");
-    tcase_add_test(tc, test_create_validates);
-    tcase_add_test(tc, test_drop_reason_names);
-    tcase_add_test(tc, test_count_drop_and_take_errors);
-    tcase_add_test(tc, test_unresolved_and_closed);
-    tcase_add_test(tc, test_send_edges);
-    tcase_add_loop_test(tc, test_errno_mapping, 0,
-                        (int)(sizeof(errno_map) / sizeof(errno_map[0])));
-    tcase_add_test(tc, test_threads_count_exactly);
-
-    tc = tcase(s, "split");
-    tcase_add_test(tc, test_split_at_packet_size);
-    tcase_add_test(tc, test_split_empty_lines);
-    tcase_add_test(tc, test_line_too_big);
-    tcase_add_test(tc, test_send_lines_failure_continues);
-
-    tc = tcase(s, "socket");
-    tcase_add_loop_test(tc, test_socket_flags, 0, 3);
-    tcase_add_loop_test(tc, test_udp_icmp_errors_enabled, 0, 2);
-    tcase_add_loop_test(tc, test_udp_real, 0, 2);
-    tcase_add_loop_test(tc, test_udp_refused, 0, 2);
-    tcase_add_test(tc, test_unix_real);
-    tcase_add_test(tc, test_unix_address);
-    tcase_add_test(tc, test_unix_missing_path);
-    tcase_add_test(tc, test_unix_no_reader);
-    tcase_add_test(tc, test_unix_full_receiver);
-
-    tc = tcase(s, "resolve");
-    tcase_add_test(tc, test_resolver_seam);
-    tcase_add_test(tc, test_resolver_unix_and_default);
-    tcase_add_loop_test(tc, test_literals_never_resolved, 0, 2);
-    tcase_add_test(tc, test_set_address);
-    tcase_add_test(tc, test_localhost_is_ipv4);
-    tcase_add_test(tc, test_getaddrinfo_prefers_ipv4);
-    tcase_add_loop_test(tc, test_getaddrinfo_errors, 0,
-                        (int)(sizeof(gai_errors) / sizeof(gai_errors[0])));
-    return s;
-}
-
+/* Every case resets the fakes after each test; 60 s: valgrind is slow. */
 int main(void)
 {
-    return run_suite(client_suite());
+    Suite *s = suite_create("statsd_client");
+
+    UNIT_TCASE(s, "target", NULL, reset_fakes, 60,
+               UNIT_TEST(test_host_port_defaults),
+               UNIT_TEST(test_host_port_rejects),
+               UNIT_TEST(test_parse_forms),
+               UNIT_TEST(test_parse_rejects),
+               UNIT_TEST(test_port_parse),
+               UNIT_TEST(test_format_round_trip),
+               UNIT_TEST(test_target_equal));
+    UNIT_TCASE(s, "client", NULL, reset_fakes, 60,
+               UNIT_TEST(test_create_validates),
+               UNIT_TEST(test_drop_reason_names),
+               UNIT_TEST(test_count_drop_and_take_errors),
+               UNIT_TEST(test_unresolved_and_closed),
+               UNIT_TEST(test_send_edges),
+               UNIT_LOOP(test_errno_mapping, (int)UNIT_COUNT(errno_map)),
+               UNIT_TEST(test_threads_count_exactly));
+    UNIT_TCASE(s, "split", NULL, reset_fakes, 60,
+               UNIT_TEST(test_split_at_packet_size),
+               UNIT_TEST(test_split_empty_lines),
+               UNIT_TEST(test_line_too_big),
+               UNIT_TEST(test_send_lines_failure_continues));
+    UNIT_TCASE(s, "socket", NULL, reset_fakes, 60,
+               UNIT_LOOP(test_socket_flags, 3),
+               UNIT_LOOP(test_udp_icmp_errors_enabled, 2),
+               UNIT_LOOP(test_udp_real, 2),
+               UNIT_LOOP(test_udp_refused, 2),
+               UNIT_TEST(test_unix_real),
+               UNIT_TEST(test_unix_address),
+               UNIT_TEST(test_unix_missing_path),
+               UNIT_TEST(test_unix_no_reader),
+               UNIT_TEST(test_unix_full_receiver));
+    UNIT_TCASE(s, "resolve", NULL, reset_fakes, 60,
+               UNIT_TEST(test_resolver_seam),
+               UNIT_TEST(test_resolver_unix_and_default),
+               UNIT_LOOP(test_literals_never_resolved, 2),
+               UNIT_TEST(test_set_address),
+               UNIT_TEST(test_localhost_is_ipv4),
+               UNIT_TEST(test_getaddrinfo_prefers_ipv4),
+               UNIT_LOOP(test_getaddrinfo_errors, (int)UNIT_COUNT(gai_errors)));
+    return run_suite(s);
 }

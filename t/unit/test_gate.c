@@ -195,22 +195,8 @@ START_TEST(racing_ticks_never_send_after_the_close)
 }
 END_TEST
 
-static Suite *gate_suite(void)
-{
-    Suite *s = suite_create("statsd_gate");
-    TCase *tc = tcase_create("gate");
-
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, close_sends_the_batch_then_nothing);
-    tcase_add_test(tc, close_during_a_tick_is_done_by_the_tick);
-    tcase_add_test(tc, ungated_flush_after_close_is_counted_badfd);
-    tcase_add_loop_test(tc, racing_ticks_never_send_after_the_close, 0, 20);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(gate_suite());
-}
+UNIT_MAIN("statsd_gate", "gate", setup, teardown, 60,
+          UNIT_TEST(close_sends_the_batch_then_nothing),
+          UNIT_TEST(close_during_a_tick_is_done_by_the_tick),
+          UNIT_TEST(ungated_flush_after_close_is_counted_badfd),
+          UNIT_LOOP(racing_ticks_never_send_after_the_close, 20))

@@ -167,22 +167,34 @@ static statsd_tagset *tagset(const char *k1, ...)
     return set;
 }
 
-static void check_tagged(const char *prefix, const char *host,
-                         statsd_tag_format f, int mode,
-                         const statsd_tagset *set, const statsd_workers *w,
-                         const char *exp)
+/* One tagged run: its prefix, host, format and tag mode, whether the
+ * test's static tags are given, and the exact lines. */
+typedef struct {
+    const char *prefix, *host;
+    statsd_tag_format format;
+    int tag_mode, with_tags;
+    const char *exp;
+} tagged_case;
+
+static void check_tagged(const statsd_tagset *set, const statsd_workers *w,
+                         const tagged_case *cases, size_t n)
 {
-    statsd_gauge_tags t = {f, mode, set};
     char *dst = malloc(STATSD_GAUGES_CAP), *got;
-    size_t len;
+    size_t i, len;
 
     ck_assert_ptr_nonnull(dst);
-    len = statsd_gauges_format_tagged(dst, STATSD_GAUGES_CAP, prefix,
-                                      strlen(prefix), host, strlen(host),
-                                      &t, w);
-    got = dup_terminated(dst, len);
-    ASSERT_BYTES(got, len, exp, strlen(exp), "tagged gauges");
-    free(got);
+    for (i = 0; i < n; i++) {
+        const tagged_case *c = &cases[i];
+        statsd_gauge_tags t = {c->format, c->tag_mode,
+                               c->with_tags ? set : NULL};
+
+        len = statsd_gauges_format_tagged(dst, STATSD_GAUGES_CAP, c->prefix,
+                                          strlen(c->prefix), c->host,
+                                          strlen(c->host), &t, w);
+        got = dup_terminated(dst, len);
+        ASSERT_BYTES(got, len, c->exp, strlen(c->exp), "tagged gauges");
+        free(got);
+    }
     free(dst);
 }
 
@@ -190,25 +202,28 @@ START_TEST(tag_mode_host_is_a_tag)
 {
     statsd_workers w = {3, 13, 16, 1, 5};
     statsd_tagset *set = tagset("env", "prod", "team", "web", NULL);
+    static const tagged_case cases[] = {
+        {"shop", "web1", STATSD_TAGS_DOGSTATSD, 1, 1,
+         "shop.httpd.workers.busy:3|g|#env:prod,team:web,host:web1\n"
+         "shop.httpd.workers.idle:13|g|#env:prod,team:web,host:web1\n"
+         "shop.httpd.workers.max:16|g|#env:prod,team:web,host:web1\n"
+         "shop.httpd.connections.async:5|g"
+         "|#env:prod,team:web,host:web1"},
+        {"shop", "web1", STATSD_TAGS_INFLUX, 1, 1,
+         "shop.httpd.workers.busy,env=prod,team=web,host=web1:3|g\n"
+         "shop.httpd.workers.idle,env=prod,team=web,host=web1:13|g\n"
+         "shop.httpd.workers.max,env=prod,team=web,host=web1:16|g\n"
+         "shop.httpd.connections.async,env=prod,team=web,host=web1"
+         ":5|g"},
+        {"shop", "web1", STATSD_TAGS_GRAPHITE, 1, 1,
+         "shop.httpd.workers.busy;env=prod;team=web;host=web1:3|g\n"
+         "shop.httpd.workers.idle;env=prod;team=web;host=web1:13|g\n"
+         "shop.httpd.workers.max;env=prod;team=web;host=web1:16|g\n"
+         "shop.httpd.connections.async;env=prod;team=web;host=web1"
+         ":5|g"},
+    };
 
-    check_tagged("shop", "web1", STATSD_TAGS_DOGSTATSD, 1, set, &w,
-                 "shop.httpd.workers.busy:3|g|#env:prod,team:web,host:web1\n"
-                 "shop.httpd.workers.idle:13|g|#env:prod,team:web,host:web1\n"
-                 "shop.httpd.workers.max:16|g|#env:prod,team:web,host:web1\n"
-                 "shop.httpd.connections.async:5|g"
-                 "|#env:prod,team:web,host:web1");
-    check_tagged("shop", "web1", STATSD_TAGS_INFLUX, 1, set, &w,
-                 "shop.httpd.workers.busy,env=prod,team=web,host=web1:3|g\n"
-                 "shop.httpd.workers.idle,env=prod,team=web,host=web1:13|g\n"
-                 "shop.httpd.workers.max,env=prod,team=web,host=web1:16|g\n"
-                 "shop.httpd.connections.async,env=prod,team=web,host=web1"
-                 ":5|g");
-    check_tagged("shop", "web1", STATSD_TAGS_GRAPHITE, 1, set, &w,
-                 "shop.httpd.workers.busy;env=prod;team=web;host=web1:3|g\n"
-                 "shop.httpd.workers.idle;env=prod;team=web;host=web1:13|g\n"
-                 "shop.httpd.workers.max;env=prod;team=web;host=web1:16|g\n"
-                 "shop.httpd.connections.async;env=prod;team=web;host=web1"
-                 ":5|g");
+    check_tagged(set, &w, cases, UNIT_COUNT(cases));
     free(set);
 }
 END_TEST
@@ -216,19 +231,22 @@ END_TEST
 START_TEST(tag_mode_without_static_tags)
 {
     statsd_workers w = {0, 8, 8, 0, 0};
+    static const tagged_case cases[] = {
+        {"", "h", STATSD_TAGS_DOGSTATSD, 1, 0,
+         "httpd.workers.busy:0|g|#host:h\n"
+         "httpd.workers.idle:8|g|#host:h\n"
+         "httpd.workers.max:8|g|#host:h"},
+        {"p", "h", STATSD_TAGS_INFLUX, 1, 0,
+         "p.httpd.workers.busy,host=h:0|g\n"
+         "p.httpd.workers.idle,host=h:8|g\n"
+         "p.httpd.workers.max,host=h:8|g"},
+        {"p", "h", STATSD_TAGS_GRAPHITE, 1, 0,
+         "p.httpd.workers.busy;host=h:0|g\n"
+         "p.httpd.workers.idle;host=h:8|g\n"
+         "p.httpd.workers.max;host=h:8|g"},
+    };
 
-    check_tagged("", "h", STATSD_TAGS_DOGSTATSD, 1, NULL, &w,
-                 "httpd.workers.busy:0|g|#host:h\n"
-                 "httpd.workers.idle:8|g|#host:h\n"
-                 "httpd.workers.max:8|g|#host:h");
-    check_tagged("p", "h", STATSD_TAGS_INFLUX, 1, NULL, &w,
-                 "p.httpd.workers.busy,host=h:0|g\n"
-                 "p.httpd.workers.idle,host=h:8|g\n"
-                 "p.httpd.workers.max,host=h:8|g");
-    check_tagged("p", "h", STATSD_TAGS_GRAPHITE, 1, NULL, &w,
-                 "p.httpd.workers.busy;host=h:0|g\n"
-                 "p.httpd.workers.idle;host=h:8|g\n"
-                 "p.httpd.workers.max;host=h:8|g");
+    check_tagged(NULL, &w, cases, UNIT_COUNT(cases));
 }
 END_TEST
 
@@ -236,11 +254,14 @@ START_TEST(static_host_tag_stands_for_host)
 {
     statsd_workers w = {1, 1, 2, 0, 0};
     statsd_tagset *set = tagset("host", "edge-a", "env", "prod", NULL);
+    static const tagged_case cases[] = {
+        {"p", "web1", STATSD_TAGS_DOGSTATSD, 1, 1,
+         "p.httpd.workers.busy:1|g|#host:edge-a,env:prod\n"
+         "p.httpd.workers.idle:1|g|#host:edge-a,env:prod\n"
+         "p.httpd.workers.max:2|g|#host:edge-a,env:prod"},
+    };
 
-    check_tagged("p", "web1", STATSD_TAGS_DOGSTATSD, 1, set, &w,
-                 "p.httpd.workers.busy:1|g|#host:edge-a,env:prod\n"
-                 "p.httpd.workers.idle:1|g|#host:edge-a,env:prod\n"
-                 "p.httpd.workers.max:2|g|#host:edge-a,env:prod");
+    check_tagged(set, &w, cases, UNIT_COUNT(cases));
     free(set);
 }
 END_TEST
@@ -249,29 +270,32 @@ START_TEST(classic_names_carry_static_tags)
 {
     statsd_workers w = {2, 6, 8, 0, 0};
     statsd_tagset *set = tagset("env", "prod", NULL);
+    static const tagged_case cases[] = {
+        {"p", "web1", STATSD_TAGS_DOGSTATSD, 0, 1,
+         "p.httpd.web1.workers.busy:2|g|#env:prod\n"
+         "p.httpd.web1.workers.idle:6|g|#env:prod\n"
+         "p.httpd.web1.workers.max:8|g|#env:prod"},
+        {"p", "web1", STATSD_TAGS_INFLUX, 0, 1,
+         "p.httpd.web1.workers.busy,env=prod:2|g\n"
+         "p.httpd.web1.workers.idle,env=prod:6|g\n"
+         "p.httpd.web1.workers.max,env=prod:8|g"},
+        {"p", "web1", STATSD_TAGS_GRAPHITE, 0, 1,
+         "p.httpd.web1.workers.busy;env=prod:2|g\n"
+         "p.httpd.web1.workers.idle;env=prod:6|g\n"
+         "p.httpd.web1.workers.max;env=prod:8|g"},
+        /* a format without static tags: the classic lines */
+        {"p", "web1", STATSD_TAGS_GRAPHITE, 0, 0,
+         "p.httpd.web1.workers.busy:2|g\n"
+         "p.httpd.web1.workers.idle:6|g\n"
+         "p.httpd.web1.workers.max:8|g"},
+        /* no format: tag mode and tags change nothing */
+        {"p", "web1", STATSD_TAGS_NONE, 1, 1,
+         "p.httpd.web1.workers.busy:2|g\n"
+         "p.httpd.web1.workers.idle:6|g\n"
+         "p.httpd.web1.workers.max:8|g"},
+    };
 
-    check_tagged("p", "web1", STATSD_TAGS_DOGSTATSD, 0, set, &w,
-                 "p.httpd.web1.workers.busy:2|g|#env:prod\n"
-                 "p.httpd.web1.workers.idle:6|g|#env:prod\n"
-                 "p.httpd.web1.workers.max:8|g|#env:prod");
-    check_tagged("p", "web1", STATSD_TAGS_INFLUX, 0, set, &w,
-                 "p.httpd.web1.workers.busy,env=prod:2|g\n"
-                 "p.httpd.web1.workers.idle,env=prod:6|g\n"
-                 "p.httpd.web1.workers.max,env=prod:8|g");
-    check_tagged("p", "web1", STATSD_TAGS_GRAPHITE, 0, set, &w,
-                 "p.httpd.web1.workers.busy;env=prod:2|g\n"
-                 "p.httpd.web1.workers.idle;env=prod:6|g\n"
-                 "p.httpd.web1.workers.max;env=prod:8|g");
-    /* a format without static tags: the classic lines */
-    check_tagged("p", "web1", STATSD_TAGS_GRAPHITE, 0, NULL, &w,
-                 "p.httpd.web1.workers.busy:2|g\n"
-                 "p.httpd.web1.workers.idle:6|g\n"
-                 "p.httpd.web1.workers.max:8|g");
-    /* no format: tag mode and tags change nothing */
-    check_tagged("p", "web1", STATSD_TAGS_NONE, 1, set, &w,
-                 "p.httpd.web1.workers.busy:2|g\n"
-                 "p.httpd.web1.workers.idle:6|g\n"
-                 "p.httpd.web1.workers.max:8|g");
+    check_tagged(set, &w, cases, UNIT_COUNT(cases));
     free(set);
 }
 END_TEST
@@ -336,19 +360,27 @@ static void check_reload(const char *prefix, statsd_tag_format f, int mode,
 START_TEST(reload_marker_lines)
 {
     statsd_tagset *set = tagset("env", "prod", NULL);
+    static const struct {
+        const char *prefix;
+        statsd_tag_format format;
+        int tag_mode, with_tags;
+        const char *exp;
+    } cases[] = {
+        {"shop", STATSD_TAGS_NONE, 0, 0, "shop.httpd.reloads:1|c"},
+        {"", STATSD_TAGS_NONE, 1, 1, "httpd.reloads:1|c"},
+        {"shop", STATSD_TAGS_DOGSTATSD, 1, 1,
+         "shop.httpd.reloads:1|c|#env:prod"},
+        {"shop", STATSD_TAGS_DOGSTATSD, 0, 1,
+         "shop.httpd.reloads:1|c|#env:prod"},
+        {"shop", STATSD_TAGS_INFLUX, 1, 1, "shop.httpd.reloads,env=prod:1|c"},
+        {"shop", STATSD_TAGS_GRAPHITE, 0, 1, "shop.httpd.reloads;env=prod:1|c"},
+        {"shop", STATSD_TAGS_GRAPHITE, 1, 0, "shop.httpd.reloads:1|c"},
+    };
+    size_t i;
 
-    check_reload("shop", STATSD_TAGS_NONE, 0, NULL, "shop.httpd.reloads:1|c");
-    check_reload("", STATSD_TAGS_NONE, 1, set, "httpd.reloads:1|c");
-    check_reload("shop", STATSD_TAGS_DOGSTATSD, 1, set,
-                 "shop.httpd.reloads:1|c|#env:prod");
-    check_reload("shop", STATSD_TAGS_DOGSTATSD, 0, set,
-                 "shop.httpd.reloads:1|c|#env:prod");
-    check_reload("shop", STATSD_TAGS_INFLUX, 1, set,
-                 "shop.httpd.reloads,env=prod:1|c");
-    check_reload("shop", STATSD_TAGS_GRAPHITE, 0, set,
-                 "shop.httpd.reloads;env=prod:1|c");
-    check_reload("shop", STATSD_TAGS_GRAPHITE, 1, NULL,
-                 "shop.httpd.reloads:1|c");
+    for (i = 0; i < UNIT_COUNT(cases); i++)
+        check_reload(cases[i].prefix, cases[i].format, cases[i].tag_mode,
+                     cases[i].with_tags ? set : NULL, cases[i].exp);
     ck_assert_uint_eq(statsd_gauges_reload(NULL, 64, "p", 1, NULL), 0);
     free(set);
 }
@@ -385,29 +417,17 @@ START_TEST(host_names)
 }
 END_TEST
 
-static Suite *gauges_suite(void)
-{
-    Suite *s = suite_create("statsd_gauges");
-    TCase *tc = tcase_create("gauges");
-
-    tcase_add_test(tc, lines_with_prefix);
-    tcase_add_test(tc, lines_without_prefix);
-    tcase_add_test(tc, async_line_when_counted);
-    tcase_add_test(tc, exact_fit_and_one_byte_short);
-    tcase_add_test(tc, longest_parts_fit_the_cap);
-    tcase_add_test(tc, unusable_arguments);
-    tcase_add_test(tc, host_names);
-    tcase_add_test(tc, tag_mode_host_is_a_tag);
-    tcase_add_test(tc, tag_mode_without_static_tags);
-    tcase_add_test(tc, static_host_tag_stands_for_host);
-    tcase_add_test(tc, classic_names_carry_static_tags);
-    tcase_add_test(tc, longest_tagged_fit_the_cap);
-    tcase_add_test(tc, reload_marker_lines);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(gauges_suite());
-}
+UNIT_MAIN("statsd_gauges", "gauges", NULL, NULL, 0,
+          UNIT_TEST(lines_with_prefix),
+          UNIT_TEST(lines_without_prefix),
+          UNIT_TEST(async_line_when_counted),
+          UNIT_TEST(exact_fit_and_one_byte_short),
+          UNIT_TEST(longest_parts_fit_the_cap),
+          UNIT_TEST(unusable_arguments),
+          UNIT_TEST(host_names),
+          UNIT_TEST(tag_mode_host_is_a_tag),
+          UNIT_TEST(tag_mode_without_static_tags),
+          UNIT_TEST(static_host_tag_stands_for_host),
+          UNIT_TEST(classic_names_carry_static_tags),
+          UNIT_TEST(longest_tagged_fit_the_cap),
+          UNIT_TEST(reload_marker_lines))

@@ -177,25 +177,14 @@ static void *adder(void *arg)
     return NULL;
 }
 
-static void *flusher(void *arg)
+static void flush_interval(void)
 {
-    int i;
-    (void)arg;
-    for (i = 0; i < 200; i++)
-        statsd_interval_flush(iv);
-    return NULL;
+    statsd_interval_flush(iv);
 }
 
 START_TEST(threads_lose_nothing)
 {
-    pthread_t th[THREADS + 1];
-    int i;
-
-    for (i = 0; i < THREADS; i++)
-        ck_assert_int_eq(pthread_create(&th[i], NULL, adder, NULL), 0);
-    ck_assert_int_eq(pthread_create(&th[THREADS], NULL, flusher, NULL), 0);
-    for (i = 0; i <= THREADS; i++)
-        pthread_join(th[i], NULL);
+    race_adders_and_flusher(adder, THREADS, flush_interval, 200);
     ck_assert_int_eq(statsd_interval_flush(iv), 0);
     /* every timer line, every counted request */
     ck_assert_uint_eq(total("p.x.GET.200", "|ms"), THREADS * PER_THREAD);
@@ -230,25 +219,11 @@ START_TEST(create_rejects_bad_sizes)
 }
 END_TEST
 
-static Suite *interval_suite(void)
-{
-    Suite *s = suite_create("statsd_interval");
-    TCase *tc = tcase_create("core");
-
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, one_line_per_counter_key_per_interval);
-    tcase_add_test(tc, a_full_buffer_sends_timers_and_keeps_counting);
-    tcase_add_test(tc, a_block_larger_than_the_buffer_goes_at_once);
-    tcase_add_test(tc, failed_sends_are_counted_not_kept);
-    tcase_add_test(tc, threads_lose_nothing);
-    tcase_add_test(tc, packing_groups_each_flush);
-    tcase_add_test(tc, create_rejects_bad_sizes);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(interval_suite());
-}
+UNIT_MAIN("statsd_interval", "core", setup, teardown, 60,
+          UNIT_TEST(one_line_per_counter_key_per_interval),
+          UNIT_TEST(a_full_buffer_sends_timers_and_keeps_counting),
+          UNIT_TEST(a_block_larger_than_the_buffer_goes_at_once),
+          UNIT_TEST(failed_sends_are_counted_not_kept),
+          UNIT_TEST(threads_lose_nothing),
+          UNIT_TEST(packing_groups_each_flush),
+          UNIT_TEST(create_rejects_bad_sizes))

@@ -536,29 +536,39 @@ START_TEST(build_key_cap)
 }
 END_TEST
 
+/* BASE at its largest: the longest prefix and suffix ("ppp...", "sss..."),
+ * PROPFIND, 503 and the longest duration, with name, aggregate and max. */
+static req_spec largest_spec(const char *name, const char *aggregate,
+                             size_t max)
+{
+    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
+    req_spec rs = BASE;
+
+    memset(pre, 'p', STATSD_AFFIX_MAX);
+    memset(suf, 's', STATSD_AFFIX_MAX);
+    rs.prefix = pre;
+    rs.suffix = suf;
+    rs.name = name;
+    rs.aggregate = aggregate;
+    rs.method = "PROPFIND";
+    rs.status = 503;
+    rs.usec = UINT64_MAX;
+    rs.max = max;
+    return rs;
+}
+
 /* Largest parts allowed: everything must fit statsd_lines_size (at most
  * STATSD_LINES_CAP) and each line's name must respect max_name_len. */
 START_TEST(build_largest)
 {
-    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
     static char name[4000], agg[4000];
-    memset(pre, 'p', STATSD_AFFIX_MAX);
-    memset(suf, 's', STATSD_AFFIX_MAX);
     for (size_t i = 0; i < sizeof name - 1; i++) {
         name[i] = (i % 7 == 6) ? '.' : 'n';
         agg[i] = (i % 5 == 4) ? '.' : 'a';
     }
     name[sizeof name - 2] = 'n';
     agg[sizeof agg - 2] = 'a';
-    req_spec rs = BASE;
-    rs.prefix = pre;
-    rs.suffix = suf;
-    rs.name = name;
-    rs.aggregate = agg;
-    rs.method = "PROPFIND";
-    rs.status = 503;
-    rs.usec = UINT64_MAX;
-    rs.max = STATSD_NAME_MAX;
+    req_spec rs = largest_spec(name, agg, STATSD_NAME_MAX);
     statsd_measurement *m;
     ck_assert_int_eq(build(&rs, &m), 0);
     ck_assert_uint_eq(m->n_lines, 7);
@@ -595,10 +605,10 @@ START_TEST(build_largest)
     ASSERT_BYTES(m->duration, m->duration_len, "18446744073709551.615", 21,
                  "duration (max)");
     ck_assert_msg(m->key_len >= STATSD_AFFIX_MAX + 14 &&
-                  memcmp(m->key, pre, STATSD_AFFIX_MAX) == 0 &&
+                  memcmp(m->key, rs.prefix, STATSD_AFFIX_MAX) == 0 &&
                   memcmp(m->key + m->key_len - (STATSD_AFFIX_MAX + 14),
                          ".PROPFIND.503.", 14) == 0 &&
-                  memcmp(m->key + m->key_len - STATSD_AFFIX_MAX, suf,
+                  memcmp(m->key + m->key_len - STATSD_AFFIX_MAX, rs.suffix,
                          STATSD_AFFIX_MAX) == 0,
                   "key does not end with .PROPFIND.503.S: %s",
                   esc(m->key, m->key_len));
@@ -610,19 +620,9 @@ END_TEST
  * lines fit STATSD_LINES_SMALL, the buffer a caller keeps on its stack. */
 START_TEST(small_buffer_holds_default_settings)
 {
-    static char pre[STATSD_AFFIX_MAX + 1], suf[STATSD_AFFIX_MAX + 1];
     static char name[4000];
-    memset(pre, 'p', STATSD_AFFIX_MAX);
-    memset(suf, 's', STATSD_AFFIX_MAX);
     memset(name, 'n', sizeof name - 1);
-    req_spec rs = BASE;
-    rs.prefix = pre;
-    rs.suffix = suf;
-    rs.name = name;
-    rs.method = "PROPFIND";
-    rs.status = 503;
-    rs.usec = UINT64_MAX;
-    rs.max = STATSD_NAME_DEFAULT_MAX;
+    req_spec rs = largest_spec(name, BASE.aggregate, STATSD_NAME_DEFAULT_MAX);
     statsd_measurement *m;
     ck_assert_int_eq(build(&rs, &m), 0);
     ck_assert_uint_le(built_size, STATSD_LINES_SMALL);
@@ -728,44 +728,30 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *lines_suite(void)
-{
-    Suite *s = suite_create("statsd_lines");
-    TCase *tc;
-
-    tc = tcase_create("format");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, uint_cases);
-    tcase_add_test(tc, duration_cases);
-    tcase_add_test(tc, duration_reference);
-    tcase_add_test(tc, duration_shape);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("build");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, build_basic);
-    tcase_add_test(tc, build_aggregate);
-    tcase_add_test(tc, build_status_classes);
-    tcase_add_test(tc, build_legacy_service_off);
-    tcase_add_test(tc, build_empty_prefix);
-    tcase_add_test(tc, build_suffix);
-    tcase_add_test(tc, build_units);
-    tcase_add_test(tc, build_method_sanitised);
-    tcase_add_test(tc, build_key_cap);
-    tcase_add_test(tc, build_largest);
-    tcase_add_test(tc, small_buffer_holds_default_settings);
-    tcase_add_test(tc, build_unusable);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("note");
-    tcase_add_test(tc, note_cases);
-    tcase_add_test(tc, note_from_build);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(lines_suite());
+    Suite *s = suite_create("statsd_lines");
+
+    UNIT_TCASE(s, "format", NULL, NULL, 60,
+               UNIT_TEST(uint_cases),
+               UNIT_TEST(duration_cases),
+               UNIT_TEST(duration_reference),
+               UNIT_TEST(duration_shape));
+    UNIT_TCASE(s, "build", NULL, NULL, 60,
+               UNIT_TEST(build_basic),
+               UNIT_TEST(build_aggregate),
+               UNIT_TEST(build_status_classes),
+               UNIT_TEST(build_legacy_service_off),
+               UNIT_TEST(build_empty_prefix),
+               UNIT_TEST(build_suffix),
+               UNIT_TEST(build_units),
+               UNIT_TEST(build_method_sanitised),
+               UNIT_TEST(build_key_cap),
+               UNIT_TEST(build_largest),
+               UNIT_TEST(small_buffer_holds_default_settings),
+               UNIT_TEST(build_unusable));
+    UNIT_TCASE(s, "note", NULL, NULL, 0,
+               UNIT_TEST(note_cases),
+               UNIT_TEST(note_from_build));
+    return run_suite(s);
 }

@@ -465,6 +465,19 @@ static int exclude_count_none(const char *seg, size_t len, void *baton)
     return 0;
 }
 
+/* From uri with max and a counting exclude test: the name is exp and the
+ * test was called exp_calls times. */
+static void check_scan(const char *uri, size_t max, statsd_exclude_fn count,
+                       const char *exp, int exp_calls)
+{
+    char out[8192];
+    int calls = 0;
+
+    path_max(uri, max, count, &calls, out, sizeof out);
+    ck_assert_str_eq(out, exp);
+    ck_assert_int_eq(calls, exp_calls);
+}
+
 START_TEST(path_segment_cap)
 {
     char out[512], exp[512], big[512];
@@ -477,9 +490,8 @@ START_TEST(path_segment_cap)
         exp[2 * i + 1] = '.';
     }
     exp[2 * STATSD_PATH_MAX_SEGMENTS - 1] = '\0';
-    path_max(uri, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, exp);
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, SIZE_MAX, exclude_count_none, exp,
+               STATSD_PATH_MAX_SEGMENTS);
     /* no exclude test, no bound: all 100 */
     ck_assert_int_eq(path_max(uri, 10, NULL, NULL, out, sizeof out), 199);
     free(uri);
@@ -497,10 +509,7 @@ START_TEST(path_segment_cap)
     /* "." and ".." are not tested, so they do not count */
     uri = repeat_segment(".", 100);
     snprintf(big, sizeof big, "%s/a", uri);
-    calls = 0;
-    path_max(big, SIZE_MAX, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "a");
-    ck_assert_int_eq(calls, 1);
+    check_scan(big, SIZE_MAX, exclude_count_none, "a", 1);
     free(uri);
 
     /* nor do empty segments */
@@ -517,9 +526,7 @@ START_TEST(path_stops_when_full)
     int calls = 0;
 
     /* 4, 9, 14 bytes: the fourth segment finds the name full */
-    path_max(uri, 10, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "abcd.abcd.abcd");
-    ck_assert_int_eq(calls, 3);
+    check_scan(uri, 10, exclude_count_none, "abcd.abcd.abcd", 3);
     path_max(uri, 9, exclude_count_none, &calls, out, sizeof out);
     ck_assert_str_eq(out, "abcd.abcd");
     /* no exclude test: max is not used */
@@ -540,14 +547,10 @@ END_TEST
 
 START_TEST(exclude_calls_bounded)
 {
-    char out[512];
     char *uri = repeat_segment("a", 5000);
-    int calls = 0;
 
     /* excluded segments leave the name empty: the segment cap ends it */
-    path_max(uri, 250, exclude_count_all, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "ROOT");
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, 250, exclude_count_all, "ROOT", STATSD_PATH_MAX_SEGMENTS);
     free(uri);
 
     /* "/a/.." pairs: the name stays empty, the tests still end at 64 */
@@ -556,10 +559,7 @@ START_TEST(exclude_calls_bounded)
     for (int i = 0; i < 5000; i++)
         memcpy(uri + 5 * i, "/a/..", 5);
     uri[5000 * 5] = '\0';
-    calls = 0;
-    path_max(uri, 250, exclude_count_none, &calls, out, sizeof out);
-    ck_assert_str_eq(out, "ROOT");
-    ck_assert_int_eq(calls, STATSD_PATH_MAX_SEGMENTS);
+    check_scan(uri, 250, exclude_count_none, "ROOT", STATSD_PATH_MAX_SEGMENTS);
     free(uri);
 }
 END_TEST
@@ -1084,69 +1084,49 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *name_suite(void)
-{
-    Suite *s = suite_create("statsd_name");
-    TCase *tc;
-
-    tc = tcase_create("from_path");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, path_spec_examples);
-    tcase_add_test(tc, path_root);
-    tcase_add_test(tc, path_dot_segments);
-    tcase_add_test(tc, path_percent_decoding);
-    tcase_add_test(tc, path_decoded_dot_segments);
-    tcase_add_test(tc, path_query_and_fragment);
-    tcase_add_test(tc, path_absolute_form);
-    tcase_add_test(tc, path_all_raw_bytes);
-    tcase_add_test(tc, path_all_encoded_bytes);
-    tcase_add_test(tc, path_embedded_nul);
-    tcase_add_test(tc, path_long);
-    tcase_add_test(tc, path_segment_cap);
-    tcase_add_test(tc, path_stops_when_full);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("exclude");
-    tcase_add_test(tc, exclude_basic);
-    tcase_add_test(tc, exclude_decoded);
-    tcase_add_test(tc, exclude_dotdot);
-    tcase_add_test(tc, exclude_receives_decoded_bytes);
-    tcase_add_test(tc, exclude_calls_bounded);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("segment");
-    tcase_add_test(tc, segment_all_bytes);
-    tcase_add_test(tc, segment_strings);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("clean");
-    tcase_add_test(tc, clean_examples);
-    tcase_add_test(tc, clean_all_bytes);
-    tcase_add_test(tc, clean_cap);
-    tcase_add_test(tc, clean_cap_properties);
-    tcase_add_test(tc, clean_in_place);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("key");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, key_basic);
-    tcase_add_test(tc, key_status_values);
-    tcase_add_test(tc, key_method_sanitised);
-    tcase_add_test(tc, key_cap_exact);
-    tcase_add_test(tc, key_cap_properties);
-    tcase_add_test(tc, key_fixed_parts_too_long);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("host");
-    tcase_add_test(tc, expand_cases);
-    tcase_add_test(tc, short_host_cases);
-    tcase_add_test(tc, short_host_small_cap);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(name_suite());
+    Suite *s = suite_create("statsd_name");
+
+    UNIT_TCASE(s, "from_path", NULL, NULL, 60,
+               UNIT_TEST(path_spec_examples),
+               UNIT_TEST(path_root),
+               UNIT_TEST(path_dot_segments),
+               UNIT_TEST(path_percent_decoding),
+               UNIT_TEST(path_decoded_dot_segments),
+               UNIT_TEST(path_query_and_fragment),
+               UNIT_TEST(path_absolute_form),
+               UNIT_TEST(path_all_raw_bytes),
+               UNIT_TEST(path_all_encoded_bytes),
+               UNIT_TEST(path_embedded_nul),
+               UNIT_TEST(path_long),
+               UNIT_TEST(path_segment_cap),
+               UNIT_TEST(path_stops_when_full));
+    UNIT_TCASE(s, "exclude", NULL, NULL, 0,
+               UNIT_TEST(exclude_basic),
+               UNIT_TEST(exclude_decoded),
+               UNIT_TEST(exclude_dotdot),
+               UNIT_TEST(exclude_receives_decoded_bytes),
+               UNIT_TEST(exclude_calls_bounded));
+    UNIT_TCASE(s, "segment", NULL, NULL, 0,
+               UNIT_TEST(segment_all_bytes),
+               UNIT_TEST(segment_strings));
+    UNIT_TCASE(s, "clean", NULL, NULL, 0,
+               UNIT_TEST(clean_examples),
+               UNIT_TEST(clean_all_bytes),
+               UNIT_TEST(clean_cap),
+               UNIT_TEST(clean_cap_properties),
+               UNIT_TEST(clean_in_place));
+    UNIT_TCASE(s, "key", NULL, NULL, 60,
+               UNIT_TEST(key_basic),
+               UNIT_TEST(key_status_values),
+               UNIT_TEST(key_method_sanitised),
+               UNIT_TEST(key_cap_exact),
+               UNIT_TEST(key_cap_properties),
+               UNIT_TEST(key_fixed_parts_too_long));
+    UNIT_TCASE(s, "host", NULL, NULL, 0,
+               UNIT_TEST(expand_cases),
+               UNIT_TEST(short_host_cases),
+               UNIT_TEST(short_host_small_cap));
+    return run_suite(s);
 }

@@ -31,6 +31,20 @@ static int admit_n(statsd_nameset *s, unsigned group, const char *stem,
     return admitted;
 }
 
+/* A set of 50 names in groups groups, in heap memory *mem (the caller
+ * frees it). */
+static statsd_nameset *heap_set(unsigned groups, uint64_t **mem)
+{
+    size_t need = statsd_nameset_size(50, groups);
+    statsd_nameset *s;
+
+    *mem = malloc(need);
+    ck_assert_ptr_nonnull(*mem);
+    s = statsd_nameset_init(*mem, need, 50, groups);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
 START_TEST(size_rejects_out_of_range)
 {
     ck_assert_uint_eq(statsd_nameset_size(0, 1), 0);
@@ -60,9 +74,8 @@ END_TEST
 
 START_TEST(limit_then_other)
 {
-    size_t need = statsd_nameset_size(50, 1);
-    uint64_t *mem = malloc(need);
-    statsd_nameset *s = statsd_nameset_init(mem, need, 50, 1);
+    uint64_t *mem;
+    statsd_nameset *s = heap_set(1, &mem);
 
     ck_assert_int_eq(admit_n(s, 0, "/p/", 0, 3000), 50);
     ck_assert_uint_eq(statsd_nameset_count(s), 50);
@@ -76,9 +89,8 @@ END_TEST
 
 START_TEST(groups_get_a_fair_share)
 {
-    size_t need = statsd_nameset_size(50, 3);
-    uint64_t *mem = malloc(need);
-    statsd_nameset *s = statsd_nameset_init(mem, need, 50, 3);
+    uint64_t *mem;
+    statsd_nameset *s = heap_set(3, &mem);
 
     ck_assert_uint_eq(statsd_nameset_group_cap(s), 17);
     /* a scanner under group 0 takes its share only */
@@ -145,22 +157,10 @@ START_TEST(processes_share_one_limit)
 }
 END_TEST
 
-static Suite *nameset_suite(void)
-{
-    Suite *s = suite_create("statsd_nameset");
-    TCase *tc = tcase_create("nameset");
-
-    tcase_add_test(tc, size_rejects_out_of_range);
-    tcase_add_test(tc, init_checks_its_memory);
-    tcase_add_test(tc, limit_then_other);
-    tcase_add_test(tc, groups_get_a_fair_share);
-    tcase_add_test(tc, create_is_one_group);
-    tcase_add_test(tc, processes_share_one_limit);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(nameset_suite());
-}
+UNIT_MAIN("statsd_nameset", "nameset", NULL, NULL, 0,
+          UNIT_TEST(size_rejects_out_of_range),
+          UNIT_TEST(init_checks_its_memory),
+          UNIT_TEST(limit_then_other),
+          UNIT_TEST(groups_get_a_fair_share),
+          UNIT_TEST(create_is_one_group),
+          UNIT_TEST(processes_share_one_limit))

@@ -200,39 +200,22 @@ END_TEST
 
 START_TEST(styles_parse)
 {
-    statsd_pack_style s;
+    static const parse_case styles[] = {
+        {"off", STATSD_PACK_OFF}, {"etsy", STATSD_PACK_ETSY},
+        {"dogstatsd", STATSD_PACK_DOGSTATSD}, {"on", -1}, {NULL, -1},
+    };
 
-    ck_assert_int_eq(statsd_pack_parse("off", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_OFF);
-    ck_assert_int_eq(statsd_pack_parse("etsy", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_ETSY);
-    ck_assert_int_eq(statsd_pack_parse("dogstatsd", &s), 0);
-    ck_assert_int_eq(s, STATSD_PACK_DOGSTATSD);
-    ck_assert_int_eq(statsd_pack_parse("on", &s), -1);
-    ck_assert_int_eq(statsd_pack_parse(NULL, &s), -1);
+    ASSERT_PARSES(statsd_pack_parse, statsd_pack_style, styles);
 }
 END_TEST
 
-static Suite *pack_suite(void)
-{
-    Suite *s = suite_create("statsd_pack");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, etsy_packs_values_with_their_type);
-    tcase_add_test(tc, dogstatsd_packs_values_before_the_type);
-    tcase_add_test(tc, off_keeps_the_lines);
-    tcase_add_test(tc, etsy_leaves_colons_in_tags_alone);
-    tcase_add_test(tc, counters_and_odd_lines_pass);
-    tcase_add_test(tc, a_packed_line_never_exceeds_the_packet);
-    tcase_add_test(tc, more_lines_than_the_index_are_copied);
-    tcase_add_test(tc, styles_parse);
-    tcase_add_loop_test(tc, random_timers_keep_every_value, 0, 20);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(pack_suite());
-}
+UNIT_MAIN("statsd_pack", "core", setup, teardown, 0,
+          UNIT_TEST(etsy_packs_values_with_their_type),
+          UNIT_TEST(dogstatsd_packs_values_before_the_type),
+          UNIT_TEST(off_keeps_the_lines),
+          UNIT_TEST(etsy_leaves_colons_in_tags_alone),
+          UNIT_TEST(counters_and_odd_lines_pass),
+          UNIT_TEST(a_packed_line_never_exceeds_the_packet),
+          UNIT_TEST(more_lines_than_the_index_are_copied),
+          UNIT_TEST(styles_parse),
+          UNIT_LOOP(random_timers_keep_every_value, 20))

@@ -69,28 +69,6 @@ static int fake_resolve(const char *host, unsigned port,
     return 0;
 }
 
-static statsd_client *client_for(const char *spec)
-{
-    statsd_target t;
-    statsd_client *c = NULL;
-
-    ck_assert_int_eq(statsd_target_parse(&t, spec), 0);
-    ck_assert_int_eq(statsd_client_create(&c, &t, 1432), 0);
-    return c;
-}
-
-static ssize_t count_send(int fd, const void *buf, size_t len,
-                          const struct sockaddr *to, socklen_t tolen,
-                          void *baton)
-{
-    (void)fd;
-    (void)buf;
-    (void)to;
-    (void)tolen;
-    __atomic_add_fetch((int *)baton, 1, __ATOMIC_SEQ_CST);
-    return (ssize_t)len;
-}
-
 /* ---- the schedule ------------------------------------------------------- */
 
 START_TEST(test_delay_schedule)
@@ -114,7 +92,7 @@ START_TEST(test_backoff_then_refresh)
     static const uint64_t asked[] = { 0, 2000, 6000, 14000, 30000, 62000,
                                       122000, 182000 };
     struct fake_dns f;
-    statsd_client *c = client_for("udp://statsd.invalid:8125");
+    statsd_client *c = client_for("udp://statsd.invalid:8125", 1432);
     statsd_resolver *r = NULL;
     unsigned i;
 
@@ -190,10 +168,10 @@ START_TEST(test_what_is_looked_up)
     memset(&f, 0, sizeof(f));
     f.rc = -ENOENT;
     fake_now = 5000;
-    c[0] = client_for("unix:/nonexistent/s.sock");
-    c[1] = client_for("udp://127.0.0.1:8125");
-    c[2] = client_for("udp://[::1]:8125");
-    c[3] = client_for("udp://resolved.invalid:8125");
+    c[0] = client_for("unix:/nonexistent/s.sock", 1432);
+    c[1] = client_for("udp://127.0.0.1:8125", 1432);
+    c[2] = client_for("udp://[::1]:8125", 1432);
+    c[3] = client_for("udp://resolved.invalid:8125", 1432);
     ck_assert_int_eq(statsd_client_set_address(c[3], &a, v4(&a, 1, 8125), 0),
                      1);
     for (i = 0; i < 4; i++)
@@ -264,12 +242,12 @@ START_TEST(test_never_blocks)
     statsd_client *c[2];
     statsd_resolver *r = NULL;
     statsd_stats st;
-    int sent = 0;
+    uint64_t sent = 0;
 
     memset(&silent, 0, sizeof(silent));
     ck_assert_int_eq(pipe(silent.fds), 0);
-    c[0] = client_for("udp://silent.invalid:8125");
-    c[1] = client_for("udp://127.0.0.1:8125");
+    c[0] = client_for("udp://silent.invalid:8125", 1432);
+    c[1] = client_for("udp://127.0.0.1:8125", 1432);
     statsd_client_set_resolve_fn(c[0], silent_resolve, NULL);
     ck_assert_int_eq(statsd_client_open(c[1]), 0);
     statsd_client_set_send_fn(c[1], count_send, &sent);
@@ -287,7 +265,7 @@ START_TEST(test_never_blocks)
     ck_assert_uint_eq(st.dropped_lines, 2);
     ck_assert_uint_eq(st.drops[STATSD_DROP_UNRESOLVED], 1);
     ck_assert_int_eq(statsd_client_send_lines(c[1], "a:1|c", 5), 5);
-    ck_assert_int_eq(sent, 1);
+    ck_assert_uint_eq(sent, 1);
     statsd_resolver_destroy(r);         /* returns: the lookup still hangs */
     ck_assert_int_eq(__atomic_load_n(&silent.returned, __ATOMIC_SEQ_CST), 0);
 
@@ -308,9 +286,9 @@ END_TEST
 START_TEST(test_thread_installs)
 {
     struct fake_dns f;
-    statsd_client *c = client_for("udp://quick.invalid:8125");
+    statsd_client *c = client_for("udp://quick.invalid:8125", 1432);
     statsd_resolver *r = NULL;
-    int sent = 0;
+    uint64_t sent = 0;
 
     memset(&f, 0, sizeof(f));
     f.last = 1;
@@ -323,7 +301,7 @@ START_TEST(test_thread_installs)
     ck_assert_int_eq(statsd_client_is_resolved(c), 1);
     statsd_client_set_send_fn(c, count_send, &sent);
     ck_assert_int_eq(statsd_client_send_lines(c, "a:1|c", 5), 5);
-    ck_assert_int_eq(sent, 1);
+    ck_assert_uint_eq(sent, 1);
     /* stop is quick: the thread sleeps until its refresh, or a stop */
     statsd_resolver_stop(r);
     statsd_resolver_stop(r);            /* harmless twice */
@@ -353,23 +331,11 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
-static Suite *resolver_suite(void)
-{
-    Suite *s = suite_create("statsd_resolver");
-    TCase *tc = tcase_create("resolver");
-
-    tcase_set_timeout(tc, 60);      /* valgrind is slow */
-    tcase_add_test(tc, test_delay_schedule);
-    tcase_add_test(tc, test_backoff_then_refresh);
-    tcase_add_test(tc, test_what_is_looked_up);
-    tcase_add_test(tc, test_never_blocks);
-    tcase_add_test(tc, test_thread_installs);
-    tcase_add_test(tc, test_bad_arguments);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(resolver_suite());
-}
+/* a 60 s timeout: valgrind is slow */
+UNIT_MAIN("statsd_resolver", "resolver", NULL, NULL, 60,
+          UNIT_TEST(test_delay_schedule),
+          UNIT_TEST(test_backoff_then_refresh),
+          UNIT_TEST(test_what_is_looked_up),
+          UNIT_TEST(test_never_blocks),
+          UNIT_TEST(test_thread_installs),
+          UNIT_TEST(test_bad_arguments))

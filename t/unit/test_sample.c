@@ -137,12 +137,22 @@ static const char *apply_at(const statsd_rate *r, const char *lines,
 #define BAD "p.a.GET.503:2|ms\np.a.GET.503:1|c\np.responses.bad:1|c\n" \
             "p.responses.5xx:1|c\np.responses.time:2|ms"
 
-START_TEST(kept_good_lines_carry_the_rate)
+/* The rate text parses, with its threshold set to threshold: the draw
+ * below which a request is kept. */
+static statsd_rate rate_with(const char *text, uint32_t threshold)
 {
     statsd_rate r;
 
-    ck_assert_int_eq(statsd_sample_parse("0.1", &r), 0);
-    r.threshold = UINT32_MAX;   /* keep (unless a draw is 2^32 - 1) */
+    ck_assert_int_eq(statsd_sample_parse(text, &r), 0);
+    r.threshold = threshold;
+    return r;
+}
+
+START_TEST(kept_good_lines_carry_the_rate)
+{
+    /* keep (unless a draw is 2^32 - 1) */
+    statsd_rate r = rate_with("0.1", UINT32_MAX);
+
     statsd_sample_seed(1);
     ck_assert_str_eq(apply(&r, GOOD, 4, 0, 1),
                      "p.a.GET.200:1.5|ms|@0.1\np.a.GET.200:1|c|@0.1\n"
@@ -156,10 +166,9 @@ END_TEST
 
 START_TEST(dropped_good_request_sends_nothing)
 {
-    statsd_rate r;
+    /* never kept */
+    statsd_rate r = rate_with("0.1", 0);
 
-    ck_assert_int_eq(statsd_sample_parse("0.1", &r), 0);
-    r.threshold = 0;            /* never kept */
     ck_assert_str_eq(apply(&r, GOOD, 4, 0, 1), "");
     ck_assert_uint_eq(n_out, 0);
 }
@@ -167,10 +176,9 @@ END_TEST
 
 START_TEST(bad_lines_are_exact_but_the_time_is_sampled)
 {
-    statsd_rate r;
+    /* responses.time not drawn */
+    statsd_rate r = rate_with("0.25", 0);
 
-    ck_assert_int_eq(statsd_sample_parse("0.25", &r), 0);
-    r.threshold = 0;            /* responses.time not drawn */
     ck_assert_str_eq(apply(&r, BAD, 5, 1, 1),
                      "p.a.GET.503:2|ms\np.a.GET.503:1|c\np.responses.bad:1|c\n"
                      "p.responses.5xx:1|c");
@@ -184,10 +192,8 @@ END_TEST
 
 START_TEST(rate_goes_before_tags_at_the_end)
 {
-    statsd_rate r;
+    statsd_rate r = rate_with("0.5", UINT32_MAX);
 
-    ck_assert_int_eq(statsd_sample_parse("0.5", &r), 0);
-    r.threshold = UINT32_MAX;
     ck_assert_str_eq(apply(&r, "k:1|ms|#a:b,c:d\nk:1|c|#a:b", 2, 0, 0),
                      "k:1|ms|@0.5|#a:b,c:d\nk:1|c|@0.5|#a:b");
     ck_assert_str_eq(apply(&r, "k,a=b:1|ms\nk;a=b:1|c", 2, 0, 0),
@@ -197,11 +203,9 @@ END_TEST
 
 START_TEST(lines_after_the_time_follow_the_request)
 {
-    statsd_rate r;
-
     /* breakdown lines come after responses.time */
-    ck_assert_int_eq(statsd_sample_parse("0.5", &r), 0);
-    r.threshold = 0;
+    statsd_rate r = rate_with("0.5", 0);
+
     ck_assert_str_eq(apply_at(&r, BAD "\np.responses.bytes:512|c", 6, 1, 4),
                      "p.a.GET.503:2|ms\np.a.GET.503:1|c\np.responses.bad:1|c\n"
                      "p.responses.5xx:1|c\np.responses.bytes:512|c");
@@ -235,27 +239,15 @@ START_TEST(good_fraction_and_time_fraction)
 }
 END_TEST
 
-static Suite *sample_suite(void)
-{
-    Suite *s = suite_create("statsd_sample");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_test(tc, rates_parse_and_print);
-    tcase_add_test(tc, bad_rates_are_refused);
-    tcase_add_test(tc, a_seed_gives_one_stream);
-    tcase_add_test(tc, threads_get_streams_of_their_own);
-    tcase_add_test(tc, draws_are_uniform_enough);
-    tcase_add_test(tc, kept_good_lines_carry_the_rate);
-    tcase_add_test(tc, dropped_good_request_sends_nothing);
-    tcase_add_test(tc, bad_lines_are_exact_but_the_time_is_sampled);
-    tcase_add_test(tc, rate_goes_before_tags_at_the_end);
-    tcase_add_test(tc, lines_after_the_time_follow_the_request);
-    tcase_add_test(tc, good_fraction_and_time_fraction);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(sample_suite());
-}
+UNIT_MAIN("statsd_sample", "core", NULL, NULL, 0,
+          UNIT_TEST(rates_parse_and_print),
+          UNIT_TEST(bad_rates_are_refused),
+          UNIT_TEST(a_seed_gives_one_stream),
+          UNIT_TEST(threads_get_streams_of_their_own),
+          UNIT_TEST(draws_are_uniform_enough),
+          UNIT_TEST(kept_good_lines_carry_the_rate),
+          UNIT_TEST(dropped_good_request_sends_nothing),
+          UNIT_TEST(bad_lines_are_exact_but_the_time_is_sampled),
+          UNIT_TEST(rate_goes_before_tags_at_the_end),
+          UNIT_TEST(lines_after_the_time_follow_the_request),
+          UNIT_TEST(good_fraction_and_time_fraction))

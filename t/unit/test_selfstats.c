@@ -70,16 +70,12 @@ END_TEST
 START_TEST(deltas_add_up)
 {
     statsd_selfstats total, prev, now, delta, out;
-    statsd_stats st;
+    statsd_stats st = {.lines = 40, .datagrams = 10, .bytes = 1000,
+                       .drops = {[STATSD_DROP_REFUSED] = 3,
+                                 [STATSD_DROP_TOOBIG] = 1}};
 
     memset(&total, 0, sizeof(total));
     memset(&prev, 0, sizeof(prev));
-    memset(&st, 0, sizeof(st));
-    st.lines = 40;
-    st.datagrams = 10;
-    st.bytes = 1000;
-    st.drops[STATSD_DROP_REFUSED] = 3;
-    st.drops[STATSD_DROP_TOOBIG] = 1;
     memset(&now, 0, sizeof(now));
     now.requests = 10;
     statsd_selfstats_add_client(&now, &st);
@@ -122,18 +118,13 @@ START_TEST(status_text_is_exact)
         "StatsdDroppedTooLarge: 0\n"
         "StatsdDroppedOther: 0\n"
         "StatsdDroppedBadFd: 0\n";
-    statsd_selfstats s;
+    statsd_selfstats s = {.requests = 7, .lines = 28, .datagrams = 7,
+                          .bytes = 900, .dropped = 2,
+                          .drops = {[STATSD_DROP_REFUSED] = 2},
+                          .names_other = 1};
     char buf[1024], small[20];
     size_t n;
 
-    memset(&s, 0, sizeof(s));
-    s.requests = 7;
-    s.lines = 28;
-    s.datagrams = 7;
-    s.bytes = 900;
-    s.dropped = 2;
-    s.drops[STATSD_DROP_REFUSED] = 2;
-    s.names_other = 1;
     n = statsd_selfstats_format(&s, 5, buf, sizeof(buf));
     ck_assert_uint_eq(n, sizeof(want) - 1);
     ck_assert_str_eq(buf, want);
@@ -147,17 +138,13 @@ END_TEST
 
 START_TEST(counter_lines_are_exact)
 {
-    statsd_selfstats d;
+    statsd_selfstats d = {.lines = 400, .datagrams = 100, .dropped = 3,
+                          .drops = {[STATSD_DROP_REFUSED] = 2,
+                                    [STATSD_DROP_TOOBIG] = 1},
+                          .names_other = 7};
     char buf[STATSD_SELFSTATS_LINES_CAP], small[40];
     size_t n;
 
-    memset(&d, 0, sizeof(d));
-    d.lines = 400;
-    d.datagrams = 100;
-    d.dropped = 3;
-    d.drops[STATSD_DROP_REFUSED] = 2;
-    d.drops[STATSD_DROP_TOOBIG] = 1;
-    d.names_other = 7;
     n = statsd_selfstats_format_lines(buf, sizeof(buf), "web", 3, &d);
     ck_assert_uint_gt(n, 0);
     buf[n] = '\0';
@@ -182,21 +169,8 @@ START_TEST(counter_lines_are_exact)
 }
 END_TEST
 
-static Suite *selfstats_suite(void)
-{
-    Suite *s = suite_create("statsd_selfstats");
-    TCase *tc = tcase_create("selfstats");
-
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, threads_sum_exactly);
-    tcase_add_test(tc, deltas_add_up);
-    tcase_add_test(tc, status_text_is_exact);
-    tcase_add_test(tc, counter_lines_are_exact);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(selfstats_suite());
-}
+UNIT_MAIN("statsd_selfstats", "selfstats", NULL, NULL, 60,
+          UNIT_TEST(threads_sum_exactly),
+          UNIT_TEST(deltas_add_up),
+          UNIT_TEST(status_text_is_exact),
+          UNIT_TEST(counter_lines_are_exact))

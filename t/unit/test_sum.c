@@ -256,26 +256,13 @@ START_TEST(create_rejects_bad_sizes)
 }
 END_TEST
 
-static Suite *sum_suite(void)
-{
-    Suite *s = suite_create("statsd_sum");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, counters_summed_timers_passed_in_order);
-    tcase_add_test(tc, rate_and_tags_are_part_of_the_key);
-    tcase_add_test(tc, other_forms_pass_through);
-    tcase_add_test(tc, largest_values_stay_exact);
-    tcase_add_test(tc, full_table_passes_lines_through);
-    tcase_add_test(tc, full_arena_passes_lines_through);
-    tcase_add_test(tc, many_keys_hash_apart);
-    tcase_add_loop_test(tc, random_blocks_keep_every_total, 0, 20);
-    tcase_add_test(tc, create_rejects_bad_sizes);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    return run_suite(sum_suite());
-}
+UNIT_MAIN("statsd_sum", "core", setup, teardown, 0,
+          UNIT_TEST(counters_summed_timers_passed_in_order),
+          UNIT_TEST(rate_and_tags_are_part_of_the_key),
+          UNIT_TEST(other_forms_pass_through),
+          UNIT_TEST(largest_values_stay_exact),
+          UNIT_TEST(full_table_passes_lines_through),
+          UNIT_TEST(full_arena_passes_lines_through),
+          UNIT_TEST(many_keys_hash_apart),
+          UNIT_LOOP(random_blocks_keep_every_total, 20),
+          UNIT_TEST(create_rejects_bad_sizes))

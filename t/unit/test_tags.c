@@ -174,17 +174,13 @@ END_TEST
 
 START_TEST(format_names)
 {
-    statsd_tag_format f;
-    ck_assert_int_eq(statsd_tags_parse_format("none", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_NONE);
-    ck_assert_int_eq(statsd_tags_parse_format("DogStatsD", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_DOGSTATSD);
-    ck_assert_int_eq(statsd_tags_parse_format("influx", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_INFLUX);
-    ck_assert_int_eq(statsd_tags_parse_format("graphite", &f), 0);
-    ck_assert_int_eq(f, STATSD_TAGS_GRAPHITE);
-    ck_assert_int_eq(statsd_tags_parse_format("datadog", &f), -1);
-    ck_assert_int_eq(statsd_tags_parse_format("", &f), -1);
+    static const parse_case formats[] = {
+        {"none", STATSD_TAGS_NONE}, {"DogStatsD", STATSD_TAGS_DOGSTATSD},
+        {"influx", STATSD_TAGS_INFLUX}, {"graphite", STATSD_TAGS_GRAPHITE},
+        {"datadog", -1}, {"", -1},
+    };
+
+    ASSERT_PARSES(statsd_tags_parse_format, statsd_tag_format, formats);
 }
 END_TEST
 
@@ -374,6 +370,25 @@ static void assert_lines(const req_spec *rs, const char *exp, unsigned n)
     free(ms);
 }
 
+/* The lines of *rs are exp, and the note's parts are key, duration and,
+ * unless NULL, the aggregate's key. */
+static void assert_lines_note(const req_spec *rs, const char *exp,
+                              const char *key, const char *duration,
+                              const char *agg)
+{
+    statsd_measurement *ms = new_measurement();
+    char *got = lines_of(rs, ms);
+
+    ck_assert_str_eq(got, exp);
+    ASSERT_BYTES(ms->key, ms->key_len, key, strlen(key), "key");
+    ASSERT_BYTES(ms->duration, ms->duration_len, duration, strlen(duration),
+                 "duration");
+    if (agg)
+        ASSERT_BYTES(ms->agg, ms->agg_len, agg, strlen(agg), "agg");
+    free(got);
+    free(ms);
+}
+
 static const char *const env_prod[] = {"env", "prod", NULL};
 
 START_TEST(tag_mode_dogstatsd)
@@ -429,8 +444,6 @@ START_TEST(tag_mode_aggregate_suffix)
                    .aggregate = "cart", .method = "GET", .status = 200,
                    .tag_mode = 1, .legacy = 1,
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = new_measurement();
-    char *got;
 
     assert_lines(&rs,
         "shop.request.time.web1:12.345|ms|#env:prod,route:cart.items,method:GET,status:200\n"
@@ -440,18 +453,13 @@ START_TEST(tag_mode_aggregate_suffix)
     rs.format = STATSD_TAGS_GRAPHITE;
     rs.prefix = NULL;
     rs.suffix = NULL;
-    got = lines_of(&rs, ms);
-    ck_assert_str_eq(got,
+    /* the note's parts: the first line's name and value, the aggregate's */
+    assert_lines_note(&rs,
         "request.time;env=prod;route=cart.items;method=GET;status=200:12.345|ms\n"
         "request.count;env=prod;route=cart.items;method=GET;status=200:1|c\n"
         "aggregate.time;env=prod;route=cart;method=GET;status=200:12.345|ms\n"
-        "aggregate.count;env=prod;route=cart;method=GET;status=200:1|c");
-    /* the note's parts: the first line's name and value, the aggregate's */
-    ASSERT_LIT(ms->key, ms->key_len, "request.time", "key");
-    ASSERT_LIT(ms->duration, ms->duration_len, "12.345", "duration");
-    ASSERT_LIT(ms->agg, ms->agg_len, "aggregate.time", "agg");
-    free(got);
-    free(ms);
+        "aggregate.count;env=prod;route=cart;method=GET;status=200:1|c",
+        "request.time", "12.345", "aggregate.time");
 }
 END_TEST
 
@@ -461,8 +469,6 @@ START_TEST(classic_names_with_tags)
                    .status = 200, .service = 1, .legacy = 1,
                    .aggregate = "cart",
                    .format = STATSD_TAGS_DOGSTATSD, .tags = env_prod};
-    statsd_measurement *ms = new_measurement();
-    char *got;
 
     assert_lines(&rs,
         "shop.cart.items.GET.200:12.345|ms|#env:prod\n"
@@ -473,15 +479,12 @@ START_TEST(classic_names_with_tags)
         "shop.responses.time:12.345|ms|#env:prod", 6);
     rs.format = STATSD_TAGS_INFLUX;
     rs.aggregate = NULL;
-    got = lines_of(&rs, ms);
-    ck_assert_str_eq(got,
+    assert_lines_note(&rs,
         "shop.cart.items.GET.200,env=prod:12.345|ms\n"
         "shop.cart.items.GET.200,env=prod:1|c\n"
         "shop.responses.good,env=prod:1|c\n"
-        "shop.responses.time,env=prod:12.345|ms");
-    ASSERT_LIT(ms->key, ms->key_len, "shop.cart.items.GET.200", "key");
-    ASSERT_LIT(ms->duration, ms->duration_len, "12.345", "duration");
-    free(got);
+        "shop.responses.time,env=prod:12.345|ms",
+        "shop.cart.items.GET.200", "12.345", NULL);
     /* tag mode with format none: the classic lines, untagged */
     rs.format = STATSD_TAGS_NONE;
     rs.tag_mode = 1;
@@ -491,7 +494,6 @@ START_TEST(classic_names_with_tags)
         "shop.cart.items.GET.200:1|c\n"
         "shop.responses.good:1|c\n"
         "shop.responses.time:12.345|ms", 4);
-    free(ms);
 }
 END_TEST
 
@@ -651,37 +653,27 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------- */
 
-static Suite *tags_suite(void)
-{
-    Suite *s = suite_create("statsd_tags");
-    TCase *tc;
-
-    tc = tcase_create("tags");
-    tcase_add_test(tc, texts_per_dialect);
-    tcase_add_test(tc, replace_by_key);
-    tcase_add_test(tc, merge_levels);
-    tcase_add_test(tc, merge_past_the_caps);
-    tcase_add_test(tc, sanitised);
-    tcase_add_test(tc, refused);
-    tcase_add_test(tc, format_names);
-    tcase_add_test(tc, request_tags);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("lines");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, tag_mode_dogstatsd);
-    tcase_add_test(tc, tag_mode_influx_graphite);
-    tcase_add_test(tc, tag_mode_aggregate_suffix);
-    tcase_add_test(tc, classic_names_with_tags);
-    tcase_add_test(tc, timer_types);
-    tcase_add_test(tc, untagged_same_as_fast_path);
-    tcase_add_test(tc, planned_lengths);
-    tcase_add_test(tc, largest_tagged);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(tags_suite());
+    Suite *s = suite_create("statsd_tags");
+
+    UNIT_TCASE(s, "tags", NULL, NULL, 0,
+               UNIT_TEST(texts_per_dialect),
+               UNIT_TEST(replace_by_key),
+               UNIT_TEST(merge_levels),
+               UNIT_TEST(merge_past_the_caps),
+               UNIT_TEST(sanitised),
+               UNIT_TEST(refused),
+               UNIT_TEST(format_names),
+               UNIT_TEST(request_tags));
+    UNIT_TCASE(s, "lines", NULL, NULL, 60,
+               UNIT_TEST(tag_mode_dogstatsd),
+               UNIT_TEST(tag_mode_influx_graphite),
+               UNIT_TEST(tag_mode_aggregate_suffix),
+               UNIT_TEST(classic_names_with_tags),
+               UNIT_TEST(timer_types),
+               UNIT_TEST(untagged_same_as_fast_path),
+               UNIT_TEST(planned_lengths),
+               UNIT_TEST(largest_tagged));
+    return run_suite(s);
 }

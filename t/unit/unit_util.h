@@ -1,9 +1,11 @@
 /*
  * unit_util.h - helpers shared by the Check unit tests: exact-size heap
  * copies (so AddressSanitizer catches a read past the contract) and
- * byte-exact comparisons with readable failure messages; a client whose
- * datagrams go to a send seam instead of the network, with a seam that
- * keeps every datagram; one main() for every suite.
+ * byte-exact comparisons with readable failure messages; clients, one
+ * whose datagrams go to a send seam instead of the network, with seams
+ * that count or keep every datagram; adder threads racing a flusher;
+ * tables of texts a parser takes or refuses; and the suite runner every
+ * test program ends with.
  */
 #ifndef UNIT_UTIL_H
 #define UNIT_UTIL_H
@@ -11,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,33 @@ static inline const char *esc(const char *s, size_t n)
                   "%s: expected \"%s\" (%zu bytes), got \"%s\" (%zu bytes)",   \
                   (what), esc((exp), (exp_len)), (size_t)(exp_len),           \
                   esc((got), (got_len)), (size_t)(got_len))
+
+/* A client for the destination spec with max packet max_packet, not yet
+ * resolved or opened. */
+static inline statsd_client *client_for(const char *spec, size_t max_packet)
+{
+    statsd_target t;
+    statsd_client *c = NULL;
+
+    ck_assert_int_eq(statsd_target_parse(&t, spec), 0);
+    ck_assert_int_eq(statsd_client_create(&c, &t, max_packet), 0);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+/* A send seam that counts its calls in the uint64_t baton and sends
+ * nothing. */
+static inline ssize_t count_send(int fd, const void *buf, size_t len,
+                                 const struct sockaddr *to, socklen_t tolen,
+                                 void *baton)
+{
+    (void)fd;
+    (void)buf;
+    (void)to;
+    (void)tolen;
+    __atomic_add_fetch((uint64_t *)baton, 1, __ATOMIC_SEQ_CST);
+    return (ssize_t)len;
+}
 
 /* A resolved, opened client for 127.0.0.1:8125 with max packet
  * max_packet whose datagrams go to send_fn(baton): nothing leaves. */
@@ -140,6 +170,115 @@ static inline void dgrams_free(dgrams *cap)
     free(cap);
 }
 
+#define UNIT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#define UNIT_ADDERS_MAX 16
+
+typedef struct {
+    void (*flush)(void);
+    unsigned times;
+} unit_flusher;
+
+static inline void *unit_flusher_run(void *arg)
+{
+    const unit_flusher *f = arg;
+    unsigned i;
+
+    for (i = 0; i < f->times; i++)
+        f->flush();
+    return NULL;
+}
+
+/* Starts adders threads of add, the i-th given (void *)(intptr_t)i, and
+ * one thread calling flush flushes times, then waits for them all. */
+static inline void race_adders_and_flusher(void *(*add)(void *),
+                                           unsigned adders,
+                                           void (*flush)(void),
+                                           unsigned flushes)
+{
+    pthread_t th[UNIT_ADDERS_MAX + 1];
+    unit_flusher f = {flush, flushes};
+    unsigned i;
+
+    ck_assert_uint_le(adders, UNIT_ADDERS_MAX);
+    for (i = 0; i < adders; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, add,
+                                        (void *)(intptr_t)i), 0);
+    ck_assert_int_eq(pthread_create(&th[adders], NULL, unit_flusher_run, &f),
+                     0);
+    for (i = 0; i <= adders; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+}
+
+/* A text a parser takes, giving value want, or refuses with -1 (want < 0). */
+typedef struct {
+    const char *text;
+    int want;
+} parse_case;
+
+static inline void assert_parsed(const parse_case *c, int rc, int value)
+{
+    const char *text = c->text ? c->text : "(null)";
+
+    if (c->want < 0) {
+        ck_assert_msg(rc == -1, "\"%s\": %d, not refused", text, rc);
+    } else {
+        ck_assert_msg(rc == 0, "\"%s\": %d, not taken", text, rc);
+        ck_assert_msg(value == c->want, "\"%s\": %d, not %d", text, value,
+                      c->want);
+    }
+}
+
+/* Every parse_case of the array cases through int parse(text, type *). */
+#define ASSERT_PARSES(parse, type, cases)                                    \
+    do {                                                                     \
+        size_t i_;                                                           \
+                                                                             \
+        for (i_ = 0; i_ < UNIT_COUNT(cases); i_++) {                         \
+            type v_ = (type)-1;                                              \
+            int rc_ = parse((cases)[i_].text, &v_);                          \
+                                                                             \
+            assert_parsed(&(cases)[i_], rc_, (int)v_);                       \
+        }                                                                    \
+    } while (0)
+
+/* One test of a test case: run once, or loops times (_i = 0..loops-1). */
+typedef struct {
+    const TTest *test;
+    int loops;                  /* 0: once */
+} unit_test;
+
+#define UNIT_TEST(t) {(t), 0}
+#define UNIT_LOOP(t, n) {(t), (n)}
+
+/* What the tests of one test case share. */
+typedef struct {
+    const char *name;
+    SFun setup, teardown;       /* the checked fixture, either may be NULL */
+    double timeout;             /* seconds; 0 keeps Check's default */
+} unit_case;
+
+/* Adds the test case uc with its n tests, in order, to s. */
+static inline TCase *unit_tcase(Suite *s, const unit_case *uc,
+                                const unit_test *tests, size_t n)
+{
+    TCase *tc = tcase_create(uc->name);
+    size_t i;
+
+    if (uc->setup || uc->teardown)
+        tcase_add_checked_fixture(tc, uc->setup, uc->teardown);
+    if (uc->timeout > 0)
+        tcase_set_timeout(tc, uc->timeout);
+    for (i = 0; i < n; i++) {
+        if (tests[i].loops)
+            tcase_add_loop_test(tc, tests[i].test, 0, tests[i].loops);
+        else
+            tcase_add_test(tc, tests[i].test);
+    }
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 /* Runs one suite; the exit status says whether every test passed. */
 static inline int run_suite(Suite *s)
 {
@@ -151,5 +290,25 @@ static inline int run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* Adds to suite s a test case: its name, fixture and timeout (as in
+ * unit_case), then its tests (UNIT_TEST, UNIT_LOOP) in the order they run. */
+#define UNIT_TCASE(s, case_name, setup, teardown, timeout, ...)              \
+    do {                                                                     \
+        static const unit_case uc_ = {case_name, setup, teardown, timeout};  \
+        const unit_test tests_[] = {__VA_ARGS__};                            \
+                                                                             \
+        unit_tcase((s), &uc_, tests_, UNIT_COUNT(tests_));                   \
+    } while (0)
+
+/* main() of a program whose suite has one test case (as UNIT_TCASE). */
+#define UNIT_MAIN(suite_name, case_name, setup, teardown, timeout, ...)      \
+    int main(void)                                                           \
+    {                                                                        \
+        Suite *s_ = suite_create(suite_name);                                \
+                                                                             \
+        UNIT_TCASE(s_, case_name, setup, teardown, timeout, __VA_ARGS__);    \
+        return run_suite(s_);                                                \
+    }
 
 #endif /* UNIT_UTIL_H */
