@@ -11,18 +11,9 @@ import pytest
 
 from statsdtest.errorlog import TAGS_LEFT_OUT, TAGS_NO_FORMAT
 from statsdtest.httpd import Httpd
-from statsdtest.lines import assert_tagged_lines, hostname_short_clean, statsd_conf
+from statsdtest.lines import assert_tagged_lines, hostname_short_clean, statsd_conf, vhost
 from statsdtest.listeners import UdpListener
 from statsdtest.servers import assert_configtest_rejects, serve_env
-
-
-def vhost(name, body):
-    return f"""
-<VirtualHost *>
-    ServerName {name}
-{body}
-</VirtualHost>
-"""
 
 
 # ---- the three dialects, tag mode, merging, timer types -------------------------------
