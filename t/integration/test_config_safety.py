@@ -13,33 +13,25 @@ from statsdtest.httpd import Httpd
 from statsdtest.proc import alive
 from statsdtest.lines import assert_lines, reload_markers, statsd_conf, std_lines
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, serve_env, start_and_drain
+from statsdtest.servers import (assert_configtest_rejects, serve_env, serve_htaccess,
+                                start_and_drain)
 
 # ---- .htaccess ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def ht():
-    main = UdpListener()
-    other = UdpListener()
-    h = Httpd("htaccess")
-    h.conf_extra = statsd_conf(main.port) + f"""
-<Directory "{h.docroot}/u">
-    AllowOverride All
-</Directory>
-"""
-    files = {
+    htaccess = {
         "host": "StatsdHost 127.0.0.1\n",
-        "server": f"StatsdServer udp://127.0.0.1:{other.port}\n",
-        "both": f"StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other.port}\n",
+        "server": "StatsdServer udp://127.0.0.1:{other}\n",
+        "both": "StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other}\n",
         "prefix": "StatsdPrefix fromuser\n",
         "rate": "StatsdSampleRate 0.5\n",
         "buckets": "StatsdLatencyBuckets 100 250\n",
     }
-    for d, text in files.items():
-        h.add_file(f"u/{d}/.htaccess", text)
-        h.add_file(f"u/{d}/index.html", f"{d}\n")
-    yield from serve_env(h, main, other, expected=(r"not allowed here",), other=other)
+    yield from serve_htaccess("htaccess", {"u": "AllowOverride All"},
+                              {f"u/{d}": text for d, text in htaccess.items()},
+                              expected=(r"not allowed here",))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import re
 import threading
 
 from . import errorlog
+from .httpd import Httpd
 from .lines import statsd_conf
 from .listeners import UdpListener
 
@@ -70,6 +71,32 @@ def serve_env(h, listener, *others, expected=(), **extra):
         lst.close()
 
 
+def override_conf(h, overrides):
+    """<Directory> sections under h's docroot: overrides maps a
+    subdirectory to its override directives (a line each)."""
+    return "".join(f'<Directory "{h.docroot}/{d}">\n'
+                   + "".join(f"    {l}\n" for l in lines.splitlines())
+                   + "</Directory>\n"
+                   for d, lines in overrides.items())
+
+
+def serve_htaccess(name, overrides, htaccess, expected=()):
+    """The body of a module-scoped fixture (use with yield from): an httpd
+    measuring to one listener, its directories opened to .htaccess as
+    overrides says (see override_conf). htaccess maps a directory to the
+    text of its .htaccess, where {other} stands for the port of a second
+    listener (the Env's `other`) that nothing may reach; each directory
+    also has an index.html holding its own name."""
+    main = UdpListener()
+    other = UdpListener()
+    h = Httpd(name)
+    h.conf_extra = statsd_conf(main.port) + override_conf(h, overrides)
+    for d, text in htaccess.items():
+        h.add_file(f"{d}/.htaccess", text.format(other=other.port))
+        h.add_file(f"{d}/index.html", d.rsplit("/", 1)[-1] + "\n")
+    yield from serve_env(h, main, other, expected=expected, other=other)
+
+
 def check_httpds(httpds, expected):
     """Problems of each httpd's error log since its last check; advances
     what was checked."""
@@ -99,11 +126,7 @@ def assert_refused_in_htaccess(h, line):
     allowed here."""
     lst = UdpListener()
     try:
-        h.conf_extra = statsd_conf(lst.port) + f"""
-<Directory "{h.docroot}/all">
-    AllowOverride All
-</Directory>
-"""
+        h.conf_extra = statsd_conf(lst.port) + override_conf(h, {"all": "AllowOverride All"})
         h.add_file("all/.htaccess", line + "\n")
         h.add_file("all/index.html", "x\n")
         h.start()
