@@ -26,6 +26,21 @@ def start_and_drain(h, *listeners, markers=True):
     return h
 
 
+def start_measured(httpd_factory, name, listener, **conf):
+    """An httpd from httpd_factory measuring to listener (conf: the
+    keywords of statsd_conf), started, its reload markers drained."""
+    return start_and_drain(httpd_factory(name, conf=statsd_conf(listener.port, **conf)),
+                           listener)
+
+
+def get_one(h, listener, target="/static.txt", status=200):
+    """One GET of target, answered with status; then its datagram and a
+    quiet listener."""
+    assert h.get(target).status == status
+    listener.wait_datagrams(1)
+    listener.quiesce(0.2)
+
+
 def get_then_stop(h, listener, n, target="/static.txt"):
     """n GETs of target, each answered 200, then a graceful stop (which
     flushes what the children hold) and a quiet listener; its lines."""
