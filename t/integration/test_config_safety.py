@@ -13,7 +13,8 @@ from statsdtest.httpd import Httpd
 from statsdtest.proc import alive
 from statsdtest.lines import assert_lines, reload_markers, statsd_conf, std_lines
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import (assert_configtest_rejects, serve_env, serve_htaccess,
+from statsdtest.servers import (MAIN_ONLY_REFUSALS, assert_configtest_rejects,
+                                configtest_in_section, serve_env, serve_htaccess,
                                 start_and_drain)
 
 # ---- .htaccess ------------------------------------------------------------------------
@@ -104,24 +105,19 @@ def test_configtest_rejects(httpd_factory, line, directive, value):
 
 
 CONTEXT = [
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdMaxPacketSize 600\n</VirtualHost>",
-     "StatsdMaxPacketSize", "cannot occur within <VirtualHost> section"),
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdMaxNames 5\n</VirtualHost>",
-     "StatsdMaxNames", "cannot occur within <VirtualHost> section"),
-    ("<Location /x>\n    StatsdMaxPacketSize 600\n</Location>",
-     "StatsdMaxPacketSize", "not allowed in <Location> context"),
-    ("<Location /x>\n    StatsdMaxNames 5\n</Location>",
-     "StatsdMaxNames", "not allowed in <Location> context"),
-    ("<Location /x>\n    StatsdFlushInterval 5\n</Location>",
-     "StatsdFlushInterval", "not allowed in <Location> context"),
+    ("StatsdMaxPacketSize 600", "vhost"),
+    ("StatsdMaxNames 5", "vhost"),
+    ("StatsdMaxPacketSize 600", "location"),
+    ("StatsdMaxNames 5", "location"),
+    ("StatsdFlushInterval 5", "location"),
 ]
 
 
-@pytest.mark.parametrize("conf,directive,why", CONTEXT,
-                         ids=[f"{c[1]}-in-{c[0].split()[0][1:]}" for c in CONTEXT])
-def test_configtest_rejects_server_only_directive_in_section(httpd_factory, conf, directive, why):
-    h = httpd_factory("ctx", conf=statsd_conf(8125) + conf + "\n")
-    rc, out = h.configtest()
+@pytest.mark.parametrize("line,where", CONTEXT, ids=[
+    f"{line.split()[0]}-in-{MAIN_ONLY_REFUSALS[where][0]}" for line, where in CONTEXT])
+def test_configtest_rejects_server_only_directive_in_section(httpd_factory, line, where):
+    directive = line.split()[0]
+    rc, out, why = configtest_in_section(httpd_factory, "ctx", where, line)
     assert rc != 0 and f"{directive} {why}" in out, out
 
 

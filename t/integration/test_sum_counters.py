@@ -8,7 +8,7 @@ only."""
 import pytest
 
 from statsdtest.lines import ONE_CHILD, assert_lines, statsd_conf, std_lines
-from statsdtest.servers import start_measured
+from statsdtest.servers import configtest_in_section, start_measured
 
 SUM = "StatsdSumCounters On\n"
 
@@ -60,15 +60,9 @@ def test_flush_interval_0_sends_each_request_unsummed(httpd_factory, udp_listene
                  same_duration=False)
 
 
-@pytest.mark.parametrize("section,why", [
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdSumCounters Off\n</VirtualHost>",
-     "cannot occur within <VirtualHost> section"),
-    ("<Location /x>\n    StatsdSumCounters Off\n</Location>",
-     "not allowed in <Location> context"),
-], ids=["vhost", "location"])
-def test_sum_counters_is_main_server_only(httpd_factory, section, why):
-    h = httpd_factory("sumctx", conf=statsd_conf(8125) + section + "\n")
-    rc, out = h.configtest()
+@pytest.mark.parametrize("where", ["vhost", "location"])
+def test_sum_counters_is_main_server_only(httpd_factory, where):
+    rc, out, why = configtest_in_section(httpd_factory, "sumctx", where, "StatsdSumCounters Off")
     assert rc != 0 and "StatsdSumCounters" in out and why in out, out
 
 

@@ -135,6 +135,25 @@ def assert_configtest_rejects(h, line, directive, value):
     assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out
 
 
+# where httpd refuses a main-server-only directive: the section and what
+# httpd says after the directive's name
+MAIN_ONLY_REFUSALS = {
+    "vhost": ("VirtualHost", "127.0.0.1:9", "cannot occur within <VirtualHost> section"),
+    "location": ("Location", "/x", "not allowed in <Location> context"),
+}
+
+
+def configtest_in_section(httpd_factory, name, where, line):
+    """configtest of line inside the section MAIN_ONLY_REFUSALS[where]:
+    its exit code, its output and the refusal httpd gives a
+    main-server-only directive there."""
+    section, arg, why = MAIN_ONLY_REFUSALS[where]
+    h = httpd_factory(name, conf=statsd_conf(8125)
+                      + f"<{section} {arg}>\n    {line}\n</{section}>\n")
+    rc, out = h.configtest()
+    return rc, out, why
+
+
 def assert_refused_in_htaccess(h, line):
     """Started with `line` in a .htaccess under AllowOverride All, h
     answers 500 there and its error log says the directive is not
