@@ -1289,6 +1289,17 @@ class Bench:
                          "<= 300", "n/a", ""))
         b = R.get("b") or {}
 
+        def split(total, flush_side):
+            """A profile's instructions on the request path and on the
+            flushing side."""
+            return (f"request path {total - flush_side:,.0f}, flushing "
+                    f"side {flush_side:,.0f}")
+
+        def paired(r):
+            """The spread of the paired runs behind an added count."""
+            return (f"median of {len(r['reps'])} paired runs: "
+                    f"{r['added_min']:,.0f}..{r['added_max']:,.0f}")
+
         def profile_rows():
             """b4+, b4s, b10: the b4 profile again with features on."""
             for x in b.get("profile_extra", []):
@@ -1299,18 +1310,16 @@ class Bench:
                 p = b["profile_sum"]
                 rows.append(("b4s", "b4 with counters summed",
                              f"{p['total']:,.0f}", "-", "info",
-                             "StatsdSumCounters On; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
+                             "StatsdSumCounters On; "
+                             + split(p["total"], p["flush_side"])))
             if "profile_sample_buckets" in b:
                 p = b["profile_sample_buckets"]
                 rows.append(("b10", "b4s with sampling and five buckets",
                              f"{p['total']:,.0f}", "-", "info",
                              "StatsdSumCounters On, StatsdSampleRate 0.1, "
                              "StatsdLatencyBuckets 50 "
-                             "100 250 500 1000; request path "
-                             f"{p['total'] - p['flush_side']:,.0f}, flushing "
-                             f"side {p['flush_side']:,.0f}"))
+                             "100 250 500 1000; "
+                             + split(p["total"], p["flush_side"])))
 
         if "added" in b:
             rows.append(("b1", "httpd alone: instructions/request",
@@ -1323,17 +1332,14 @@ class Bench:
             rows.append(("b3", "module: added instructions/request",
                          f"{b['added']:,.0f}", "<= 1,000",
                          verdict(b["added"] <= T_INSTR),
-                         f"(with - without), median of {len(b['reps'])} "
-                         f"paired runs: {b['added_min']:,.0f}.."
-                         f"{b['added_max']:,.0f}"))
+                         "(with - without), " + paired(b)))
             if "profile" in b:
                 p = b["profile"]
                 rows.append(("b4", "module: callgrind-attributed instr/req",
                              f"{p['total']:,.0f}", "-", "info",
                              "own functions + their callees, see below; "
-                             f"request path {p['total'] - p.get('flush_side', 0):,.0f}"
-                             f", flushing side {p.get('flush_side', 0):,.0f} "
-                             "(summing, packing, sending)"))
+                             + split(p["total"], p.get("flush_side", 0))
+                             + " (summing, packing, sending)"))
             if "profile_tags" in b:
                 rows.append(("b5", "b4 with tag mode and two tags",
                              f"{b['profile_tags']['total']:,.0f}", "-", "info",
@@ -1354,9 +1360,7 @@ class Bench:
                 rows.append(("b8", f"module: added instr/req, {deep['path']}",
                              f"{deep['added']:,.0f}", "<= 1,000",
                              verdict(deep["added"] <= T_INSTR),
-                             f"{where}; median of {len(deep['reps'])} "
-                             f"paired runs: {deep['added_min']:,.0f}.."
-                             f"{deep['added_max']:,.0f}"))
+                             f"{where}; " + paired(deep)))
                 if "profile" in deep:
                     rows.append(("b9", f"b4 on {deep['path']}",
                                  f"{deep['profile']['total']:,.0f}", "-",

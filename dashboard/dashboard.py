@@ -26,11 +26,8 @@ Usage: python3 dashboard/dashboard.py [--seconds 60] [--out dashboard/dashboard.
 """
 
 import argparse
-import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -43,8 +40,9 @@ import draw  # noqa: E402
 from statsdtest import graphite_web  # noqa: E402
 from statsdtest.httpclient import HttpClient  # noqa: E402
 from statsdtest.httpd import module_missing  # noqa: E402
-from statsdtest.interop import (interop_httpd,  # noqa: E402
-                                start_graphite_chain, worker_gauges)
+from statsdtest.interop import (interop_httpd, remove_work,  # noqa: E402
+                                start_graphite_chain, stop_all, work_dir,
+                                worker_gauges)
 from statsdtest.paths import REPO  # noqa: E402
 from statsdtest.servers import HttpBackend, QuietHandler  # noqa: E402
 
@@ -166,8 +164,7 @@ def main():
                  f"(make dashboard installs it)")
     seconds = max(10.0, min(args.seconds, 300.0))
 
-    work = Path(tempfile.mkdtemp(prefix="mod_statsd-dashboard-"))
-    os.chmod(work, 0o755)
+    work = work_dir("mod_statsd-dashboard-")
     running = []
     try:
         carbon, statsd, gw = start_graphite_chain(work, FLUSH_MS, running)
@@ -194,15 +191,8 @@ def main():
                              REPO / "build" / "dashboard",
                              {"requests": state["n"]})
     finally:
-        for thing in reversed(running):
-            try:
-                thing.stop()
-            except Exception as e:
-                print(f"stopping {thing}: {e}")
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_all(running)
+        remove_work(work, args.keep)
     for p in problems:
         print(f"PROBLEM: {p}")
     sys.exit(1 if problems else 0)

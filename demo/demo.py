@@ -153,15 +153,7 @@ class Receiver:
     def counters(self):
         """statsd's live counters (since its last flush), via 'counters'."""
         try:
-            with socket.create_connection((LOOPBACK, self.mgmt_port), timeout=2) as s:
-                s.sendall(b"counters\n")
-                buf = b""
-                end = time.monotonic() + 2
-                while b"END\n" not in buf and time.monotonic() < end:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    buf += chunk
+            buf = statsd.mgmt_command(self.mgmt_port, "counters", timeout=2, host=LOOPBACK)
         except OSError:
             return None
         if b"END\n" not in buf:

@@ -15,7 +15,8 @@ from statsdtest.httpclient import build_request, send_raw
 from statsdtest.httpd import Httpd
 from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines, value_of
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, assert_refused_in_htaccess, serve_env
+from statsdtest.servers import (assert_configtest_rejects, assert_refused_in_htaccess, serve_env,
+                                start_measured)
 
 MPMS = ("event", "worker", "prefork")
 BIG = 16 * 1024 * 1024          # a response no socket buffer holds
@@ -71,7 +72,7 @@ def env(request):
 
 
 def fetch(env, method, target, headers=None):
-    """The raw bytes the client read (Connection: close) and the lines."""
+    """The raw bytes the client read (Connection: close)."""
     raw = send_raw(env.httpd.port, build_request(method, target, headers=headers)).raw
     return raw
 
@@ -87,22 +88,27 @@ def expect(name, method, status, *, ttfb=True, nbytes=None, aborted=False):
     return lines
 
 
-def test_static_file(env):
+def fetch_measured(env, method, target, name, status, headers=None, **kw):
+    """target fetched on a fresh listener: the raw bytes the client read,
+    and the request's lines, asserted to be expect()'s with those bytes
+    counted (kw: assert_lines' keywords)."""
     env.fresh()
-    raw = fetch(env, "GET", "/static.txt")
+    raw = fetch(env, method, target, headers=headers)
+    got = assert_lines(env.listener, expect(name, method, status, nbytes=len(raw)),
+                       same_duration=False, **kw)
+    return raw, got
+
+
+def test_static_file(env):
+    raw, got = fetch_measured(env, "GET", "/static.txt", "static_txt", 200)
     assert raw.startswith(b"HTTP/1.1 200 ") and raw.endswith(b"hello static\n")
-    got = assert_lines(env.listener, expect("static_txt", "GET", 200, nbytes=len(raw)),
-                       same_duration=False)
     ttfb = float(value_of(got, "test.responses.ttfb"))
     assert 0 < ttfb <= float(value_of(got, "test.responses.time"))
 
 
 def test_head_counts_the_headers(env):
-    env.fresh()
-    raw = fetch(env, "HEAD", "/static.txt")
+    raw, _ = fetch_measured(env, "HEAD", "/static.txt", "static_txt", 200)
     assert raw.startswith(b"HTTP/1.1 200 ") and raw.endswith(b"\r\n\r\n")
-    assert_lines(env.listener, expect("static_txt", "HEAD", 200, nbytes=len(raw)),
-                 same_duration=False)
 
 
 def test_not_modified_counts_the_headers(env):
@@ -110,19 +116,14 @@ def test_not_modified_counts_the_headers(env):
     first = send_raw(env.httpd.port, build_request("GET", "/static.txt"))
     etag = first.header("ETag")
     env.listener.wait_lines(len(expect("static_txt", "GET", 200, nbytes=0)))
-    env.fresh()
-    raw = fetch(env, "GET", "/static.txt", headers={"If-None-Match": etag})
+    raw, _ = fetch_measured(env, "GET", "/static.txt", "static_txt", 304,
+                            headers={"If-None-Match": etag})
     assert raw.startswith(b"HTTP/1.1 304 ")
-    assert_lines(env.listener, expect("static_txt", "GET", 304, nbytes=len(raw)),
-                 same_duration=False)
 
 
 def test_error_document_counted_once(env):
-    env.fresh()
-    raw = fetch(env, "GET", "/missing.txt")
+    raw, _ = fetch_measured(env, "GET", "/missing.txt", "missing_txt", 404)
     assert raw.startswith(b"HTTP/1.1 404 ") and b"custom 404" in raw
-    assert_lines(env.listener, expect("missing_txt", "GET", 404, nbytes=len(raw)),
-                 same_duration=False)
 
 
 def test_chunked_response_counts_the_framing(env):
@@ -140,22 +141,16 @@ def test_chunked_response_counts_the_framing(env):
 
 
 def test_first_byte_after_a_slow_handler(env):
-    env.fresh()
-    raw = fetch(env, "GET", "/slow")
+    raw, got = fetch_measured(env, "GET", "/slow", "slow", 200)
     assert raw.endswith(b"late\n")
-    got = assert_lines(env.listener, expect("slow", "GET", 200, nbytes=len(raw)),
-                       same_duration=False)
     assert float(value_of(got, "test.responses.ttfb")) >= 300
 
 
 def test_first_byte_before_the_handler_ends(env):
     """The handler flushes its first byte, then sleeps: the request takes
     300 ms more than its first byte."""
-    env.fresh()
-    raw = fetch(env, "GET", "/early")
+    raw, got = fetch_measured(env, "GET", "/early", "early", 200)
     assert raw.endswith(b"then the rest\n") or raw.endswith(b"0\r\n\r\n")
-    got = assert_lines(env.listener, expect("early", "GET", 200, nbytes=len(raw)),
-                       same_duration=False)
     ttfb = float(value_of(got, "test.responses.ttfb"))
     total = float(value_of(got, "test.responses.time"))
     assert total - ttfb >= 300, (ttfb, total)
@@ -191,21 +186,15 @@ def test_client_abort(env):
 
 
 def test_complete_big_file_is_not_aborted(env):
-    env.fresh()
-    raw = fetch(env, "GET", "/big.bin")
+    raw, _ = fetch_measured(env, "GET", "/big.bin", "big_bin", 200, timeout=10)
     assert len(raw) > BIG
-    assert_lines(env.listener, expect("big_bin", "GET", 200, nbytes=len(raw)),
-                 same_duration=False, timeout=10)
 
 
 # ---- tags, defaults, refusals -------------------------------------------------------------
 
 
-def test_tags_and_timer_type(httpd_factory):
-    lst = UdpListener()
-    try:
-        h = httpd_factory("breakdown-tags")
-        h.conf_extra = statsd_conf(lst.port, extra="""StatsdFirstByte On
+def test_tags_and_timer_type(httpd_factory, udp_listener):
+    h = start_measured(httpd_factory, "breakdown-tags", udp_listener, extra="""StatsdFirstByte On
 StatsdResponseBytes On
 StatsdTagFormat dogstatsd
 StatsdTag env prod
@@ -213,34 +202,23 @@ StatsdTagMode On
 StatsdTimerType h
 StatsdLegacyMode Off
 """)
-        h.start()
-        lst.drain_reload_markers()
-        raw = send_raw(h.port, build_request("GET", "/static.txt")).raw
-        lst.wait_lines(5)
-        time.sleep(0.15)
-        got = [re.sub(r":[0-9.]+\|h", ":<dur>|h", l) for l in lst.lines()]
-        assert sorted(got) == sorted([
-            "test.request.time:<dur>|h|#env:prod,route:static_txt,method:GET,status:200",
-            "test.responses.good:1|c|#env:prod",
-            "test.responses.time:<dur>|h|#env:prod",
-            "test.responses.ttfb:<dur>|h|#env:prod",
-            f"test.responses.bytes:{len(raw)}|c|#env:prod",
-        ]), lst.lines()
-    finally:
-        lst.close()
+    raw = send_raw(h.port, build_request("GET", "/static.txt")).raw
+    udp_listener.wait_lines(5)
+    time.sleep(0.15)
+    got = [re.sub(r":[0-9.]+\|h", ":<dur>|h", l) for l in udp_listener.lines()]
+    assert sorted(got) == sorted([
+        "test.request.time:<dur>|h|#env:prod,route:static_txt,method:GET,status:200",
+        "test.responses.good:1|c|#env:prod",
+        "test.responses.time:<dur>|h|#env:prod",
+        "test.responses.ttfb:<dur>|h|#env:prod",
+        f"test.responses.bytes:{len(raw)}|c|#env:prod",
+    ]), udp_listener.lines()
 
 
-def test_off_by_default(httpd_factory):
-    lst = UdpListener()
-    try:
-        h = httpd_factory("breakdown-default")
-        h.conf_extra = statsd_conf(lst.port)
-        h.start()
-        lst.drain_reload_markers()
-        assert h.get("/static.txt").status == 200
-        assert_lines(lst, std_lines("static_txt", "GET", 200))
-    finally:
-        lst.close()
+def test_off_by_default(httpd_factory, udp_listener):
+    h = start_measured(httpd_factory, "breakdown-default", udp_listener)
+    assert h.get("/static.txt").status == 200
+    assert_lines(udp_listener, std_lines("static_txt", "GET", 200))
 
 
 @pytest.mark.parametrize("directive", ["StatsdFirstByte", "StatsdResponseBytes",

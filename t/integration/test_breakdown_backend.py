@@ -15,7 +15,7 @@ from statsdtest.httpd import DEFAULT_MODULES, Httpd
 from statsdtest.lines import DUR, assert_lines, statsd_conf, std_lines, value_of
 from statsdtest.listeners import UdpListener
 from statsdtest.servers import (HttpBackend, QuietHandler, assert_refused_in_htaccess,
-                                serve_env)
+                                serve_env, start_and_drain)
 
 MPMS = ("event", "worker", "prefork")
 PROXY_MODULES = DEFAULT_MODULES + ("proxy", "proxy_http", "proxy_balancer",
@@ -200,23 +200,21 @@ def test_static_file_has_no_backend_lines(env):
 # ---- tag mode, without mod_proxy, configuration -------------------------------------------
 
 
-def test_tag_mode(httpd_factory):
-    lst = UdpListener()
+def test_tag_mode(httpd_factory, udp_listener):
     b = HttpBackend(Backend)
     try:
         h = httpd_factory("backend-tags", modules=PROXY_MODULES)
-        h.conf_extra = statsd_conf(lst.port, extra="""StatsdBackendTimings On
+        h.conf_extra = statsd_conf(udp_listener.port, extra="""StatsdBackendTimings On
 StatsdTagFormat influx
 StatsdTag env prod
 StatsdTagMode On
 StatsdLegacyMode Off
 StatsdServiceStats Off
 """) + f"ProxyPass /app/ http://127.0.0.1:{b.port}/\n"
-        h.start()
-        lst.drain_reload_markers()
+        start_and_drain(h, udp_listener)
         assert h.get("/app/x?status=404").status == 404
         n = wname(b.port)
-        assert_lines(lst, [
+        assert_lines(udp_listener, [
             f"test.request.time,env=prod,route=app.x,method=GET,status=404:{DUR}|ms",
             f"test.backend.time,env=prod,backend={n}:{DUR}|ms",
             f"test.backend.bad,env=prod,backend={n}:1|c",
@@ -224,23 +222,17 @@ StatsdServiceStats Off
         ], same_duration=False)
     finally:
         b.stop()
-        lst.close()
 
 
-def test_without_mod_proxy(httpd_factory):
+def test_without_mod_proxy(httpd_factory, udp_listener):
     """Loads and measures with mod_proxy absent; StatsdBackendName is still
     refused outside <Proxy> (there is none to put it in)."""
-    lst = UdpListener()
-    try:
-        h = httpd_factory("backend-noproxy")
-        assert "proxy" not in h.modules
-        h.conf_extra = statsd_conf(lst.port, extra="StatsdBackendTimings On\n")
-        h.start()
-        lst.drain_reload_markers()
-        assert h.get("/static.txt").status == 200
-        assert_lines(lst, std_lines("static_txt", "GET", 200))
-    finally:
-        lst.close()
+    h = httpd_factory("backend-noproxy")
+    assert "proxy" not in h.modules
+    h.conf_extra = statsd_conf(udp_listener.port, extra="StatsdBackendTimings On\n")
+    start_and_drain(h, udp_listener)
+    assert h.get("/static.txt").status == 200
+    assert_lines(udp_listener, std_lines("static_txt", "GET", 200))
 
 
 def test_name_only_in_proxy_sections(httpd_factory):

@@ -13,33 +13,26 @@ from statsdtest.httpd import Httpd
 from statsdtest.proc import alive
 from statsdtest.lines import assert_lines, reload_markers, statsd_conf, std_lines
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, serve_env, start_and_drain
+from statsdtest.servers import (MAIN_ONLY_REFUSALS, assert_configtest_rejects,
+                                configtest_in_section, serve_env, serve_htaccess,
+                                start_and_drain)
 
 # ---- .htaccess ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def ht():
-    main = UdpListener()
-    other = UdpListener()
-    h = Httpd("htaccess")
-    h.conf_extra = statsd_conf(main.port) + f"""
-<Directory "{h.docroot}/u">
-    AllowOverride All
-</Directory>
-"""
-    files = {
+    htaccess = {
         "host": "StatsdHost 127.0.0.1\n",
-        "server": f"StatsdServer udp://127.0.0.1:{other.port}\n",
-        "both": f"StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other.port}\n",
+        "server": "StatsdServer udp://127.0.0.1:{other}\n",
+        "both": "StatsdPrefix fromuser\nStatsdServer udp://127.0.0.1:{other}\n",
         "prefix": "StatsdPrefix fromuser\n",
         "rate": "StatsdSampleRate 0.5\n",
         "buckets": "StatsdLatencyBuckets 100 250\n",
     }
-    for d, text in files.items():
-        h.add_file(f"u/{d}/.htaccess", text)
-        h.add_file(f"u/{d}/index.html", f"{d}\n")
-    yield from serve_env(h, main, other, expected=(r"not allowed here",), other=other)
+    yield from serve_htaccess("htaccess", {"u": "AllowOverride All"},
+                              {f"u/{d}": text for d, text in htaccess.items()},
+                              expected=(r"not allowed here",))
 
 
 @pytest.fixture
@@ -112,24 +105,19 @@ def test_configtest_rejects(httpd_factory, line, directive, value):
 
 
 CONTEXT = [
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdMaxPacketSize 600\n</VirtualHost>",
-     "StatsdMaxPacketSize", "cannot occur within <VirtualHost> section"),
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdMaxNames 5\n</VirtualHost>",
-     "StatsdMaxNames", "cannot occur within <VirtualHost> section"),
-    ("<Location /x>\n    StatsdMaxPacketSize 600\n</Location>",
-     "StatsdMaxPacketSize", "not allowed in <Location> context"),
-    ("<Location /x>\n    StatsdMaxNames 5\n</Location>",
-     "StatsdMaxNames", "not allowed in <Location> context"),
-    ("<Location /x>\n    StatsdFlushInterval 5\n</Location>",
-     "StatsdFlushInterval", "not allowed in <Location> context"),
+    ("StatsdMaxPacketSize 600", "vhost"),
+    ("StatsdMaxNames 5", "vhost"),
+    ("StatsdMaxPacketSize 600", "location"),
+    ("StatsdMaxNames 5", "location"),
+    ("StatsdFlushInterval 5", "location"),
 ]
 
 
-@pytest.mark.parametrize("conf,directive,why", CONTEXT,
-                         ids=[f"{c[1]}-in-{c[0].split()[0][1:]}" for c in CONTEXT])
-def test_configtest_rejects_server_only_directive_in_section(httpd_factory, conf, directive, why):
-    h = httpd_factory("ctx", conf=statsd_conf(8125) + conf + "\n")
-    rc, out = h.configtest()
+@pytest.mark.parametrize("line,where", CONTEXT, ids=[
+    f"{line.split()[0]}-in-{MAIN_ONLY_REFUSALS[where][0]}" for line, where in CONTEXT])
+def test_configtest_rejects_server_only_directive_in_section(httpd_factory, line, where):
+    directive = line.split()[0]
+    rc, out, why = configtest_in_section(httpd_factory, "ctx", where, line)
     assert rc != 0 and f"{directive} {why}" in out, out
 
 

@@ -7,11 +7,8 @@ request is measured at the server's destination, under its prefix."""
 
 import pytest
 
-from statsdtest.httpd import Httpd
-from statsdtest.lines import (assert_lines, assert_nothing_after_marker, request_lines,
-                              statsd_conf, std_lines)
-from statsdtest.listeners import UdpListener
-from statsdtest.servers import serve_env
+from statsdtest.lines import assert_lines, assert_nothing_after_marker, request_lines, std_lines
+from statsdtest.servers import serve_htaccess
 
 REFUSED = {
     "host": "StatsdHost 127.0.0.1",
@@ -50,30 +47,14 @@ SERVER_ONLY = {"maxnames", "maxpacketsize", "flushinterval", "scoreboardinterval
 
 @pytest.fixture(scope="module")
 def ht():
-    main = UdpListener()
-    other = UdpListener()
-    h = Httpd("htaccess-tenant")
-    h.conf_extra = statsd_conf(main.port) + f"""
-<Directory "{h.docroot}/all">
-    AllowOverride All
-</Directory>
-<Directory "{h.docroot}/fileinfo">
-    AllowOverride FileInfo
-</Directory>
-<Directory "{h.docroot}/list">
-    AllowOverride None
-    AllowOverrideList {" ".join(LISTED)}
-</Directory>
-"""
-    for base in ("all", "list"):
-        for d, line in REFUSED.items():
-            h.add_file(f"{base}/{d}/.htaccess", line.format(other=other.port) + "\n")
-            h.add_file(f"{base}/{d}/index.html", f"{d}\n")
-    for base in ("all", "fileinfo", "list"):
-        for d, line in ALLOWED.items():
-            h.add_file(f"{base}/{d}/.htaccess", line + "\n")
-            h.add_file(f"{base}/{d}/index.html", f"{d}\n")
-    yield from serve_env(h, main, other, expected=tuple(REFUSAL.values()), other=other)
+    overrides = {"all": "AllowOverride All", "fileinfo": "AllowOverride FileInfo",
+                 "list": f"AllowOverride None\nAllowOverrideList {' '.join(LISTED)}"}
+    htaccess = {f"{base}/{d}": line + "\n"
+                for base in ("all", "list") for d, line in REFUSED.items()}
+    htaccess.update({f"{base}/{d}": line + "\n"
+                     for base in ("all", "fileinfo", "list") for d, line in ALLOWED.items()})
+    yield from serve_htaccess("htaccess-tenant", overrides, htaccess,
+                              expected=tuple(REFUSAL.values()))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ speed."""
 import pytest
 
 from statsdtest.lines import ONE_CHILD, normalise, statsd_conf, std_lines
-from statsdtest.servers import get_then_stop, start_and_drain
+from statsdtest.servers import get_one, get_then_stop, start_measured
 
 BOUNDS = [50, 100, 250, 500, 1000]
 BUCKETS = "StatsdLatencyBuckets " + " ".join(map(str, BOUNDS)) + "\n"
@@ -24,13 +24,10 @@ def durations(lines, key):
 
 
 def test_bucket_lines_per_request(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS)
-    h = start_and_drain(httpd_factory("buckets", conf=conf), udp_listener)
+    h = start_measured(httpd_factory, "buckets", udp_listener, flush=0, extra=BUCKETS)
     for path, status in (("/static.txt", 200), ("/missing", 404)):
         udp_listener.clear()
-        assert h.get(path).status == status
-        udp_listener.wait_datagrams(1)
-        udp_listener.quiesce(0.2)
+        get_one(h, udp_listener, path, status)
         [dgram] = udp_listener.datagrams()
         lines = dgram.split("\n")
         name = "static_txt" if status == 200 else "missing"
@@ -41,9 +38,8 @@ def test_bucket_lines_per_request(httpd_factory, udp_listener):
 
 
 def test_buckets_summed_per_interval(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + BUCKETS
-                       + "StatsdSumCounters On\n")
-    h = start_and_drain(httpd_factory("bucketsum", conf=conf), udp_listener)
+    h = start_measured(httpd_factory, "bucketsum", udp_listener, flush=60000,
+                       extra=ONE_CHILD + BUCKETS + "StatsdSumCounters On\n")
     n = 30
     lines = get_then_stop(h, udp_listener, n)
     ms = durations(lines, "test.static_txt.GET.200")
@@ -55,12 +51,9 @@ def test_buckets_summed_per_interval(httpd_factory, udp_listener):
 
 
 def test_tag_mode_uses_an_le_tag(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS
+    h = start_measured(httpd_factory, "buckettags", udp_listener, flush=0, extra=BUCKETS
                        + "StatsdTagFormat dogstatsd\nStatsdTagMode On\nStatsdTag env t\n")
-    h = start_and_drain(httpd_factory("buckettags", conf=conf), udp_listener)
-    assert h.get("/static.txt").status == 200
-    udp_listener.wait_datagrams(1)
-    udp_listener.quiesce(0.2)
+    get_one(h, udp_listener)
     lines = udp_listener.lines()
     [ms] = durations(lines, "test.request.time")
     got = [l for l in lines if "latency" in l]
@@ -75,10 +68,7 @@ def test_configtest_rejects_bad_buckets(httpd_factory, value):
 
 
 def test_none_clears_inherited_buckets(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=0, extra=BUCKETS
+    h = start_measured(httpd_factory, "bucketsnone", udp_listener, flush=0, extra=BUCKETS
                        + "<Location /static.txt>\n    StatsdLatencyBuckets none\n</Location>\n")
-    h = start_and_drain(httpd_factory("bucketsnone", conf=conf), udp_listener)
-    assert h.get("/static.txt").status == 200
-    udp_listener.wait_datagrams(1)
-    udp_listener.quiesce(0.2)
+    get_one(h, udp_listener)
     assert not [l for l in udp_listener.lines() if "latency" in l]

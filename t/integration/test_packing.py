@@ -10,7 +10,7 @@ import pytest
 from statsdtest.httpd import Httpd
 from statsdtest.lines import ONE_CHILD, statsd_conf
 from statsdtest.proc import wait_for
-from statsdtest.servers import get_then_stop, start_and_drain, stop_and_check
+from statsdtest.servers import get_then_stop, start_measured, stop_and_check
 from statsdtest.statsd import Statsd
 
 DUR = r"\d+(\.\d+)?"
@@ -19,9 +19,8 @@ SUM = "StatsdSumCounters On\n"
 
 @pytest.mark.parametrize("style", ["etsy", "dogstatsd"])
 def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
-    conf = statsd_conf(udp_listener.port, flush=60000,
+    h = start_measured(httpd_factory, f"pack-{style}", udp_listener, flush=60000,
                        extra=ONE_CHILD + SUM + f"StatsdPacking {style}\n")
-    h = start_and_drain(httpd_factory(f"pack-{style}", conf=conf), udp_listener)
     n = 10
     lines = get_then_stop(h, udp_listener, n)
     one = (rf"(:{DUR}\|ms){{{n}}}" if style == "etsy"
@@ -37,9 +36,8 @@ def test_timer_values_packed_per_key(httpd_factory, udp_listener, style):
 
 
 def test_packed_line_stays_within_the_packet(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=60000, extra=ONE_CHILD + SUM
-                       + "StatsdPacking etsy\nStatsdMaxPacketSize 512\n")
-    h = start_and_drain(httpd_factory("packsmall", conf=conf), udp_listener)
+    h = start_measured(httpd_factory, "packsmall", udp_listener, flush=60000,
+                       extra=ONE_CHILD + SUM + "StatsdPacking etsy\nStatsdMaxPacketSize 512\n")
     n = 120
     lines = get_then_stop(h, udp_listener, n)
     assert all(len(d) <= 512 for d in udp_listener.raw_datagrams())

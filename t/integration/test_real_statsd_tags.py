@@ -10,16 +10,12 @@ warn."""
 import re
 
 from statsdtest.httpd import Httpd
-from statsdtest.lines import statsd_conf
+from statsdtest.lines import statsd_conf, vhost
 from statsdtest.proc import wait_for
 from statsdtest.servers import stop_and_check
 from statsdtest.statsd import Statsd
 
 N = 12
-
-
-def vhost(name, body):
-    return f"<VirtualHost *>\n    ServerName {name}\n{body}\n</VirtualHost>\n"
 
 
 def test_tagged_keys(statsd_node, workdir):

@@ -17,7 +17,7 @@ import collections
 import pytest
 
 from statsdtest.httpd import Httpd
-from statsdtest.lines import statsd_conf
+from statsdtest.lines import statsd_conf, vhost
 from statsdtest.listeners import UdpListener
 from statsdtest.servers import serve_env
 
@@ -237,8 +237,7 @@ def lines_by_vhost():
     h.add_file("cart/items", "items\n")
     h.conf_extra = statsd_conf(lst.port, prefix="shop",
                                extra="StatsdTag env prod\nStatsdTag team web\n") + "".join(
-        f"<VirtualHost *>\n    ServerName {v}.test\n    {c}\n</VirtualHost>\n"
-        for v, c in VHOSTS.items())
+        vhost(f"{v}.test", c) for v, c in VHOSTS.items())
     env_iter = serve_env(h, lst)
     env = next(env_iter)
     out = {}

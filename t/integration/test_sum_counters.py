@@ -8,7 +8,7 @@ only."""
 import pytest
 
 from statsdtest.lines import ONE_CHILD, assert_lines, statsd_conf, std_lines
-from statsdtest.servers import start_and_drain
+from statsdtest.servers import configtest_in_section, start_measured
 
 SUM = "StatsdSumCounters On\n"
 
@@ -23,9 +23,7 @@ def serve_mix(h, n_good=10, n_bad=5):
 def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
     # a 60 s interval: the first flush comes after 30 s at the earliest,
     # so everything below is flushed together at the graceful stop
-    conf = statsd_conf(udp_listener.port, flush=60000,
-                       extra=ONE_CHILD + SUM)
-    h = start_and_drain(httpd_factory("sum", conf=conf), udp_listener)
+    h = start_measured(httpd_factory, "sum", udp_listener, flush=60000, extra=ONE_CHILD + SUM)
     serve_mix(h)
     assert udp_listener.lines() == [], "sent before the interval ended"
     h.graceful_stop()
@@ -45,9 +43,8 @@ def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
 @pytest.mark.parametrize("directive", ["", "StatsdSumCounters Off\n"],
                          ids=["default", "off"])
 def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener, directive):
-    conf = statsd_conf(udp_listener.port, flush=60000,
+    h = start_measured(httpd_factory, "nosum", udp_listener, flush=60000,
                        extra=ONE_CHILD + directive)
-    h = start_and_drain(httpd_factory("nosum", conf=conf), udp_listener)
     serve_mix(h)
     h.graceful_stop()
     assert_lines(udp_listener, std_lines("static_txt", "GET", 200) * 10
@@ -56,23 +53,16 @@ def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener, directive
 
 
 def test_flush_interval_0_sends_each_request_unsummed(httpd_factory, udp_listener):
-    conf = statsd_conf(udp_listener.port, flush=0, extra=ONE_CHILD + SUM)
-    h = start_and_drain(httpd_factory("flush0", conf=conf), udp_listener)
+    h = start_measured(httpd_factory, "flush0", udp_listener, flush=0, extra=ONE_CHILD + SUM)
     serve_mix(h, 3, 2)
     assert_lines(udp_listener, std_lines("static_txt", "GET", 200) * 3
                  + std_lines("missing", "GET", 404) * 2, datagrams=5,
                  same_duration=False)
 
 
-@pytest.mark.parametrize("section,why", [
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdSumCounters Off\n</VirtualHost>",
-     "cannot occur within <VirtualHost> section"),
-    ("<Location /x>\n    StatsdSumCounters Off\n</Location>",
-     "not allowed in <Location> context"),
-], ids=["vhost", "location"])
-def test_sum_counters_is_main_server_only(httpd_factory, section, why):
-    h = httpd_factory("sumctx", conf=statsd_conf(8125) + section + "\n")
-    rc, out = h.configtest()
+@pytest.mark.parametrize("where", ["vhost", "location"])
+def test_sum_counters_is_main_server_only(httpd_factory, where):
+    rc, out, why = configtest_in_section(httpd_factory, "sumctx", where, "StatsdSumCounters Off")
     assert rc != 0 and "StatsdSumCounters" in out and why in out, out
 
 

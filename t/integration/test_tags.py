@@ -11,18 +11,9 @@ import pytest
 
 from statsdtest.errorlog import TAGS_LEFT_OUT, TAGS_NO_FORMAT
 from statsdtest.httpd import Httpd
-from statsdtest.lines import assert_tagged_lines, hostname_short_clean, statsd_conf
+from statsdtest.lines import assert_tagged_lines, hostname_short_clean, statsd_conf, vhost
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, serve_env
-
-
-def vhost(name, body):
-    return f"""
-<VirtualHost *>
-    ServerName {name}
-{body}
-</VirtualHost>
-"""
+from statsdtest.servers import assert_configtest_rejects, serve_env, start_and_drain
 
 
 # ---- the three dialects, tag mode, merging, timer types -------------------------------
@@ -203,12 +194,10 @@ def test_request_parts_cannot_bring_separators(env, host):
 # ---- start-up warnings -----------------------------------------------------------------
 
 
-def test_warning_for_tags_without_format(httpd_factory, error_log):
+def test_warning_for_tags_without_format(httpd_factory, error_log, udp_listener):
     error_log.expect(TAGS_NO_FORMAT)
-    lst = UdpListener()
-    try:
-        h = httpd_factory("tags-warn")
-        h.conf_extra = statsd_conf(lst.port) + """
+    h = httpd_factory("tags-warn")
+    h.conf_extra = statsd_conf(udp_listener.port) + """
 <Location /tagged>
     StatsdTag env prod
 </Location>
@@ -217,53 +206,42 @@ def test_warning_for_tags_without_format(httpd_factory, error_log):
     StatsdTag env prod
 </Location>
 """
-        h.start()
-        h.stop()
-        log = h.error_log_text()
-        warnings = [l for l in log.splitlines() if TAGS_NO_FORMAT + ":" in l]
-        assert len(warnings) == 1, log
-        assert "/tagged" in warnings[0] and "[statsd:warn]" in warnings[0], warnings
-    finally:
-        lst.close()
+    h.start()
+    h.stop()
+    log = h.error_log_text()
+    warnings = [l for l in log.splitlines() if TAGS_NO_FORMAT + ":" in l]
+    assert len(warnings) == 1, log
+    assert "/tagged" in warnings[0] and "[statsd:warn]" in warnings[0], warnings
 
 
-def test_warning_for_tags_past_the_caps_once_merged(httpd_factory, error_log):
+def test_warning_for_tags_past_the_caps_once_merged(httpd_factory, error_log, udp_listener):
     error_log.expect(TAGS_LEFT_OUT)
-    lst = UdpListener()
-    try:
-        h = httpd_factory("tags-caps")
-        server = "".join(f"StatsdTag s{i} v\n" for i in range(10))
-        loc = "".join(f"    StatsdTag l{i} v\n" for i in range(10))
-        h.conf_extra = statsd_conf(lst.port, extra="StatsdTagFormat influx\n" + server) + \
-            f"<Location /many>\n{loc}</Location>\n"
-        h.add_file("many/x", "x\n")
-        h.start()
-        lst.drain_reload_markers()
-        assert h.get("/many/x").status == 200
-        lines = lst.wait_lines(4)
-        lst.quiesce(0.1)
-        # 16 tags at most: the server's ten, then the first six of the section
-        want = ",".join([f"s{i}=v" for i in range(10)] + [f"l{i}=v" for i in range(6)])
-        assert lst.lines()[0].startswith(f"test.many.x.GET.200,{want}:"), lines
-        h.stop()
-        warnings = [l for l in h.error_log_text().splitlines()
-                    if TAGS_LEFT_OUT + ":" in l]
-        assert len(warnings) == 1 and "4 tag(s)" in warnings[0] and "/many" in warnings[0], warnings
-    finally:
-        lst.close()
+    h = httpd_factory("tags-caps")
+    server = "".join(f"StatsdTag s{i} v\n" for i in range(10))
+    loc = "".join(f"    StatsdTag l{i} v\n" for i in range(10))
+    h.conf_extra = (statsd_conf(udp_listener.port, extra="StatsdTagFormat influx\n" + server)
+                    + f"<Location /many>\n{loc}</Location>\n")
+    h.add_file("many/x", "x\n")
+    start_and_drain(h, udp_listener)
+    assert h.get("/many/x").status == 200
+    lines = udp_listener.wait_lines(4)
+    udp_listener.quiesce(0.1)
+    # 16 tags at most: the server's ten, then the first six of the section
+    want = ",".join([f"s{i}=v" for i in range(10)] + [f"l{i}=v" for i in range(6)])
+    assert udp_listener.lines()[0].startswith(f"test.many.x.GET.200,{want}:"), lines
+    h.stop()
+    warnings = [l for l in h.error_log_text().splitlines()
+                if TAGS_LEFT_OUT + ":" in l]
+    assert len(warnings) == 1 and "4 tag(s)" in warnings[0] and "/many" in warnings[0], warnings
 
 
-def test_server_tags_with_format_in_a_vhost_are_fine(httpd_factory):
-    lst = UdpListener()
-    try:
-        h = httpd_factory("tags-nowarn")
-        h.conf_extra = statsd_conf(lst.port, extra="StatsdTag env prod\n") + vhost(
-            "v.test", "    StatsdTagFormat influx")
-        h.start()
-        h.stop()
-        assert "STATSD0006" not in h.error_log_text()
-    finally:
-        lst.close()
+def test_server_tags_with_format_in_a_vhost_are_fine(httpd_factory, udp_listener):
+    h = httpd_factory("tags-nowarn")
+    h.conf_extra = statsd_conf(udp_listener.port, extra="StatsdTag env prod\n") + vhost(
+        "v.test", "    StatsdTagFormat influx")
+    h.start()
+    h.stop()
+    assert "STATSD0006" not in h.error_log_text()
 
 
 # ---- configtest and .htaccess ----------------------------------------------------------

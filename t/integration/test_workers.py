@@ -18,7 +18,7 @@ import pytest
 from statsdtest.httpd import DEFAULT_SERVER_CONF, GAUGES_OFF
 from statsdtest.lines import hostname_short_clean, statsd_conf
 from statsdtest.listeners import UdpListener
-from statsdtest.servers import assert_configtest_rejects, start_and_drain
+from statsdtest.servers import assert_configtest_rejects, configtest_in_section, start_and_drain
 
 MPMS = ["prefork", "worker", "event"]
 HOST = hostname_short_clean()
@@ -363,15 +363,10 @@ def test_configtest_accepts_the_bounds(httpd_factory):
         assert rc == 0, out
 
 
-@pytest.mark.parametrize("conf,why", [
-    ("<VirtualHost 127.0.0.1:9>\n    StatsdScoreboardInterval 5\n"
-     "</VirtualHost>", "cannot occur within <VirtualHost> section"),
-    ("<Location /x>\n    StatsdScoreboardInterval 5\n</Location>",
-     "not allowed in <Location> context"),
-], ids=["vhost", "location"])
-def test_configtest_rejects_interval_in_a_section(httpd_factory, conf, why):
-    h = httpd_factory("gauges-ctx", conf=statsd_conf(8125) + conf + "\n")
-    rc, out = h.configtest()
+@pytest.mark.parametrize("where", ["vhost", "location"])
+def test_configtest_rejects_interval_in_a_section(httpd_factory, where):
+    rc, out, why = configtest_in_section(httpd_factory, "gauges-ctx", where,
+                                         "StatsdScoreboardInterval 5")
     assert rc != 0 and f"StatsdScoreboardInterval {why}" in out, out
 
 

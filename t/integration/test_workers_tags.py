@@ -11,16 +11,12 @@ import collections
 import re
 import time
 
-from statsdtest.lines import RELOAD_RE, hostname_short_clean, statsd_conf
+from statsdtest.lines import RELOAD_RE, hostname_short_clean, statsd_conf, vhost
 
 HOST = hostname_short_clean()
 PLAIN_RE = re.compile(r"^plain\.httpd\." + re.escape(HOST)
                       + r"\.(workers\.(?:busy|idle|max)|connections\.async)"
                         r":(0|[1-9][0-9]*)\|g$")
-
-
-def vhost(name, body):
-    return f"<VirtualHost *>\n    ServerName {name}\n{body}\n</VirtualHost>\n"
 
 
 CONF = "".join([

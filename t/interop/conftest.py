@@ -7,27 +7,20 @@ test with the command that installs them (never a silent skip).
 """
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from statsdtest.httpd import module_missing
-from statsdtest.interop import require
+from statsdtest.interop import remove_work, require, stop_all, work_dir
 from statsdtest.paths import APACHE2, MODULE_SO
 
 
 @pytest.fixture
 def workdir():
     """A private directory readable by the apache2 children (www-data)."""
-    d = Path(tempfile.mkdtemp(prefix="mod_statsd-interop-"))
-    os.chmod(d, 0o755)
+    d = work_dir("mod_statsd-interop-")
     yield d
-    if os.environ.get("INTEROP_KEEP"):
-        print(f"kept {d}")
-    else:
-        shutil.rmtree(d, ignore_errors=True)
+    remove_work(d, os.environ.get("INTEROP_KEEP"))
 
 
 @pytest.fixture
@@ -44,8 +37,4 @@ def stopper():
     """Stops what a test started, last started first, whatever happens."""
     started = []
     yield started.append
-    for thing in reversed(started):
-        try:
-            thing.stop()
-        except Exception as e:         # keep stopping the others
-            print(f"stopping {thing}: {e}")
+    stop_all(started)

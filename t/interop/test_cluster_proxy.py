@@ -13,9 +13,7 @@ it is installed beside statsd in build/statsd when missing.
 """
 
 import json
-import socket
 import subprocess
-import time
 
 import pytest
 
@@ -72,15 +70,7 @@ class Node:
         return self
 
     def counters(self):
-        with socket.create_connection(("127.0.0.1", self.mgmt_port), timeout=5) as s:
-            s.sendall(b"counters\n")
-            buf = b""
-            end = time.monotonic() + 5
-            while b"END" not in buf and time.monotonic() < end:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+        buf = statsd.mgmt_command(self.mgmt_port, "counters", timeout=5)
         return statsd.parse_js_literal(buf.decode().split("END")[0])
 
     def stop(self):

@@ -26,19 +26,16 @@ with what was sent:
 
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from statsdtest import graphite_web
 from statsdtest.httpclient import HttpClient
 from statsdtest.httpd import module_missing
-from statsdtest.interop import (access_records, interop_httpd, require,
-                                start_graphite_chain, worker_gauges)
+from statsdtest.interop import (access_records, interop_httpd, remove_work, require,
+                                start_graphite_chain, stop_all, work_dir, worker_gauges)
 from statsdtest.paths import MODULE_SO, REPO
 from statsdtest.proc import wait_for
 
@@ -85,8 +82,7 @@ def run():
                     f"(make test-interop installs it)", pytrace=False)
     if module_missing():
         pytest.fail(module_missing(), pytrace=False)
-    work = Path(tempfile.mkdtemp(prefix="mod_statsd-interop-gweb-"))
-    os.chmod(work, 0o755)
+    work = work_dir("mod_statsd-interop-gweb-")
     started = []
     r = Run()
     try:
@@ -122,15 +118,8 @@ def run():
         r.problems = r.httpd.bad_error_lines()
         yield r
     finally:
-        for thing in reversed(started):
-            try:
-                thing.stop()
-            except Exception as e:
-                print(f"stopping {thing}: {e}")
-        if os.environ.get("INTEROP_KEEP"):
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_all(started)
+        remove_work(work, os.environ.get("INTEROP_KEEP"))
 
 
 def per_second(flush_ms=FLUSH_MS):

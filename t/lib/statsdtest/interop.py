@@ -2,12 +2,15 @@
 with its statsd plugin, and carbon-cache writing whisper files; the
 throwaway apache2 they measure (static files and a CGI that waits and
 answers with a chosen status, an access log of what the module noted);
-the carbon, statsd and graphite-web chain started as one; and statsd's
-percentile arithmetic, to compare against."""
+the carbon, statsd and graphite-web chain started as one, and the work
+directory it all runs in; and statsd's percentile arithmetic, to compare
+against."""
 
 import math
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -316,6 +319,31 @@ def start_graphite_chain(work, flush_ms, started):
                                   carbon.query_port).start()
     started.append(gw)
     return carbon, statsd, gw
+
+
+def work_dir(prefix):
+    """A private directory the apache2 children (www-data) can read."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(d, 0o755)
+    return d
+
+
+def stop_all(started):
+    """Stop what was started, last started first; a thing that fails to
+    stop is printed and the others are still stopped."""
+    for thing in reversed(started):
+        try:
+            thing.stop()
+        except Exception as e:
+            print(f"stopping {thing}: {e}")
+
+
+def remove_work(d, keep):
+    """Remove the work directory d, or keep it and print where it is."""
+    if keep:
+        print(f"kept {d}")
+    else:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def require(path, package):

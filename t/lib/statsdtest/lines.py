@@ -174,6 +174,12 @@ def statsd_conf(port, prefix="test", host="127.0.0.1", extra="", flush=0):
     return "\n".join(lines) + ("\n" + extra if extra else "") + "\n"
 
 
+def vhost(name, body):
+    """A name-based <VirtualHost *> answering to ServerName name, with
+    body (its directives, a line each) inside."""
+    return f"<VirtualHost *>\n    ServerName {name}\n{body}\n</VirtualHost>\n"
+
+
 def server_conf(url, flush=0, extra="", prefix="test"):
     """Measuring on at server level, sending to a StatsdServer URL."""
     return (f"Statsd On\nStatsdServer {url}\nStatsdPrefix {prefix}\n"

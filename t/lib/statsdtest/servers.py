@@ -10,6 +10,7 @@ import re
 import threading
 
 from . import errorlog
+from .httpd import Httpd
 from .lines import statsd_conf
 from .listeners import UdpListener
 
@@ -23,6 +24,21 @@ def start_and_drain(h, *listeners, markers=True):
         else:
             lst.reset()
     return h
+
+
+def start_measured(httpd_factory, name, listener, **conf):
+    """An httpd from httpd_factory measuring to listener (conf: the
+    keywords of statsd_conf), started, its reload markers drained."""
+    return start_and_drain(httpd_factory(name, conf=statsd_conf(listener.port, **conf)),
+                           listener)
+
+
+def get_one(h, listener, target="/static.txt", status=200):
+    """One GET of target, answered with status; then its datagram and a
+    quiet listener."""
+    assert h.get(target).status == status
+    listener.wait_datagrams(1)
+    listener.quiesce(0.2)
 
 
 def get_then_stop(h, listener, n, target="/static.txt"):
@@ -70,6 +86,32 @@ def serve_env(h, listener, *others, expected=(), **extra):
         lst.close()
 
 
+def override_conf(h, overrides):
+    """<Directory> sections under h's docroot: overrides maps a
+    subdirectory to its override directives (a line each)."""
+    return "".join(f'<Directory "{h.docroot}/{d}">\n'
+                   + "".join(f"    {l}\n" for l in lines.splitlines())
+                   + "</Directory>\n"
+                   for d, lines in overrides.items())
+
+
+def serve_htaccess(name, overrides, htaccess, expected=()):
+    """The body of a module-scoped fixture (use with yield from): an httpd
+    measuring to one listener, its directories opened to .htaccess as
+    overrides says (see override_conf). htaccess maps a directory to the
+    text of its .htaccess, where {other} stands for the port of a second
+    listener (the Env's `other`) that nothing may reach; each directory
+    also has an index.html holding its own name."""
+    main = UdpListener()
+    other = UdpListener()
+    h = Httpd(name)
+    h.conf_extra = statsd_conf(main.port) + override_conf(h, overrides)
+    for d, text in htaccess.items():
+        h.add_file(f"{d}/.htaccess", text.format(other=other.port))
+        h.add_file(f"{d}/index.html", d.rsplit("/", 1)[-1] + "\n")
+    yield from serve_env(h, main, other, expected=expected, other=other)
+
+
 def check_httpds(httpds, expected):
     """Problems of each httpd's error log since its last check; advances
     what was checked."""
@@ -93,17 +135,32 @@ def assert_configtest_rejects(h, line, directive, value):
     assert re.search(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])", msg), out
 
 
+# where httpd refuses a main-server-only directive: the section and what
+# httpd says after the directive's name
+MAIN_ONLY_REFUSALS = {
+    "vhost": ("VirtualHost", "127.0.0.1:9", "cannot occur within <VirtualHost> section"),
+    "location": ("Location", "/x", "not allowed in <Location> context"),
+}
+
+
+def configtest_in_section(httpd_factory, name, where, line):
+    """configtest of line inside the section MAIN_ONLY_REFUSALS[where]:
+    its exit code, its output and the refusal httpd gives a
+    main-server-only directive there."""
+    section, arg, why = MAIN_ONLY_REFUSALS[where]
+    h = httpd_factory(name, conf=statsd_conf(8125)
+                      + f"<{section} {arg}>\n    {line}\n</{section}>\n")
+    rc, out = h.configtest()
+    return rc, out, why
+
+
 def assert_refused_in_htaccess(h, line):
     """Started with `line` in a .htaccess under AllowOverride All, h
     answers 500 there and its error log says the directive is not
     allowed here."""
     lst = UdpListener()
     try:
-        h.conf_extra = statsd_conf(lst.port) + f"""
-<Directory "{h.docroot}/all">
-    AllowOverride All
-</Directory>
-"""
+        h.conf_extra = statsd_conf(lst.port) + override_conf(h, {"all": "AllowOverride All"})
         h.add_file("all/.htaccess", line + "\n")
         h.add_file("all/index.html", "x\n")
         h.start()

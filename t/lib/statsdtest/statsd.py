@@ -143,19 +143,7 @@ class Statsd:
 
     def command(self, cmd, timeout=3.0):
         """Send one management command, return its output up to END."""
-        deadline = time.monotonic() + timeout
-        with socket.create_connection(("127.0.0.1", self.mgmt_port), timeout=timeout) as s:
-            s.sendall(cmd.encode() + b"\n")
-            buf = b""
-            while b"END\n" not in buf and time.monotonic() < deadline:
-                s.settimeout(max(0.05, deadline - time.monotonic()))
-                try:
-                    chunk = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
+        buf = mgmt_command(self.mgmt_port, cmd, timeout)
         return buf.decode("utf-8", "replace").split("END\n")[0]
 
     mgmt = command
@@ -179,6 +167,26 @@ class Statsd:
         if self._logf:
             self._logf.close()
             self._logf = None
+
+
+def mgmt_command(port, cmd, timeout=3.0, host="127.0.0.1"):
+    """Send one command to a statsd management port: the bytes answered
+    until the END line (included), the connection's end or the timeout
+    (seconds), whichever comes first. OSError when it cannot connect."""
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(cmd.encode() + b"\n")
+        buf = b""
+        while b"END\n" not in buf and time.monotonic() < deadline:
+            s.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
 
 
 # ---- a parser for util.inspect() output (a JS object literal, not JSON)
