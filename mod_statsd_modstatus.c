@@ -38,20 +38,26 @@ static void html(request_rec *r, const statsd_selfstats *t,
     html_row(r, "Requests named _other", t->names_other);
     ap_rputs("</table>\n", r);
 
-    ap_rputs("<table border=\"1\"><tr><th>Destination</th><th>Lines sent"
-             "</th><th>Datagrams dropped</th><th>Last error</th></tr>\n", r);
+    /* the address is this child's: each child follows DNS on its own */
+    ap_rputs("<table border=\"1\"><tr><th>Destination</th><th>Address</th>"
+             "<th>Lines sent</th><th>Datagrams dropped</th><th>Last error"
+             "</th></tr>\n", r);
     n = statsd_shared_dests();
     for (i = 0; i < n; i++) {
         const statsd_sink *sink = APR_ARRAY_IDX(statsd_reg->sinks, i,
                                                 statsd_sink *);
         statsd_selfstats d;
+        char addr[STATSD_ADDRESS_TEXT_MAX];
         int e;
 
         statsd_shared_read_dest(i, &d, &e);
-        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td><td>%"
-                   APR_UINT64_T_FMT "</td><td>%s</td></tr>\n",
+        if (statsd_client_address_text(sink->client, addr, sizeof(addr)))
+            apr_cpystrn(addr, "(none yet)", sizeof(addr));
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%s</td></tr>\n",
                    ap_escape_html(r->pool, target_text(
                        r->pool, statsd_client_target(sink->client))),
+                   ap_escape_html(r->pool, addr),
                    d.lines, d.dropped,
                    e ? ap_escape_html(r->pool,
                                       apr_strerror(e, err, sizeof(err)))

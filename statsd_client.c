@@ -378,6 +378,38 @@ static int lookup(statsd_client *c, int open_too)
     return install(c, &addr, len, open_too);
 }
 
+int statsd_client_address_text(const statsd_client *c, char *buf,
+                               size_t size)
+{
+    char host[INET6_ADDRSTRLEN];
+    const struct sockaddr_storage *a;
+    const void *in;
+    unsigned port;
+    int n;
+
+    if (c == NULL || buf == NULL || size == 0)
+        return -EINVAL;
+    if (!__atomic_load_n(&c->resolved, __ATOMIC_ACQUIRE))
+        return -EINPROGRESS;
+    if (c->target.kind != STATSD_TARGET_UDP) {
+        n = snprintf(buf, size, "%s", c->target.path);
+        return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+    }
+    a = &c->slot[__atomic_load_n(&c->cur, __ATOMIC_ACQUIRE)].addr;
+    if (a->ss_family == AF_INET6) {
+        in = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+    } else {
+        in = &((const struct sockaddr_in *)a)->sin_addr;
+        port = ntohs(((const struct sockaddr_in *)a)->sin_port);
+    }
+    if (inet_ntop(a->ss_family, in, host, sizeof(host)) == NULL)
+        return -EINVAL;
+    n = snprintf(buf, size, a->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+                 host, port);
+    return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
 int statsd_client_needs_lookup(const statsd_client *c)
 {
     struct sockaddr_storage a;

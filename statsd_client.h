@@ -92,6 +92,15 @@ int statsd_client_resolve(statsd_client *c);
 /* Has the client an address to send to? */
 int statsd_client_is_resolved(const statsd_client *c);
 
+/* The address sends go to now, as text: "192.0.2.1:8125", "[2001:db8::1]:8125"
+ * or a unix socket's path. For a named host it is what the last successful
+ * lookup gave (sends may run meanwhile: the text is of one whole address).
+ * Returns 0, -EINPROGRESS (no address yet), -ENOSPC (buf too small: size
+ * STATSD_ADDRESS_TEXT_MAX always fits) or -EINVAL. */
+#define STATSD_ADDRESS_TEXT_MAX 128
+int statsd_client_address_text(const statsd_client *c, char *buf,
+                               size_t size);
+
 /* Does the target name a host to look up (not a unix path, not an IP
  * literal)? 1 or 0. */
 int statsd_client_needs_lookup(const statsd_client *c);

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from statsdtest import statsd
-from statsdtest.httpd import Httpd, module_missing
+from statsdtest.httpd import Httpd, module_missing, private_hosts_supported
 from statsdtest.listeners import UdpListener, Udp6Listener, UnixListener, ipv6_loopback_available
 from statsdtest.paths import MODULE_SO
 from statsdtest.servers import Expectations, check_httpds
@@ -137,3 +137,11 @@ def workdir():
     d = Path(tempfile.mkdtemp(prefix="mod_statsd-work-", dir="/tmp"))
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def private_hosts():
+    """Skips the test where apache2 cannot have its own /etc/hosts."""
+    ok, why = private_hosts_supported()
+    if not ok:
+        pytest.skip(why)

@@ -24,7 +24,6 @@ import pytest
 from statsdtest import errorlog
 from statsdtest.errorlog import DROPPED, UNRESOLVED
 from statsdtest.httpclient import get_request, ResponseStream
-from statsdtest.httpd import private_hosts_supported
 from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
                               percentile, server_conf, statsd_conf, std_lines,
                               wait_measured)
@@ -269,13 +268,6 @@ def listener_pair():
         except OSError:
             v4.close()
     pytest.fail("no UDP port free on both 127.0.0.1 and ::1", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def private_hosts():
-    ok, why = private_hosts_supported()
-    if not ok:
-        pytest.skip(why)
 
 
 def test_getaddrinfo_honours_etc_hosts(private_hosts):

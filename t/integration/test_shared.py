@@ -175,7 +175,28 @@ def test_status_counts_what_the_receiver_got(httpd_factory, udp_listener, mpm):
     assert st["StatsdNamesDistinct"] == 3
     assert st["StatsdNamesOther"] == n * 2 // 5
     html = h.get("/server-status").body.decode()
-    assert "mod_statsd" in html and f"udp://127.0.0.1:{udp_listener.port}" in html
+    port = udp_listener.port
+    assert "mod_statsd" in html
+    assert f"<tr><td>udp://127.0.0.1:{port}</td><td>127.0.0.1:{port}</td>" in html
+
+
+def test_status_shows_each_destinations_address(private_hosts, httpd_factory,
+                                                udp_listener):
+    """A destination named by host: mod_status shows the target as
+    configured and the address the serving child sends to."""
+    name = "statsd.status.test"
+    port = udp_listener.port
+    conf = (f"Statsd On\nStatsdServer udp://{name}:{port}\n"
+            "StatsdPrefix test\nStatsdFlushInterval 0\n" + STATUS)
+    h = httpd_factory("shared-address", conf=conf,
+                      modules=DEFAULT_MODULES + ("status",),
+                      hosts=f"127.0.0.1 localhost\n127.0.0.1 {name}\n")
+    start_and_drain(h, udp_listener)
+    assert h.get("/p").status == 404
+    assert counted(wait_measured(udp_listener, 1)) == ["test.p.GET.404"]
+    html = h.get("/server-status").body.decode()
+    assert (f"<tr><td>udp://{name}:{port}</td><td>127.0.0.1:{port}</td>"
+            in html), html
 
 
 @pytest.mark.error_log_expect(DROPPED)

@@ -1350,6 +1350,37 @@ START_TEST(test_set_address)
 }
 END_TEST
 
+/* The address as mod_status shows it: none before the first answer, then
+ * the installed one; literals and unix paths from the start. */
+START_TEST(test_address_text)
+{
+    struct sockaddr_storage a;
+    socklen_t len;
+    char buf[STATSD_ADDRESS_TEXT_MAX];
+    statsd_client *c = client_for("udp://statsd.invalid:8125", 1432);
+    statsd_client *v6 = client_for("udp://[::1]:8126", 1432);
+    statsd_client *u = client_for("unix:/run/statsd/s.sock", 1432);
+
+    ck_assert_int_eq(statsd_client_address_text(c, buf, sizeof(buf)),
+                     -EINPROGRESS);
+    len = loopback_addr(AF_INET, 8125, &a);
+    ck_assert_int_eq(statsd_client_set_address(c, &a, len, 0), 1);
+    ck_assert_int_eq(statsd_client_address_text(c, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "127.0.0.1:8125");
+    ck_assert_int_eq(statsd_client_address_text(v6, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "[::1]:8126");
+    ck_assert_int_eq(statsd_client_address_text(u, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "/run/statsd/s.sock");
+    ck_assert_int_eq(statsd_client_address_text(c, buf, 14), -ENOSPC);
+    ck_assert_int_eq(statsd_client_address_text(c, buf, 0), -EINVAL);
+    ck_assert_int_eq(statsd_client_address_text(NULL, buf, sizeof(buf)),
+                     -EINVAL);
+    statsd_client_destroy(c);
+    statsd_client_destroy(v6);
+    statsd_client_destroy(u);
+}
+END_TEST
+
 /* Resolve spec with the default resolver; return where a send would go. */
 static void resolved_to(const char *spec, struct sockaddr_storage *to,
                         socklen_t *tolen)
@@ -1543,6 +1574,7 @@ int main(void)
                UNIT_TEST(test_resolver_unix_and_default),
                UNIT_LOOP(test_literals_never_resolved, 2),
                UNIT_TEST(test_set_address),
+               UNIT_TEST(test_address_text),
                UNIT_TEST(test_localhost_is_ipv4),
                UNIT_TEST(test_getaddrinfo_prefers_ipv4),
                UNIT_LOOP(test_getaddrinfo_errors, (int)UNIT_COUNT(gai_errors)));
