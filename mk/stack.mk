@@ -1,16 +1,23 @@
 # make stack-usage - how much of a request thread's stack the module uses.
-#   The module is built as `make` builds it (apxs's compiler and flags,
-#   link-time optimisation with gcc) into build/stack/, with gcc writing
-#   its call graph and every function's frame (-fcallgraph-info=su,
-#   -fstack-usage); scripts/stack_usage.py prints the frames reachable
-#   from the request-path hooks and the deepest chain below each.
+#   The module is built exactly as `make` builds it (APXS_COMPILE: apxs's
+#   compiler and flags, link-time optimisation in one partition with gcc)
+#   in a copy under build/stack/, with gcc also writing its call graph and
+#   every function's frame (-fcallgraph-info=su, -fstack-usage) at link
+#   time, where link-time optimisation compiles the code (-save-temps keeps
+#   those files; a build without it, MODULE_LTO=, has none to read).
+#   scripts/stack_usage.py prints the frames reachable from the hooks that
+#   run on a request thread and the deepest chain below each.
 #   The frames are the compiler's static figures: what httpd, APR and libc
 #   use below the module's calls is not included.
 
 STACK_OUT = build/stack
-STACK_OBJ = $(addprefix $(STACK_OUT)/,$(patsubst %.c,%.o,$(GLUE_SRC) $(CORE_SRC)))
-# the hooks that run on a request thread
-STACK_ROOTS = log_transaction stat_header_out insert_stat_header_filter
+STACK_MODULE = $(STACK_OUT)/.libs/mod_statsd.so
+STACK_INFO = -fcallgraph-info=su -fstack-usage
+# the hooks and filters that run on a request thread: the log phase, the
+# Statsd-Stat header, the breakdown's filter and mod_proxy hooks, and the
+# mod_status section
+STACK_ROOTS = log_transaction stat_header_out insert_stat_header_filter \
+              breakdown_out backend_attempt backend_status status_hook
 # calls through function pointers, which the call graph does not show
 STACK_EDGES = --edge statsd_name_from_path:exclude_segment \
               --edge log_transaction:exclude_segment \
@@ -18,17 +25,17 @@ STACK_EDGES = --edge statsd_name_from_path:exclude_segment \
 
 .PHONY: stack-usage
 
-$(STACK_OUT)/%.o: %.c $(GLUE_HDR) $(CORE_HDR) mk/stack.mk
-	@mkdir -p $(STACK_OUT)
-	$$($(APXS) -q CC) $$($(APXS) -q CFLAGS) $$($(APXS) -q EXTRA_CPPFLAGS) \
-	    -I$$($(APXS) -q INCLUDEDIR) -I$$($(APXS) -q APR_INCLUDEDIR) \
-	    -std=gnu99 -fPIC -fvisibility=hidden -flto $(WARN) -c $< -o $@
-
-stack-usage: $(STACK_OBJ)
+# libtool passes a flag it does not know to the compiler driver at link
+# time only when told to (-Xcompiler)
+$(STACK_MODULE): $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR) mk/stack.mk
 	@case "$$($(APXS) -q CC)" in *gcc*) ;; \
 	  *) echo "stack-usage: needs gcc (-fcallgraph-info)"; exit 1;; esac
-	rm -f $(STACK_OUT)/*.ci $(STACK_OUT)/*.su
-	cd $(STACK_OUT) && $$($(APXS) -q CC) $$($(APXS) -q CFLAGS | sed s/-pipe//) -shared -fPIC \
-	    -flto -fcallgraph-info=su -fstack-usage -save-temps \
-	    -o mod_statsd.so $(notdir $(STACK_OBJ))
-	$(PYTHON) scripts/stack_usage.py $(STACK_EDGES) $(STACK_OUT)/*.ci -- $(STACK_ROOTS)
+	@mkdir -p $(STACK_OUT)
+	rm -rf $(STACK_OUT)/.libs
+	cp -f $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR) $(STACK_OUT)/
+	cd $(STACK_OUT) || exit 1; $(APXS_COMPILE) \
+	    $(foreach f,$(STACK_INFO) -save-temps,-Wl,-Xcompiler -Wl,$(f)) \
+	    -o mod_statsd.so $(GLUE_SRC) $(CORE_SRC)
+
+stack-usage: $(STACK_MODULE)
+	$(PYTHON) scripts/stack_usage.py $(STACK_EDGES) $(STACK_OUT)/.libs/*.ci -- $(STACK_ROOTS)
