@@ -7,6 +7,7 @@
 
 #include "statsd_breakdown.h"
 #include "statsd_bytes.h"
+#include "statsd_name.h"
 
 static const char *const timer_type[] = {"|ms", "|h", "|d"};
 static const size_t timer_type_len[] = {3, 2, 2};
@@ -105,7 +106,7 @@ size_t statsd_breakdown_lines(char *dst, const char *prefix,
 size_t statsd_breakdown_backend_name(char *dst, const char *src, size_t len)
 {
     const char *scheme = NULL;
-    size_t i, n;
+    size_t i;
 
     /* "scheme://host:port/path": drop the path */
     for (i = 0; i + 2 < len; i++)
@@ -118,14 +119,9 @@ size_t statsd_breakdown_backend_name(char *dst, const char *src, size_t len)
         if (slash)
             len = (size_t)(slash - src);
     }
-    n = len < STATSD_BACKEND_NAME_MAX ? len : STATSD_BACKEND_NAME_MAX;
-    for (i = 0; i < n; i++) {
-        char c = src[i];
-        dst[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '_' || c == '-')
-                 ? c : '_';
-    }
-    return n;
+    /* a name segment's bytes */
+    return statsd_name_segment(dst, src, len < STATSD_BACKEND_NAME_MAX
+                                         ? len : STATSD_BACKEND_NAME_MAX);
 }
 
 size_t statsd_breakdown_backend_lines(char *dst, const char *prefix,

@@ -22,6 +22,12 @@ extern "C" {
 #define STATSD_ROOT_NAME "ROOT"
 #define STATSD_OTHER_VERBS "OtherVerbs"
 
+/* The bytes a name segment carries as they are, [A-Za-z0-9_-], as the
+ * initializer of a table indexed by byte (1: kept). */
+#define STATSD_SEGMENT_BYTES \
+    ['-'] = 1, ['_'] = 1, \
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1
+
 /* Copy one path segment, turning every byte outside [A-Za-z0-9_-] into
  * '_'. Writes exactly len bytes; returns len. */
 size_t statsd_name_segment(char *dst, const char *src, size_t len);
