@@ -2,11 +2,11 @@
  * statsd_batch.c - lines of many requests in full datagrams.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "statsd_batch.h"
+#include "statsd_spin.h"
 
 /* Two packet-sized buffers: requests fill one while the other, full, is
  * being sent. A full buffer is swapped out, not copied, and no request
@@ -21,44 +21,6 @@ struct statsd_batch {
     char *buf;           /* max bytes: the datagram being filled */
     char *out;           /* max bytes: the datagram being sent */
 };
-
-/* The lock guards a copy of at most one packet. A mutex costs more than
- * that copy on every request; a spin lock costs an atomic exchange, and a
- * waiter that finds it taken (the holder was preempted, or is sending)
- * yields the CPU. */
-static __attribute__((noinline)) void lock_contended(int *l)
-{
-    unsigned spins = 0;
-
-    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
-            if (++spins < 100) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-            } else {
-                sched_yield();
-            }
-        }
-    }
-}
-
-/* the uncontended case is one exchange, inlined into the callers */
-static inline void lock(int *l)
-{
-    if (__builtin_expect(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0, 0))
-        lock_contended(l);
-}
-
-static int trylock(int *l)
-{
-    return __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) == 0;
-}
-
-static void unlock(int *l)
-{
-    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
 
 int statsd_batch_create(statsd_batch **out, statsd_client *c)
 {
@@ -114,9 +76,9 @@ static int send_swapped(statsd_batch *b, const char *lines, size_t len,
         b->len = len;
         b->n_lines = n_lines;
     }
-    unlock(&b->locked);
+    statsd_spin_unlock(&b->locked);
     rc = statsd_client_send(b->client, full, full_len, full_lines);
-    unlock(&b->sending);
+    statsd_spin_unlock(&b->sending);
     return rc;
 }
 
@@ -127,7 +89,7 @@ static __attribute__((noinline)) int send_taken(statsd_batch *b,
                                                 const char *lines,
                                                 size_t len, unsigned n_lines)
 {
-    lock(&b->sending);
+    statsd_spin_lock(&b->sending);
     return send_swapped(b, lines, len, n_lines);
 }
 
@@ -143,7 +105,7 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
         (void)statsd_batch_flush(b);
         return statsd_client_send_lines(b->client, lines, len);
     }
-    lock(&b->locked);
+    statsd_spin_lock(&b->locked);
     if (b->len && b->len + 1 + len > b->max) {
         /* full: this block starts the next datagram */
         send_taken(b, lines, len, n_lines);
@@ -154,7 +116,7 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
     memcpy(b->buf + b->len, lines, len);
     b->len += len;
     b->n_lines += n_lines;
-    unlock(&b->locked);
+    statsd_spin_unlock(&b->locked);
     return (long)len;
 }
 
@@ -162,7 +124,7 @@ long statsd_batch_add(statsd_batch *b, const char *lines, size_t len,
 static int flush_locked(statsd_batch *b)
 {
     if (b->len == 0) {
-        unlock(&b->locked);
+        statsd_spin_unlock(&b->locked);
         return 0;
     }
     return send_taken(b, NULL, 0, 0);
@@ -170,20 +132,20 @@ static int flush_locked(statsd_batch *b)
 
 int statsd_batch_flush(statsd_batch *b)
 {
-    lock(&b->locked);
+    statsd_spin_lock(&b->locked);
     return flush_locked(b);
 }
 
 int statsd_batch_flush_nowait(statsd_batch *b)
 {
-    if (!trylock(&b->locked))
+    if (!statsd_spin_trylock(&b->locked))
         return -EBUSY;
     if (b->len == 0) {
-        unlock(&b->locked);
+        statsd_spin_unlock(&b->locked);
         return 0;
     }
-    if (!trylock(&b->sending)) {
-        unlock(&b->locked);
+    if (!statsd_spin_trylock(&b->sending)) {
+        statsd_spin_unlock(&b->locked);
         return -EBUSY;
     }
     return send_swapped(b, NULL, 0, 0);
@@ -193,8 +155,8 @@ size_t statsd_batch_pending(statsd_batch *b)
 {
     size_t len;
 
-    lock(&b->locked);
+    statsd_spin_lock(&b->locked);
     len = b->len;
-    unlock(&b->locked);
+    statsd_spin_unlock(&b->locked);
     return len;
 }

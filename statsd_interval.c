@@ -3,11 +3,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "statsd_interval.h"
+#include "statsd_spin.h"
 #include "statsd_sum.h"
 
 struct statsd_interval {
@@ -25,42 +25,6 @@ struct statsd_interval {
     statsd_pack *pack;   /* with a style: timers packed per key */
     char *packed;        /* cap bytes */
 };
-
-/* The lock guards a copy of one request's lines: an atomic exchange when
- * free; a waiter that finds it taken (the holder was preempted) yields. */
-static __attribute__((noinline)) void lock_contended(statsd_interval *iv)
-{
-    unsigned spins = 0;
-
-    while (__atomic_exchange_n(&iv->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&iv->locked, __ATOMIC_RELAXED)) {
-            if (++spins < 100) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-            } else {
-                sched_yield();
-            }
-        }
-    }
-}
-
-static inline void lock(statsd_interval *iv)
-{
-    if (__builtin_expect(__atomic_exchange_n(&iv->locked, 1,
-                                             __ATOMIC_ACQUIRE) != 0, 0))
-        lock_contended(iv);
-}
-
-static int trylock(statsd_interval *iv)
-{
-    return __atomic_exchange_n(&iv->locked, 1, __ATOMIC_ACQUIRE) == 0;
-}
-
-static void unlock(statsd_interval *iv)
-{
-    __atomic_store_n(&iv->locked, 0, __ATOMIC_RELEASE);
-}
 
 int statsd_interval_create(statsd_interval **out, statsd_client *c,
                            size_t bytes)
@@ -154,7 +118,7 @@ static int take_and_fold(statsd_interval *iv, const char *lines, size_t len)
         memcpy(iv->buf, lines, len);
         iv->len = len;
     }
-    unlock(iv);
+    statsd_spin_unlock(&iv->locked);
     o = statsd_sum_fold(iv->sum, taken, taken_len, iv->out, &n);
     if (o == 0)
         return 0;
@@ -192,7 +156,7 @@ static __attribute__((noinline)) long add_full(statsd_interval *iv,
                                                const char *lines, size_t len)
 {
     pthread_mutex_lock(&iv->work);
-    lock(iv);
+    statsd_spin_lock(&iv->locked);
     if (iv->len && iv->len + 1 + len > iv->cap) {
         take_and_fold(iv, lines, len);
     } else {
@@ -200,7 +164,7 @@ static __attribute__((noinline)) long add_full(statsd_interval *iv,
             iv->buf[iv->len++] = '\n';
         memcpy(iv->buf + iv->len, lines, len);
         iv->len += len;
-        unlock(iv);
+        statsd_spin_unlock(&iv->locked);
     }
     pthread_mutex_unlock(&iv->work);
     return (long)len;
@@ -212,16 +176,16 @@ long statsd_interval_add(statsd_interval *iv, const char *lines, size_t len)
         return 0;
     if (len > iv->cap)      /* never from a request: its lines are small */
         return statsd_client_send_lines(iv->client, lines, len);
-    lock(iv);
+    statsd_spin_lock(&iv->locked);
     if (__builtin_expect(iv->len && iv->len + 1 + len > iv->cap, 0)) {
-        unlock(iv);
+        statsd_spin_unlock(&iv->locked);
         return add_full(iv, lines, len);
     }
     if (iv->len)
         iv->buf[iv->len++] = '\n';
     memcpy(iv->buf + iv->len, lines, len);
     iv->len += len;
-    unlock(iv);
+    statsd_spin_unlock(&iv->locked);
     return (long)len;
 }
 
@@ -230,7 +194,7 @@ int statsd_interval_flush(statsd_interval *iv)
     int rv, rv2;
 
     pthread_mutex_lock(&iv->work);
-    lock(iv);
+    statsd_spin_lock(&iv->locked);
     rv = take_and_fold(iv, NULL, 0);
     rv2 = drain(iv);
     pthread_mutex_unlock(&iv->work);
@@ -243,7 +207,7 @@ int statsd_interval_flush_nowait(statsd_interval *iv)
 
     if (pthread_mutex_trylock(&iv->work) != 0)
         return -EBUSY;
-    if (!trylock(iv)) {
+    if (!statsd_spin_trylock(&iv->locked)) {
         pthread_mutex_unlock(&iv->work);
         return -EBUSY;
     }
@@ -257,8 +221,8 @@ size_t statsd_interval_pending(statsd_interval *iv)
 {
     size_t len;
 
-    lock(iv);
+    statsd_spin_lock(&iv->locked);
     len = iv->len;
-    unlock(iv);
+    statsd_spin_unlock(&iv->locked);
     return len;
 }
