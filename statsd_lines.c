@@ -170,13 +170,8 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     char *p;
     unsigned n;
 
-    m->lines_len = 0;
-    m->n_lines = 0;
-    m->key_len = 0;
-    m->agg_len = 0;
-    m->duration_len = 0;
-    if (req->key.prefix_len > STATSD_AFFIX_MAX
-        || req->key.suffix_len > STATSD_AFFIX_MAX || req->key.name_len == 0)
+    statsd_measurement_clear(m);
+    if (STATSD_LINES_KEY_UNUSABLE(req))
         return -1;
 
     /* statsd_lines_size(req) bytes hold the longest keys and service

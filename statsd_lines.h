@@ -170,6 +170,25 @@ typedef struct {
     unsigned n_lines;
 } statsd_measurement;
 
+/* No lines, no key: how the builders leave *m when they refuse a request
+ * (and how they start). */
+static inline void statsd_measurement_clear(statsd_measurement *m)
+{
+    m->lines_len = 0;
+    m->n_lines = 0;
+    m->key_len = 0;
+    m->agg_len = 0;
+    m->duration_len = 0;
+}
+
+/* True if req's key parts are unusable for the builders: no NAME, or a
+ * prefix or suffix longer than STATSD_AFFIX_MAX (the line sizes allow for
+ * no more). A macro, not a function: as a function's value the test
+ * makes gcc lay out the request path differently. */
+#define STATSD_LINES_KEY_UNUSABLE(req) \
+    ((req)->key.prefix_len > STATSD_AFFIX_MAX \
+     || (req)->key.suffix_len > STATSD_AFFIX_MAX || (req)->key.name_len == 0)
+
 /* Fill *m from *req, without tags and with ms timers (timer, tag_format,
  * names, tags and tag_mode are not read), writing the lines to m->lines
  * (set by the caller, statsd_lines_size(req) bytes). Returns 0, or -1 if

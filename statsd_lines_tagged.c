@@ -155,15 +155,10 @@ int statsd_lines_build_tagged(const statsd_request *req,
     key_written w;
     unsigned n = 0;
 
-    m->lines_len = 0;
-    m->n_lines = 0;
-    m->key_len = 0;
-    m->agg_len = 0;
-    m->duration_len = 0;
-    if (req->key.prefix_len > STATSD_AFFIX_MAX
-        || req->key.suffix_len > STATSD_AFFIX_MAX || req->key.name_len == 0
-        || tags_len > STATSD_TAGS_TEXT_MAX || (unsigned)req->timer > 2
-        || (unsigned)f >= STATSD_TAG_FORMATS || !req->names)
+    statsd_measurement_clear(m);
+    if (STATSD_LINES_KEY_UNUSABLE(req) || tags_len > STATSD_TAGS_TEXT_MAX
+        || (unsigned)req->timer > 2 || (unsigned)f >= STATSD_TAG_FORMATS
+        || !req->names)
         return -1;
     type = timer_type[req->timer];
     type_len = timer_type_len[req->timer];
