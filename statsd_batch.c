@@ -36,9 +36,7 @@ int statsd_batch_create(statsd_batch **out, statsd_client *c)
     b->buf = malloc(b->max);
     b->out = malloc(b->max);
     if (!b->buf || !b->out) {
-        free(b->buf);
-        free(b->out);
-        free(b);
+        statsd_batch_destroy(b);
         return -ENOMEM;
     }
     *out = b;

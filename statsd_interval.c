@@ -39,13 +39,19 @@ int statsd_interval_create(statsd_interval **out, statsd_client *c,
     iv = calloc(1, sizeof(*iv));
     if (!iv)
         return -ENOMEM;
+    /* first, so that from here on a failure unwinds with
+     * statsd_interval_destroy */
+    if (pthread_mutex_init(&iv->work, NULL) != 0) {
+        free(iv);
+        return -ENOMEM;
+    }
     iv->client = c;
     iv->cap = bytes;
     /* keys are taken from lines of the buffer: a buffer's worth of key
      * bytes is as much as one fold can add */
     rv = statsd_sum_create(&iv->sum, STATSD_INTERVAL_KEYS, bytes);
     if (rv != 0) {
-        free(iv);
+        statsd_interval_destroy(iv);
         return rv;
     }
     out_size = statsd_sum_drain_size(iv->sum);
@@ -54,13 +60,8 @@ int statsd_interval_create(statsd_interval **out, statsd_client *c,
     iv->buf = malloc(bytes);
     iv->spare = malloc(bytes);
     iv->out = malloc(out_size);
-    if (!iv->buf || !iv->spare || !iv->out
-        || pthread_mutex_init(&iv->work, NULL) != 0) {
-        free(iv->buf);
-        free(iv->spare);
-        free(iv->out);
-        statsd_sum_destroy(iv->sum);
-        free(iv);
+    if (!iv->buf || !iv->spare || !iv->out) {
+        statsd_interval_destroy(iv);
         return -ENOMEM;
     }
     *out = iv;
