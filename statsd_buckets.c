@@ -70,7 +70,8 @@ size_t statsd_buckets_lines(char *dst, const statsd_buckets *b,
             *p++ = '\n';
         if (prefix_len)
             p = statsd_put(p, prefix, prefix_len);
-        p = statsd_put(p, NAME + (prefix_len ? 0 : 1),
+        /* without a prefix the name starts after its leading dot */
+        p = statsd_put(p, &NAME[prefix_len ? 0 : 1],
                        NAME_LEN - (prefix_len ? 0 : 1));
         if (!tag_mode) {
             p = statsd_put(p, ".le_", 4);
