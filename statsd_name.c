@@ -138,6 +138,9 @@ static size_t plain_path_name(char *dst, const char *p, const char *end)
     char *body = dst;    /* where its first byte went */
     size_t dots = 0;     /* its decoded dots, to tell "." and ".." */
 
+    /* nearly every path starts with one: no empty segment to take back */
+    while (p < end && *p == '/')
+        p++;
     for (;;) {
         unsigned char c, k;
         size_t i = 0;
