@@ -74,9 +74,10 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* Byte classes of a path: what the segment loop does with each byte.
+/* Byte classes of a path: what the segment loop does with each byte;
+ * from PB_SLASH on, the byte ends a segment ('?' and '#' the path too).
  * NUL must stay out of PB_KEEP: the URI's terminating NUL ends the scan. */
-enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_STOP };
+enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_SLASH, PB_STOP };
 
 static const unsigned char path_class[256] = {
 #define M8 PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP
@@ -84,7 +85,7 @@ static const unsigned char path_class[256] = {
     M8, M8, M8, M8,
     PB_MAP, PB_MAP, PB_MAP, PB_STOP /* # */, PB_MAP, PB_PCT /* % */,
     PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP,
-    PB_KEEP /* - */, PB_DOT /* . */, PB_STOP /* / */,
+    PB_KEEP /* - */, PB_DOT /* . */, PB_SLASH /* / */,
     /* 0x30-0x3f: digits, then : ; < = > ? */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_STOP /* ? */,
@@ -152,7 +153,16 @@ static size_t plain_path_name(char *dst, const char *p, const char *end)
         }
         p += i;
         o += i;
-        if (p < end && k != PB_STOP) {
+        if (k == PB_SLASH && o != body && !dots) {
+            /* the usual end of a segment: a plain one, and the next one's
+             * separator (the '/' is before end: uri[len] is NUL) */
+            p++;
+            seg = o;
+            *o++ = '.';
+            body = o;
+            continue;
+        }
+        if (k < PB_SLASH && p < end) {
             if (k == PB_PCT) {
                 int v = pct_decode(p, end);
                 if (v >= 0) {
@@ -167,15 +177,12 @@ static size_t plain_path_name(char *dst, const char *p, const char *end)
             p++;
             continue;
         }
-        /* the segment ends: empty, "." and ".." leave nothing of it, and
-         * ".." takes the one before it too */
-        if (o == body
-            || (__builtin_expect(dots != 0, 0) && dots == (size_t)(o - body)
-                && dots <= 2)) {
+        /* any other end of a segment: empty, "." and ".." leave nothing
+         * of it, and ".." takes the one before it too */
+        if (o == body || (dots == (size_t)(o - body) && dots <= 2))
             o = dst + (dots == 2 ? pop_segment(dst, (size_t)(seg - dst))
                                  : (size_t)(seg - dst));
-        }
-        if (p >= end || c != '/')
+        if (k != PB_SLASH)
             break;
         p++;
         seg = o;
@@ -194,7 +201,7 @@ static size_t raw_segment(char *out, const char **pp, const char *end,
     const char *p = *pp;
     size_t n = 0, d = 0;
 
-    while (p < end && path_class[(unsigned char)*p] != PB_STOP) {
+    while (p < end && path_class[(unsigned char)*p] < PB_SLASH) {
         int v = *p == '%' ? pct_decode(p, end) : -1;
         unsigned char c = v >= 0 ? (unsigned char)v : (unsigned char)*p;
         p += v >= 0 ? 3 : 1;
