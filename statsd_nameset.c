@@ -89,13 +89,19 @@ size_t statsd_nameset_group_cap(const statsd_nameset *s)
  * names are short, and this runs on every request. The group is mixed
  * in first, so the same name in two groups is two entries. The last 1-7
  * bytes are read as one word by loads that may overlap bytes already
- * mixed in (the length is mixed in too, so this loses nothing), instead
- * of a loop over them. */
+ * mixed in (the length is mixed in first, so this loses nothing),
+ * instead of a loop over them. */
 static uint64_t hash(unsigned group, const char *p, size_t len)
 {
     uint64_t h = (0x9e3779b97f4a7c15ULL ^ len) + group * 0xd6e8feb86659fd93ULL;
     const char *end = p + len;
     uint64_t w;
+
+    /* spread the length and group over the word before any bytes are
+     * mixed in: else names whose bytes differ as their lengths do (in
+     * the low bits) would meet */
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
 
     for (; end - p >= 8; p += 8) {
         memcpy(&w, p, 8);
