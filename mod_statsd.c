@@ -197,9 +197,11 @@ static void method_part(statsd_request *req, const request_rec *r,
     }
 }
 
-/* Queue or send the lines; the bytes taken, or -1 when they were lost. */
-static long hand_over(request_rec *r, const statsd_dest *dest,
-                      const char *lines, size_t len, unsigned n_lines)
+/* Queue or send the lines; the bytes taken, or -1 when they were lost.
+ * Inlined: on the request path its call costs as much as queueing. */
+static inline __attribute__((always_inline)) long
+hand_over(request_rec *r, const statsd_dest *dest, const char *lines,
+          size_t len, unsigned n_lines)
 {
     statsd_sink *sink = dest->sink;
     long sent;

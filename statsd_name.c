@@ -74,9 +74,10 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* Byte classes of a path: what the segment loop does with each byte.
+/* Byte classes of a path: what the segment loop does with each byte;
+ * from PB_SLASH on, the byte ends a segment ('?' and '#' the path too).
  * NUL must stay out of PB_KEEP: the URI's terminating NUL ends the scan. */
-enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_STOP };
+enum { PB_KEEP = 0, PB_MAP, PB_DOT, PB_PCT, PB_SLASH, PB_STOP };
 
 static const unsigned char path_class[256] = {
 #define M8 PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP
@@ -84,7 +85,7 @@ static const unsigned char path_class[256] = {
     M8, M8, M8, M8,
     PB_MAP, PB_MAP, PB_MAP, PB_STOP /* # */, PB_MAP, PB_PCT /* % */,
     PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP,
-    PB_KEEP /* - */, PB_DOT /* . */, PB_STOP /* / */,
+    PB_KEEP /* - */, PB_DOT /* . */, PB_SLASH /* / */,
     /* 0x30-0x3f: digits, then : ; < = > ? */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_MAP, PB_STOP /* ? */,
@@ -112,18 +113,35 @@ static int pct_decode(const char *p, const char *end)
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
-/* Decode and sanitise one segment from *pp into out, in one pass: the
- * common path (plain bytes) is a table look-up and a store, with no end
- * check: the NUL at end is not a plain byte, so the loop stops on it and
- * the rarer path tells it from a NUL inside the URI. Counts the decoded
- * dots in *dots, to tell "." and ".." apart. */
-static size_t clean_segment(char *out, const char **pp, const char *end,
-                            size_t *dots)
+/* Drop the last segment of the name being built: the dst bytes from the
+ * last separator on, or all of it for the first (separators only ever
+ * sit between segments; an excluded one leaves an empty segment). */
+static size_t pop_segment(const char *dst, size_t out)
 {
-    const char *p = *pp;
-    char *o = out;
-    size_t d = 0;
+    size_t k = last_segment(dst, out);
+    return k > 0 ? k - 1 : 0;
+}
 
+/* The name of the path at p (up to end, a '?' or a '#') without exclude
+ * tests, in one pass over the bytes: each segment is decoded and
+ * sanitised as it is copied, behind the separator that joins it to the
+ * name so far; the end of a segment takes it back when the segment turns
+ * out empty, "." or "..". The common byte (plain) is a table look-up and
+ * a store, with no end check: the NUL at end is not a plain byte, so the
+ * run stops on it and the rarer path tells it from a NUL inside the URI.
+ * Writes at most as many bytes as it reads. Returns the length (0: none).
+ */
+static size_t plain_path_name(char *dst, const char *p, const char *end)
+{
+    char *o = dst;       /* the end of what is written */
+    char *seg = dst;     /* where the current segment's separator (if any)
+                          * or first byte went */
+    char *body = dst;    /* where its first byte went */
+    size_t dots = 0;     /* its decoded dots, to tell "." and ".." */
+
+    /* nearly every path starts with one: no empty segment to take back */
+    while (p < end && *p == '/')
+        p++;
     for (;;) {
         unsigned char c, k;
         size_t i = 0;
@@ -135,24 +153,45 @@ static size_t clean_segment(char *out, const char **pp, const char *end,
         }
         p += i;
         o += i;
-        if (p >= end || k == PB_STOP)
-            break;
-        if (k == PB_PCT) {
-            int v = pct_decode(p, end);
-            if (v >= 0) {
-                p += 3;
-                d += v == '.';
-                *o++ = (char)seg_byte((unsigned char)v);
-                continue;
-            }
+        if (k == PB_SLASH && o != body && !dots) {
+            /* the usual end of a segment: a plain one, and the next one's
+             * separator (the '/' is before end: uri[len] is NUL) */
+            p++;
+            seg = o;
+            *o++ = '.';
+            body = o;
+            continue;
         }
-        d += k == PB_DOT;
-        *o++ = '_';
+        if (k < PB_SLASH && p < end) {
+            if (k == PB_PCT) {
+                int v = pct_decode(p, end);
+                if (v >= 0) {
+                    p += 3;
+                    dots += v == '.';
+                    *o++ = (char)seg_byte((unsigned char)v);
+                    continue;
+                }
+            }
+            dots += k == PB_DOT;
+            *o++ = '_';
+            p++;
+            continue;
+        }
+        /* any other end of a segment: empty, "." and ".." leave nothing
+         * of it, and ".." takes the one before it too */
+        if (o == body || (dots == (size_t)(o - body) && dots <= 2))
+            o = dst + (dots == 2 ? pop_segment(dst, (size_t)(seg - dst))
+                                 : (size_t)(seg - dst));
+        if (k != PB_SLASH)
+            break;
         p++;
+        seg = o;
+        if (o != dst)
+            *o++ = '.';
+        body = o;
+        dots = 0;
     }
-    *pp = p;
-    *dots = d;
-    return (size_t)(o - out);
+    return (size_t)(o - dst);
 }
 
 /* The same, decoding only: excludes match the segment as decoded. */
@@ -162,7 +201,7 @@ static size_t raw_segment(char *out, const char **pp, const char *end,
     const char *p = *pp;
     size_t n = 0, d = 0;
 
-    while (p < end && path_class[(unsigned char)*p] != PB_STOP) {
+    while (p < end && path_class[(unsigned char)*p] < PB_SLASH) {
         int v = *p == '%' ? pct_decode(p, end) : -1;
         unsigned char c = v >= 0 ? (unsigned char)v : (unsigned char)*p;
         p += v >= 0 ? 3 : 1;
@@ -172,15 +211,6 @@ static size_t raw_segment(char *out, const char **pp, const char *end,
     *pp = p;
     *dots = d;
     return n;
-}
-
-/* Drop the last segment of the name being built: the dst bytes from the
- * last separator on, or all of it for the first (separators only ever
- * sit between segments; an excluded one leaves an empty segment). */
-static size_t pop_segment(const char *dst, size_t out)
-{
-    size_t k = last_segment(dst, out);
-    return k > 0 ? k - 1 : 0;
 }
 
 /* Remove the empty segments that excluded segments left behind. */
@@ -209,11 +239,9 @@ typedef struct {
  * bytes: the new length of the name (the segment kept and sanitised, or
  * left as an empty one), or (size_t)-1 to end the scan here: a request
  * may not make the tests run without end, so they stop past the cap, or
- * once the name is full (the key could not hold more of it). Out of line:
- * the scan without tests carries nothing of this. */
-static __attribute__((noinline)) size_t
-exclude_step(exclude_run *x, char *dst, size_t out, size_t start,
-             size_t seglen, int *holes)
+ * once the name is full (the key could not hold more of it). */
+static size_t exclude_step(exclude_run *x, char *dst, size_t out,
+                           size_t start, size_t seglen, int *holes)
 {
     if (x->looked == STATSD_PATH_MAX_SEGMENTS || out >= x->max)
         return (size_t)-1;
@@ -227,23 +255,54 @@ exclude_step(exclude_run *x, char *dst, size_t out, size_t start,
     return start + seglen;
 }
 
+/* The name of the path at p (up to end, a '?' or a '#') with exclude
+ * tests: segment by segment, each decoded, then tested, then sanitised.
+ * Out of line: the scan without tests carries nothing of this. Returns
+ * the length (0: none). */
+static __attribute__((noinline)) size_t
+tested_path_name(char *dst, const char *p, const char *end, exclude_run *x)
+{
+    size_t out = 0;
+    int holes = 0;
+
+    while (p < end) {
+        size_t start, seglen, dots, next;
+
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        if (*p == '?' || *p == '#')
+            break;
+        /* one segment: decode into dst behind a separator */
+        /* a separator goes in front of every segment but the first; it
+         * only counts once the segment is kept */
+        if (out)
+            dst[out] = '.';
+        start = out ? out + 1 : 0;
+        seglen = raw_segment(dst + start, &p, end, &dots);
+        if (dots == seglen && seglen <= 2) {
+            if (seglen == 2)
+                out = pop_segment(dst, out);
+            continue;
+        }
+        next = exclude_step(x, dst, out, start, seglen, &holes);
+        if (next == (size_t)-1)
+            break;
+        out = next;
+    }
+    return holes ? squeeze(dst, out) : out;
+}
+
 size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
                              size_t len, size_t max,
                              statsd_exclude_fn exclude, void *baton)
 {
     const char *p = uri, *end = uri + len;
-    size_t out = 0;
-    int holes = 0;
-    exclude_run x;
+    size_t out;
 
     (void)cap; /* the contract guarantees room: output <= len + 1 bytes */
 
-    if (exclude) {
-        x.test = exclude;
-        x.baton = baton;
-        x.max = max;
-        x.looked = 0;
-    }
     if (len == 1 && *p == '*') /* OPTIONS * */
         p = end;
 
@@ -263,39 +322,12 @@ size_t statsd_name_from_path(char *dst, size_t cap, const char *uri,
                 p++;
         }
     }
-    while (p < end) {
-        size_t start, seglen, dots;
-
-        if (*p == '/') {
-            p++;
-            continue;
-        }
-        if (*p == '?' || *p == '#')
-            break;
-        /* one segment: decode into dst behind a separator */
-        /* a separator goes in front of every segment but the first; it
-         * only counts once the segment is kept */
-        if (out)
-            dst[out] = '.';
-        start = out ? out + 1 : 0;
-        seglen = exclude ? raw_segment(dst + start, &p, end, &dots)
-                         : clean_segment(dst + start, &p, end, &dots);
-        if (dots == seglen && seglen <= 2) {
-            if (seglen == 2)
-                out = pop_segment(dst, out);
-            continue;
-        }
-        if (__builtin_expect(exclude != NULL, 0)) {
-            size_t next = exclude_step(&x, dst, out, start, seglen, &holes);
-            if (next == (size_t)-1)
-                break;
-            out = next;
-            continue;
-        }
-        out = start + seglen;
+    if (__builtin_expect(exclude != NULL, 0)) {
+        exclude_run x = { exclude, baton, max, 0 };
+        out = tested_path_name(dst, p, end, &x);
+    } else {
+        out = plain_path_name(dst, p, end);
     }
-    if (holes)
-        out = squeeze(dst, out);
     if (out == 0) {
         memcpy(dst, STATSD_ROOT_NAME, sizeof(STATSD_ROOT_NAME) - 1);
         return sizeof(STATSD_ROOT_NAME) - 1;

@@ -372,6 +372,36 @@ START_TEST(exclude_basic)
 }
 END_TEST
 
+/* The scan with exclude tests and the one without are separate loops: a
+ * test that keeps every segment must give the same name as no test. */
+START_TEST(exclude_none_same_as_plain)
+{
+    static const struct { const char *uri; size_t len; } paths[] = {
+#define P(s) { s, sizeof(s) - 1 }
+        P("/api/v1/users/"), P("/bench.txt"), P("///basic///foo///"),
+        P("/a/./b"), P("/a/b/../c"), P("/../../a"), P("/a/b/.."),
+        P("/a/b/../"), P("/a/.../b"), P("/a/..b/c"), P("/a/.b"), P("/"),
+        P(""), P("*"), P("//"), P("/./"), P("/.."), P("?a/b"), P("/#f"),
+        P("/a/%2F/b"), P("/a/%2e%2E/b"), P("/%2e/x"), P("/x/%2e%2e"),
+        P("/a%zz/b%"), P("/a%2"), P("/a%00b/c"), P("/a\0b/c"),
+        P("http://host:80/x/y?q=1"), P("https://h"), P("a/b"), P("/x y/z~"),
+        P("/\xc3\xa9t\xc3\xa9/x"), P("/a//./../b//c/"), P("/./../a/"),
+#undef P
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char plain[512], tested[512];
+        size_t n = run_path(paths[i].uri, paths[i].len, NULL, NULL, plain,
+                            sizeof plain);
+        size_t m = run_path(paths[i].uri, paths[i].len, exclude_none, NULL,
+                            tested, sizeof tested);
+        ASSERT_BYTES(tested, m, plain, n,
+                     esc(paths[i].uri, paths[i].len));
+    }
+}
+END_TEST
+
 START_TEST(exclude_decoded)
 {
     CHECK_PATH_X("/user/%31%32%33/profile", "user.profile", exclude_digits, NULL);
@@ -1104,6 +1134,7 @@ int main(void)
                UNIT_TEST(path_stops_when_full));
     UNIT_TCASE(s, "exclude", NULL, NULL, 0,
                UNIT_TEST(exclude_basic),
+               UNIT_TEST(exclude_none_same_as_plain),
                UNIT_TEST(exclude_decoded),
                UNIT_TEST(exclude_dotdot),
                UNIT_TEST(exclude_receives_decoded_bytes),

@@ -45,6 +45,33 @@ static statsd_nameset *heap_set(unsigned groups, uint64_t **mem)
     return s;
 }
 
+/* Names that differ in one byte, at any place and for every length up to
+ * past two words (the hash reads the last bytes of a name by loads that
+ * overlap), are distinct names; the same bytes again are not new. */
+START_TEST(names_differing_in_one_byte_are_distinct)
+{
+    statsd_nameset *s;
+    char name[24];
+    size_t len, at, names = 0;
+
+    ck_assert_int_eq(statsd_nameset_create(&s, 2000), 0);
+    for (len = 1; len <= sizeof(name); len++) {
+        for (at = 0; at < len; at++) {
+            memset(name, 'a', len);
+            name[at] = 'b';
+            ck_assert_int_eq(statsd_nameset_admit(s, name, len), 1);
+            names++;
+            ck_assert_uint_eq(statsd_nameset_count(s), names);
+        }
+        memset(name, 'a', len);
+        ck_assert_int_eq(statsd_nameset_admit(s, name, len), 1);
+        ck_assert_int_eq(statsd_nameset_admit(s, name, len), 1);
+        ck_assert_uint_eq(statsd_nameset_count(s), ++names);
+    }
+    statsd_nameset_destroy(s);
+}
+END_TEST
+
 START_TEST(size_rejects_out_of_range)
 {
     ck_assert_uint_eq(statsd_nameset_size(0, 1), 0);
@@ -159,6 +186,7 @@ END_TEST
 
 UNIT_MAIN("statsd_nameset", "nameset", NULL, NULL, 0,
           UNIT_TEST(size_rejects_out_of_range),
+          UNIT_TEST(names_differing_in_one_byte_are_distinct),
           UNIT_TEST(init_checks_its_memory),
           UNIT_TEST(limit_then_other),
           UNIT_TEST(groups_get_a_fair_share),
