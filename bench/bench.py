@@ -846,15 +846,11 @@ class Bench:
                      statsd_extra="", path=STATIC_PATH, mpm=None, label=""):
         """One apache2 -X under valgrind serving exactly n requests of
         `path`; label tells its profile apart from the other paths'."""
-        tag = f"vg-{tool}-{'mod' if with_module else 'base'}-{n}"
-        if statsd_extra:
-            tag += "-tags"
-        if label:
-            tag += f"-{label}"
-        label = ("" if not statsd_extra else
-                 "tags" if "StatsdTag" in statsd_extra else "extra")
-        if label:
-            tag += "-" + label
+        kind = ("" if not statsd_extra else
+                "tags" if "StatsdTag" in statsd_extra else "extra")
+        parts = [p for p in (kind, label) if p]
+        tag = "-".join([f"vg-{tool}-{'mod' if with_module else 'base'}-{n}"]
+                       + parts)
         h = self.httpd(tag, self.module if with_module else None,
                        statsd_port=recv.port, mpm=mpm or self.args.b_mpm,
                        statsd_extra=statsd_extra)
@@ -878,9 +874,10 @@ class Bench:
                              f"{rc}):\n" + (h.dir / "logs" / f"valgrind-{tool}"
                                             ".log").read_text()[-1500:])
         total = read_summary(out)
-        keep = OUT / (f"{tool}.{'with_module' if with_module else 'without_module'}"
-                      f"{'.tags' if statsd_extra else ''}"
-                      f"{'.' + label if label else ''}.{n}.out")
+        # one file per profile: the caller's label keeps the deep path's
+        # and each extra configuration's apart from the plain one
+        keep = OUT / ".".join([tool, "with_module" if with_module
+                               else "without_module"] + parts + [f"{n}.out"])
         shutil.copy2(out, keep)
         probs = problems(h)
         if probs:
@@ -984,15 +981,17 @@ class Bench:
             for conf in self.args.b4_extra:
                 conf = conf.replace(";", "\n") + "\n"
                 log(f"b) callgrind profile with {conf.strip()!r}")
-                prof, _ = self.profile_run(recv, conf)
+                prof, _ = self.profile_run(
+                    recv, conf, label=f"b4plus{len(b['profile_extra']) + 1}")
                 b["profile_extra"].append({"conf": conf.strip(), **prof})
             # b4s: counters summed; b10: b4s with sampling and buckets
             log("b) callgrind profile with StatsdSumCounters On")
-            b["profile_sum"], _ = self.profile_run(recv, SUM_CONF)
+            b["profile_sum"], _ = self.profile_run(recv, SUM_CONF,
+                                                   label="sum")
             log("b) callgrind profile with StatsdSampleRate 0.1 and five "
                 "latency buckets")
             b["profile_sample_buckets"], _ = self.profile_run(
-                recv, SAMPLE_BUCKETS_CONF)
+                recv, SAMPLE_BUCKETS_CONF, label="sample-buckets")
         if profiles_only:
             return
         # b6-b9: the budget's own measure, a directory index three
