@@ -121,22 +121,6 @@ static __attribute__((noinline)) int build_tagged(apr_pool_t *p,
     return statsd_lines_build_tagged(req, m);
 }
 
-/* The parts of the key the configuration gives: every setting has its
- * value here (resolve_defaults gave the unset ones theirs at start-up). */
-static void configured_parts(statsd_request *req, const statsd_dir_conf *c)
-{
-    req->key.prefix = c->prefix->name;
-    req->key.prefix_len = c->prefix->len;
-    req->key.suffix = c->suffix->s;
-    req->key.suffix_len = c->suffix->len;
-    req->aggregate = c->aggregate->s;
-    req->aggregate_len = c->aggregate->len;
-    req->unit = (statsd_time_unit)c->unit;
-    req->key.max_len = (size_t)c->max_name_len;
-    req->legacy = c->legacy;
-    req->service = c->service ? &c->prefix->service : NULL;
-}
-
 /* NAME from what the request offers (statsd_choose_name decides). The
  * path scratch is the caller's small stack buffer unless the target is
  * long; the scratch for a note, a header or collapsed ids comes from the
@@ -305,13 +289,13 @@ static int log_transaction(request_rec *r)
         usec = 1; /* the clock stepped back: still a real request */
     for (last = r; last->next; last = last->next)
         ;
-    configured_parts(&req, c);
     method_part(&req, r, c);
     choose_name(&req, r, last, c, path_buf, sizeof(path_buf));
     req.key.status = statsd_sent_status(last);
     req.usec = (uint64_t)usec;
+    m.lines = lines_buf;
     if (__builtin_expect(c->tagged, 0)) {
-        m.lines = lines_buf;
+        statsd_conf_settings(&req, c);
         if (build_tagged(r->pool, c, &req, &m) != 0)
             return DECLINED;
         /* responses.time ends the service lines, before any breakdown */
@@ -320,12 +304,18 @@ static int log_transaction(request_rec *r)
         if (c->breakdown)
             statsd_breakdown_add(r, last, c, &m);
     } else {
-        /* the lines of the usual settings fit the small stack buffer */
-        m.lines = statsd_lines_fit_small(&req)
-                      ? lines_buf
-                      : apr_palloc(r->pool, statsd_lines_size(&req));
-        if (statsd_lines_build(&req, &m) != 0)
-            return DECLINED;
+        /* the plan's pieces make the usual request's lines; the rest take
+         * the general writer */
+        if (!c->plain_plan
+            || statsd_lines_build_plain(c->plain_plan, &req.key, req.usec,
+                                        &m) != 0) {
+            statsd_conf_settings(&req, c);
+            /* the lines of the usual settings fit the small stack buffer */
+            if (!statsd_lines_fit_small(&req))
+                m.lines = apr_palloc(r->pool, statsd_lines_size(&req));
+            if (statsd_lines_build(&req, &m) != 0)
+                return DECLINED;
+        }
         time_line = c->service ? (long)m.n_lines - 1 : -1;
     }
     set_notes(r, last, &m,
@@ -333,7 +323,7 @@ static int log_transaction(request_rec *r)
                   ? hand_over_extra(r, c, &m, req.key.status, req.usec,
                                     time_line)
                   : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
-              req.legacy);
+              c->legacy);
     statsd_shared_count_request(req.key.name == statsd_choose_other);
     return OK;
 }

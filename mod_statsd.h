@@ -205,6 +205,10 @@ struct statsd_dir_conf {
     const statsd_rate *sample;   /* StatsdSampleRate; NULL: inherit */
     const statsd_buckets *buckets; /* StatsdLatencyBuckets; NULL: inherit */
     int extra;                   /* a rate below 1 or buckets: see merge */
+    const statsd_plain_plan *plain_plan; /* the untagged lines' pieces,
+                                  * made at start-up; NULL: none, or a
+                                  * section below the server's changes
+                                  * them */
 };
 
 extern module AP_MODULE_DECLARE_DATA statsd_module;
@@ -225,6 +229,24 @@ const statsd_prefix *statsd_config_make_prefix(apr_pool_t *p,
 static inline int statsd_conf_extra(const statsd_dir_conf *c)
 {
     return (c->sample && !c->sample->all) || (c->buckets && c->buckets->n);
+}
+
+/* The parts of a request's key and lines its configuration gives: every
+ * setting has its value here (resolve_defaults gave the unset ones theirs
+ * at start-up). */
+static inline void statsd_conf_settings(statsd_request *req,
+                                        const statsd_dir_conf *c)
+{
+    req->key.prefix = c->prefix->name;
+    req->key.prefix_len = c->prefix->len;
+    req->key.suffix = c->suffix->s;
+    req->key.suffix_len = c->suffix->len;
+    req->aggregate = c->aggregate->s;
+    req->aggregate_len = c->aggregate->len;
+    req->unit = (statsd_time_unit)c->unit;
+    req->key.max_len = (size_t)c->max_name_len;
+    req->legacy = c->legacy;
+    req->service = c->service ? &c->prefix->service : NULL;
 }
 
 /* mod_statsd_defaults.c */

@@ -89,6 +89,11 @@ void *statsd_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->tag_plan = add->prefix || add->suffix || add->tags
                   || add->tag_format != UNSET || add->tag_mode != UNSET
                   || add->timer_type != UNSET ? NULL : base->tag_plan;
+    /* likewise the untagged lines' pieces */
+    c->plain_plan = add->prefix || add->suffix || add->aggregate
+                    || add->unit != UNSET || add->legacy != UNSET
+                    || add->service != UNSET || add->max_name_len != UNSET
+                    ? NULL : base->plain_plan;
     statsd_breakdown_merge_conf(c, base, add);
     return c;
 }

@@ -52,6 +52,18 @@ static const statsd_tag_plan *make_tag_plan(apr_pool_t *p,
     return pl;
 }
 
+/* The untagged lines' pieces for a server's base section (NULL: its
+ * settings are not for a plan). */
+static const statsd_plain_plan *make_plain_plan(apr_pool_t *p,
+                                                const statsd_dir_conf *c)
+{
+    statsd_plain_plan *pl = apr_palloc(p, sizeof(*pl));
+    statsd_request req;
+
+    statsd_conf_settings(&req, c);
+    return statsd_lines_plain_plan_init(pl, &req) == 0 ? pl : NULL;
+}
+
 /* Give what no one set its default, once, in each server's base section:
  * every request's config is merged on top of its server's, so the
  * request path reads settings as they are. Returns whether any server
@@ -96,6 +108,7 @@ int statsd_config_resolve_defaults(server_rec *s)
             c->timer_type = STATSD_TIMER_MS;
         c->tagged = c->tag_format > 0 || c->timer_type > 0;
         c->tag_plan = make_tag_plan(s->process->pconf, c);
+        c->plain_plan = make_plain_plan(s->process->pconf, c);
         statsd_breakdown_default_conf(c);
         c->extra = statsd_conf_extra(c);
     }

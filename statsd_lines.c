@@ -160,6 +160,30 @@ size_t statsd_lines_size(const statsd_request *req)
 }
 
 
+/* "\n", the good or bad lines of status, "\n" and the time line with
+ * the duration; n counts them. Returns the end. */
+static inline char *service_lines(char *p, const statsd_service *svc,
+                                  int status, const char *dur,
+                                  size_t dur_len, unsigned *n)
+{
+    *p++ = '\n';
+    if (status < 400) {
+        p = statsd_put(p, svc->good, svc->good_len);
+        *n += 1;
+    } else if (status < 500) {
+        p = statsd_put(p, svc->bad4, svc->bad4_len);
+        *n += 2;
+    } else {
+        p = statsd_put(p, svc->bad5, svc->bad5_len);
+        *n += 2;
+    }
+    *p++ = '\n';
+    p = statsd_put(p, svc->time, svc->time_len);
+    p = statsd_put(p, dur, dur_len);
+    *n += 1;
+    return PUT_LIT(p, "|ms");
+}
+
 /* flatten: the key, number and copy helpers are inlined here, so the
  * common request is written by one function with no calls */
 __attribute__((flatten))
@@ -213,25 +237,84 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
             n++;
         }
     }
-    if (req->service) {
-        const statsd_service *svc = req->service;
+    if (req->service)
+        p = service_lines(p, req->service, req->key.status, dur, dur_len, &n);
+    m->lines_len = (size_t)(p - m->lines);
+    m->n_lines = n;
+    return 0;
+}
+
+int statsd_lines_plain_plan_init(statsd_plain_plan *pl,
+                                 const statsd_request *req)
+{
+    size_t key_max = statsd_lines_key_max(req);
+    size_t fixed = req->key.prefix_len + req->key.suffix_len + 8;
+
+    if (!req->key.prefix_len || req->key.prefix_len > STATSD_AFFIX_MAX
+        || req->key.suffix_len > STATSD_AFFIX_MAX
+        || !statsd_lines_fit_small(req) || fixed > key_max)
+        return -1;
+    memcpy(pl->head, req->key.prefix, req->key.prefix_len);
+    pl->head[req->key.prefix_len] = '.';
+    pl->head_len = req->key.prefix_len + 1;
+    pl->tail_len = 0;
+    if (req->key.suffix_len) {
+        pl->tail[0] = '.';
+        memcpy(pl->tail + 1, req->key.suffix, req->key.suffix_len);
+        pl->tail_len = req->key.suffix_len + 1;
+    }
+    /* statsd_name_key writes the key without cuts within these bounds */
+    pl->parts_max = key_max - fixed;
+    pl->unit = req->unit;
+    pl->legacy = req->legacy;
+    pl->service = req->service;
+    return 0;
+}
+
+/* flatten, as statsd_lines_build: one function with no calls */
+__attribute__((flatten))
+int statsd_lines_build_plain(const statsd_plain_plan *pl,
+                             const statsd_key_parts *key, uint64_t usec,
+                             statsd_measurement *m)
+{
+    unsigned status = (unsigned)key->status;
+    const char *dur;
+    size_t dur_len;
+    char *p;
+    unsigned n = 1;
+
+    /* what statsd_name_key's plain copies need; the rest is cut or
+     * sanitised by statsd_lines_build */
+    if (status - 100 > 899 || !key->method_clean || !key->name_len
+        || key->method_len - 1 >= STATSD_METHOD_MAX
+        || key->name_len + key->method_len > pl->parts_max)
+        return -1;
+    /* P.NAME.METHOD.SSS.S, within STATSD_LINES_SMALL as the plan's
+     * settings fit it */
+    p = m->lines;
+    m->key = p;
+    p = statsd_put(p, pl->head, pl->head_len);
+    p = statsd_put(p, key->name, key->name_len);
+    *p++ = '.';
+    p = statsd_put(p, key->method, key->method_len);
+    p[0] = '.';
+    memcpy(p + 1, statsd_digits3[status], 3);
+    p = statsd_put(p + 4, pl->tail, pl->tail_len);
+    m->key_len = (size_t)(p - m->key);
+    *p++ = ':';
+    dur = p;
+    dur_len = statsd_lines_format_duration(p, usec, pl->unit);
+    p = PUT_LIT(p + dur_len, "|ms");
+    m->duration = dur;
+    m->duration_len = dur_len;
+    m->agg_len = 0;
+    if (pl->legacy) {
         *p++ = '\n';
-        if (req->key.status < 400) {
-            p = statsd_put(p, svc->good, svc->good_len);
-            n++;
-        } else if (req->key.status < 500) {
-            p = statsd_put(p, svc->bad4, svc->bad4_len);
-            n += 2;
-        } else {
-            p = statsd_put(p, svc->bad5, svc->bad5_len);
-            n += 2;
-        }
-        *p++ = '\n';
-        p = statsd_put(p, svc->time, svc->time_len);
-        p = statsd_put(p, dur, dur_len);
-        p = PUT_LIT(p, "|ms");
+        p = counter(p, m->key, m->key_len);
         n++;
     }
+    if (pl->service)
+        p = service_lines(p, pl->service, (int)status, dur, dur_len, &n);
     m->lines_len = (size_t)(p - m->lines);
     m->n_lines = n;
     return 0;

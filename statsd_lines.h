@@ -195,6 +195,39 @@ static inline void statsd_measurement_clear(statsd_measurement *m)
  * a part is unusable (lines_len is then 0). */
 int statsd_lines_build(const statsd_request *req, statsd_measurement *m);
 
+/* The untagged lines of one section's settings, prepared once at start-up
+ * (the prefix and suffix with their dots, the key's limit, legacy,
+ * service lines, unit), so that a request writes only NAME, METHOD,
+ * STATUS and the duration between them. Only for settings with a prefix,
+ * no aggregate and keys that fit STATSD_LINES_SMALL. */
+typedef struct {
+    char head[STATSD_AFFIX_MAX + 1];  size_t head_len;  /* "P." */
+    char tail[STATSD_AFFIX_MAX + 1];  size_t tail_len;  /* ".S"; 0: none */
+    size_t parts_max;    /* the most name_len + method_len may be: the
+                          * key limit less the fixed parts' share */
+    statsd_time_unit unit;
+    int legacy;
+    const statsd_service *service;    /* NULL: no service lines */
+} statsd_plain_plan;
+
+/* Fill *pl from the settings of req (key.prefix, key.suffix, key.max_len,
+ * aggregate, unit, legacy, service; the rest is not read). Returns 0, or
+ * -1 if those settings are not for a plan (no prefix, a prefix or
+ * suffix over STATSD_AFFIX_MAX, statsd_lines_fit_small refuses them, or
+ * no key could fit the limit). */
+int statsd_lines_plain_plan_init(statsd_plain_plan *pl,
+                                 const statsd_request *req);
+
+/* The lines statsd_lines_build writes for key's NAME, METHOD and STATUS
+ * (nothing else of key is read) and usec, with the settings of *pl, into
+ * m->lines of STATSD_LINES_SMALL bytes. Returns 0, or -1 when this
+ * request needs statsd_lines_build instead (a method to sanitise or cut,
+ * a status outside 100-999, no NAME, or a key over the limit); *m is
+ * then not usable. */
+int statsd_lines_build_plain(const statsd_plain_plan *pl,
+                             const statsd_key_parts *key, uint64_t usec,
+                             statsd_measurement *m);
+
 /* The `statsd` request note: "KEY DURATION BYTES LEGACY" (BYTES may be
  * negative: -1 = dropped). dst needs m->key_len + 64 bytes. Returns the
  * length; dst is NUL-terminated. */

@@ -1662,6 +1662,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     CHECK(statsd_lines_build(&req, m) == 0);
 
+    /* the plan of these settings, when they have one, writes the same
+     * lines for every request it takes (into the small buffer) */
+    stage = "statsd_lines_build_plain";
+    {
+        statsd_plain_plan pl;
+        statsd_measurement *pm;
+
+        if (statsd_lines_plain_plan_init(&pl, &req) == 0) {
+            pm = xmalloc(sizeof(*pm) + STATSD_LINES_SMALL);
+            pm->lines = (char *)(pm + 1);
+            if (statsd_lines_build_plain(&pl, &req.key, req.usec, pm) == 0) {
+                CHECK_BYTES(pm->lines, pm->lines_len, m->lines, m->lines_len);
+                CHECK_BYTES(pm->key, pm->key_len, m->key, m->key_len);
+                CHECK_BYTES(pm->duration, pm->duration_len, m->duration,
+                            m->duration_len);
+                CHECK(pm->n_lines == m->n_lines && pm->agg_len == 0);
+            }
+            free(pm);
+        }
+    }
+
     /* key and aggregate key */
     frame_init(&frame, &req);
     stage = "statsd_name_key (key)";

@@ -247,6 +247,86 @@ static int build(const req_spec *rs, statsd_measurement **out)
     return rc;
 }
 
+/* A byte the glue's methods may carry as it is ([A-Za-z0-9_-]) */
+#define METHOD_BYTE(c) \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') \
+     || ((c) >= '0' && (c) <= '9') || (c) == '_' || (c) == '-')
+
+/* The same request through a plan of its settings: -2 if
+ * statsd_lines_plain_plan_init refuses them, else what
+ * statsd_lines_build_plain returns; *out as for build (its lines buffer
+ * STATSD_LINES_SMALL bytes, exactly). The plan is made from heap copies
+ * freed before the request is built: it must keep none of them. */
+static int build_plain(const req_spec *rs, statsd_measurement **out)
+{
+    statsd_request req;
+    statsd_plain_plan pl;
+    memset(&req, 0, sizeof req);
+    size_t pl_len = strlen(rs->prefix), sl = strlen(rs->suffix),
+           al = strlen(rs->aggregate), nl = strlen(rs->name),
+           ml = strlen(rs->method);
+    char *p = dup_exact(rs->prefix, pl_len), *s = dup_exact(rs->suffix, sl),
+         *a = dup_exact(rs->aggregate, al);
+    req.key.prefix = p; req.key.prefix_len = pl_len;
+    req.key.suffix = s; req.key.suffix_len = sl;
+    req.aggregate = a; req.aggregate_len = al;
+    req.unit = rs->unit;
+    req.key.max_len = rs->max;
+    req.legacy = rs->legacy;
+    static statsd_service svc;
+    statsd_lines_service_init(&svc, p, pl_len);
+    req.service = rs->service ? &svc : NULL;
+    memset(&pl, 0x5A, sizeof pl);
+    int init = statsd_lines_plain_plan_init(&pl, &req);
+    free(a); free(s); free(p);
+    *out = NULL;
+    if (init != 0) {
+        ck_assert_int_eq(init, -1);
+        return -2;
+    }
+
+    /* only NAME, METHOD and STATUS of the key are read */
+    statsd_key_parts key;
+    memset(&key, 0x5A, sizeof key);
+    char *n = dup_exact(rs->name, nl), *m = dup_exact(rs->method, ml);
+    key.name = n; key.name_len = nl;
+    key.method = m; key.method_len = ml;
+    key.method_clean = 1;
+    for (size_t i = 0; i < ml; i++)
+        if (!METHOD_BYTE(rs->method[i]))
+            key.method_clean = 0;
+    key.status = rs->status;
+    statsd_measurement *ms = malloc(sizeof *ms + STATSD_LINES_SMALL);
+    ck_assert_ptr_nonnull(ms);
+    memset(ms, 0x5A, sizeof *ms + STATSD_LINES_SMALL);
+    ms->lines = (char *)(ms + 1);
+    int rc = statsd_lines_build_plain(&pl, &key, rs->usec, ms);
+    ck_assert(rc == 0 || rc == -1);
+    free(m); free(n);
+    *out = ms;
+    return rc;
+}
+
+/* When the plan takes rs, its lines, key, duration and counts are those
+ * of statsd_lines_build (g); returns whether it took it. */
+static int same_as_plain(const req_spec *rs, const statsd_measurement *g)
+{
+    statsd_measurement *m;
+    int rc = build_plain(rs, &m);
+    if (rc == 0) {
+        ASSERT_BYTES(m->lines, m->lines_len, g->lines, g->lines_len,
+                     "plain lines");
+        ASSERT_BYTES(m->key, m->key_len, g->key, g->key_len, "plain key");
+        ASSERT_BYTES(m->duration, m->duration_len, g->duration,
+                     g->duration_len, "plain duration");
+        ck_assert_uint_eq(m->n_lines, g->n_lines);
+        ck_assert_uint_eq(m->agg_len, 0);
+        ck_assert_ptr_eq(m->key, m->lines);
+    }
+    free(m);
+    return rc == 0;
+}
+
 static unsigned count_lines(const char *s, size_t n)
 {
     if (n == 0)
@@ -277,6 +357,7 @@ static statsd_measurement *check_build(const req_spec *rs, const char *exp_lines
     ck_assert_msg(m->lines[m->lines_len - 1] != '\n', "block ends with \\n");
     ck_assert_msg(m->key_len <= STATSD_NAME_MAX, "key_len %zu", m->key_len);
     ASSERT_BYTES(m->key, m->key_len, exp_key, strlen(exp_key), "key");
+    same_as_plain(rs, m);
     return m;
 }
 
@@ -655,6 +736,109 @@ START_TEST(build_unusable)
 }
 END_TEST
 
+/* ---- statsd_lines_build_plain ------------------------------------------- */
+
+/* Which settings get a plan and which requests it takes. */
+START_TEST(plain_takes_usual)
+{
+    statsd_measurement *m;
+    req_spec rs = BASE;
+    static const char exp[] = K200 ":12.345|ms\n" K200 ":1|c\n"
+        "svc.responses.good:1|c\nsvc.responses.time:12.345|ms";
+    ck_assert_int_eq(build_plain(&rs, &m), 0);
+    ASSERT_BYTES(m->lines, m->lines_len, exp, sizeof exp - 1, "plain lines");
+    free(m);
+
+    /* settings without a plan */
+    rs.prefix = "";
+    ck_assert_int_eq(build_plain(&rs, &m), -2);
+    rs = BASE;
+    rs.aggregate = "all";
+    ck_assert_int_eq(build_plain(&rs, &m), -2);
+    rs = BASE;
+    rs.max = STATSD_NAME_DEFAULT_MAX + 1;
+    ck_assert_int_eq(build_plain(&rs, &m), -2);
+    rs = BASE;
+    rs.max = 3 + 8 - 1;     /* not even the prefix's share fits */
+    ck_assert_int_eq(build_plain(&rs, &m), -2);
+
+    /* requests the general writer takes */
+    static const struct { const char *name, *method; int status; } refuse[] = {
+        {"", "GET", 200}, {"foo", "", 200}, {"foo", "GE T", 200},
+        {"foo", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG", 200},
+        {"foo", "GET", 99}, {"foo", "GET", 1000}, {"foo", "GET", -1},
+    };
+    for (size_t i = 0; i < sizeof refuse / sizeof refuse[0]; i++) {
+        rs = BASE;
+        rs.name = refuse[i].name;
+        rs.method = refuse[i].method;
+        rs.status = refuse[i].status;
+        ck_assert_msg(build_plain(&rs, &m) == -1, "plain took %s %s %d",
+                      rs.name, rs.method, rs.status);
+        free(m);
+    }
+    /* a 32-byte method is still copied as it is */
+    rs = BASE;
+    rs.method = "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF";
+    ck_assert_int_eq(build_plain(&rs, &m), 0);
+    free(m);
+}
+END_TEST
+
+/* Every combination of the settings and parts a plan may see gives the
+ * lines statsd_lines_build gives, up to the key limit and past it. */
+START_TEST(plain_matches_build)
+{
+    static const char *const prefixes[] = {"svc", "a", "web.front-1_x"};
+    static const char *const suffixes[] = {"", "s", "host-1.dc"};
+    static const char *const methods[] = {"GET", "PROPFIND", "M", "PATCH"};
+    static const int statuses[] = {100, 200, 302, 399, 400, 404, 499, 500,
+                                   503, 999};
+    static const statsd_time_unit units[] = {STATSD_UNIT_MS, STATSD_UNIT_US,
+                                             STATSD_UNIT_S};
+    static const uint64_t usecs[] = {0, 1, 999, 12345, 1000000, 123456789};
+    static char name[STATSD_NAME_DEFAULT_MAX + 2];
+    unsigned taken = 0, refused = 0;
+
+    memset(name, 'n', sizeof name - 1);
+    for (size_t i = 5; i < sizeof name - 1; i += 6)
+        name[i] = '.';
+    for (size_t pi = 0; pi < 3; pi++)
+    for (size_t si = 0; si < 3; si++)
+    for (size_t mi = 0; mi < 4; mi++)
+    for (int flags = 0; flags < 4; flags++)
+    for (size_t k = 0; k < 10; k++) {
+        req_spec rs = BASE;
+        rs.prefix = prefixes[pi];
+        rs.suffix = suffixes[si];
+        rs.method = methods[mi];
+        rs.legacy = flags & 1;
+        rs.service = (flags >> 1) & 1;
+        rs.status = statuses[k];
+        rs.unit = units[k % 3];
+        rs.usec = usecs[k % 6];
+        rs.max = k & 1 ? STATSD_NAME_DEFAULT_MAX : STATSD_NAME_MIN + 20;
+        /* names around the limit: some fit, some are cut */
+        size_t len = 1 + (k * 29 + pi * 7 + si * 3) % (rs.max - 5);
+        if (name[len - 1] == '.')
+            len--;
+        char save = name[len];
+        name[len] = '\0';
+        rs.name = name;
+        statsd_measurement *g;
+        ck_assert_int_eq(build(&rs, &g), 0);
+        if (same_as_plain(&rs, g))
+            taken++;
+        else
+            refused++;
+        name[len] = save;
+        free(g);
+    }
+    ck_assert_uint_gt(taken, 100);
+    ck_assert_uint_gt(refused, 100);
+}
+END_TEST
+
 /* ---- statsd_lines_note -------------------------------------------------- */
 
 static void check_note(const char *key, const char *dur, long bytes, int legacy,
@@ -750,6 +934,9 @@ int main(void)
                UNIT_TEST(build_largest),
                UNIT_TEST(small_buffer_holds_default_settings),
                UNIT_TEST(build_unusable));
+    UNIT_TCASE(s, "plain", NULL, NULL, 60,
+               UNIT_TEST(plain_takes_usual),
+               UNIT_TEST(plain_matches_build));
     UNIT_TCASE(s, "note", NULL, NULL, 0,
                UNIT_TEST(note_cases),
                UNIT_TEST(note_from_build));
