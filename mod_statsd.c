@@ -163,6 +163,30 @@ static void choose_name(statsd_request *req, request_rec *r,
                                        &req->key.name_len);
 }
 
+/* The length of httpd's name for each of its own method numbers but
+ * M_GET (0: none), read at start-up. httpd gives a request one of these
+ * numbers only when its method is exactly that name, so the request path
+ * needs no strlen for them. M_GET has two names, GET and HEAD. */
+static unsigned char own_method_len[M_INVALID];
+
+static int read_method_names(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    int i;
+
+    (void)pconf;
+    (void)plog;
+    (void)s;
+    for (i = 0; i < M_INVALID; i++) {
+        const char *name = i == M_GET ? NULL : ap_method_name_of(ptemp, i);
+        size_t len = name && ap_method_number_of(name) == i ? strlen(name)
+                                                            : 0;
+
+        own_method_len[i] = len <= STATSD_METHOD_MAX ? (unsigned char)len : 0;
+    }
+    return OK;
+}
+
 /* METHOD: httpd's name for it, or OtherVerbs when StatsdHTTPVerbs does
  * not list it (or there is none). */
 static void method_part(statsd_request *req, const request_rec *r,
@@ -174,8 +198,15 @@ static void method_part(statsd_request *req, const request_rec *r,
         req->key.method_len = sizeof(STATSD_OTHER_VERBS) - 1;
         req->key.method_clean = 1;
     } else {
+        unsigned len = (unsigned)r->method_number < M_INVALID
+                       ? own_method_len[r->method_number] : 0;
+
+        /* as httpd itself tells HEAD from GET: by the first letter */
+        if (r->method_number == M_GET)
+            len = r->method[0] == 'H' ? sizeof("HEAD") - 1
+                                      : sizeof("GET") - 1;
         req->key.method = r->method;
-        req->key.method_len = strlen(r->method);
+        req->key.method_len = len ? len : strlen(r->method);
         /* httpd's own methods are plain words; registered ones may not be */
         req->key.method_clean = r->method_number < M_INVALID;
     }
@@ -345,6 +376,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(statsd_lifecycle_pre_config, NULL, NULL,
                        APR_HOOK_MIDDLE);
     ap_hook_check_config(statsd_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(read_method_names, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(statsd_lifecycle_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(statsd_lifecycle_child_init, NULL, before_watchdog,
