@@ -184,6 +184,31 @@ static inline char *service_lines(char *p, const statsd_service *svc,
     return PUT_LIT(p, "|ms");
 }
 
+/* ":DURATION|ms" after the key at m->key (p is its end), then, with
+ * legacy, the key's counter line; sets m's duration and counts the lines
+ * in *n. Returns the end. Shared by the general and the planned writer. */
+static inline char *timer_lines(char *p, statsd_measurement *m,
+                                uint64_t usec, statsd_time_unit unit,
+                                int legacy, unsigned *n)
+{
+    const char *dur;
+    size_t dur_len;
+
+    *p++ = ':';
+    dur = p;
+    dur_len = statsd_lines_format_duration(p, usec, unit);
+    p = PUT_LIT(p + dur_len, "|ms");
+    m->duration = dur;
+    m->duration_len = dur_len;
+    *n = 1;
+    if (legacy) {
+        *p++ = '\n';
+        p = counter(p, m->key, m->key_len);
+        *n += 1;
+    }
+    return p;
+}
+
 /* flatten: the key, number and copy helpers are inlined here, so the
  * common request is written by one function with no calls */
 __attribute__((flatten))
@@ -205,19 +230,10 @@ int statsd_lines_build(const statsd_request *req, statsd_measurement *m)
     m->key = p;
     m->key_len = statsd_name_key(p, statsd_lines_key_max(req) + 1,
                                  &req->key);
-    p += m->key_len;
-    *p++ = ':';
-    dur = p;
-    dur_len = statsd_lines_format_duration(p, req->usec, req->unit);
-    p = PUT_LIT(p + dur_len, "|ms");
-    m->duration = dur;
-    m->duration_len = dur_len;
-    n = 1;
-    if (req->legacy) {
-        *p++ = '\n';
-        p = counter(p, m->key, m->key_len);
-        n++;
-    }
+    p = timer_lines(p + m->key_len, m, req->usec, req->unit, req->legacy,
+                    &n);
+    dur = m->duration;
+    dur_len = m->duration_len;
     if (req->aggregate_len) {
         *p++ = '\n';
         statsd_key_parts parts = req->key;   /* the same key, NAME swapped */
@@ -278,10 +294,8 @@ int statsd_lines_build_plain(const statsd_plain_plan *pl,
                              statsd_measurement *m)
 {
     unsigned status = (unsigned)key->status;
-    const char *dur;
-    size_t dur_len;
     char *p;
-    unsigned n = 1;
+    unsigned n;
 
     /* what statsd_name_key's plain copies need; the rest is cut or
      * sanitised by statsd_lines_build */
@@ -301,20 +315,11 @@ int statsd_lines_build_plain(const statsd_plain_plan *pl,
     memcpy(p + 1, statsd_digits3[status], 3);
     p = statsd_put(p + 4, pl->tail, pl->tail_len);
     m->key_len = (size_t)(p - m->key);
-    *p++ = ':';
-    dur = p;
-    dur_len = statsd_lines_format_duration(p, usec, pl->unit);
-    p = PUT_LIT(p + dur_len, "|ms");
-    m->duration = dur;
-    m->duration_len = dur_len;
     m->agg_len = 0;
-    if (pl->legacy) {
-        *p++ = '\n';
-        p = counter(p, m->key, m->key_len);
-        n++;
-    }
+    p = timer_lines(p, m, usec, pl->unit, pl->legacy, &n);
     if (pl->service)
-        p = service_lines(p, pl->service, (int)status, dur, dur_len, &n);
+        p = service_lines(p, pl->service, (int)status, m->duration,
+                          m->duration_len, &n);
     m->lines_len = (size_t)(p - m->lines);
     m->n_lines = n;
     return 0;
