@@ -208,6 +208,42 @@ static const req_spec BASE = {
 /* statsd_lines_size of the last build's request */
 static size_t built_size;
 
+/* The heap copies of a spec's settings strings (see spec_settings). */
+typedef struct {
+    char *prefix, *suffix, *aggregate;
+} settings_copy;
+
+/* req zeroed, then the settings of rs (prefix, suffix, aggregate, unit,
+ * key limit, legacy, service lines) from exact-size heap copies kept in
+ * *set, so a read past one is caught under ASan. */
+static void spec_settings(statsd_request *req, const req_spec *rs,
+                          settings_copy *set)
+{
+    static statsd_service svc;
+    size_t pl = strlen(rs->prefix), sl = strlen(rs->suffix),
+           al = strlen(rs->aggregate);
+
+    memset(req, 0, sizeof *req);
+    set->prefix = dup_exact(rs->prefix, pl);
+    set->suffix = dup_exact(rs->suffix, sl);
+    set->aggregate = dup_exact(rs->aggregate, al);
+    req->key.prefix = set->prefix; req->key.prefix_len = pl;
+    req->key.suffix = set->suffix; req->key.suffix_len = sl;
+    req->aggregate = set->aggregate; req->aggregate_len = al;
+    req->unit = rs->unit;
+    req->key.max_len = rs->max;
+    req->legacy = rs->legacy;
+    statsd_lines_service_init(&svc, set->prefix, pl);
+    req->service = rs->service ? &svc : NULL;
+}
+
+static void settings_free(settings_copy *set)
+{
+    free(set->aggregate);
+    free(set->suffix);
+    free(set->prefix);
+}
+
 /* Build with every string in an exact-size heap block; returns the result of
  * statsd_lines_build; *out is a heap measurement the caller frees, its lines
  * buffer (statsd_lines_size bytes, exactly) at the end of the same block, so
@@ -215,26 +251,15 @@ static size_t built_size;
 static int build(const req_spec *rs, statsd_measurement **out)
 {
     statsd_request req;
-    memset(&req, 0, sizeof req);
-    size_t pl = strlen(rs->prefix), sl = strlen(rs->suffix),
-           nl = strlen(rs->name), al = strlen(rs->aggregate),
-           ml = strlen(rs->method);
-    char *p = dup_exact(rs->prefix, pl), *s = dup_exact(rs->suffix, sl),
-         *n = dup_exact(rs->name, nl), *a = dup_exact(rs->aggregate, al),
-         *m = dup_exact(rs->method, ml);
-    req.key.prefix = p; req.key.prefix_len = pl;
-    req.key.suffix = s; req.key.suffix_len = sl;
+    settings_copy set;
+    size_t nl = strlen(rs->name), ml = strlen(rs->method);
+    char *n = dup_exact(rs->name, nl), *m = dup_exact(rs->method, ml);
+
+    spec_settings(&req, rs, &set);
     req.key.name = n; req.key.name_len = nl;
-    req.aggregate = a; req.aggregate_len = al;
     req.key.method = m; req.key.method_len = ml;
     req.key.status = rs->status;
     req.usec = rs->usec;
-    req.unit = rs->unit;
-    req.key.max_len = rs->max;
-    req.legacy = rs->legacy;
-    static statsd_service svc;
-    statsd_lines_service_init(&svc, p, pl);
-    req.service = rs->service ? &svc : NULL;
     built_size = statsd_lines_size(&req);
     ck_assert_uint_le(built_size, STATSD_LINES_CAP);
     statsd_measurement *ms = malloc(sizeof *ms + built_size);
@@ -242,7 +267,7 @@ static int build(const req_spec *rs, statsd_measurement **out)
     memset(ms, 0x5A, sizeof *ms + built_size);
     ms->lines = (char *)(ms + 1);
     int rc = statsd_lines_build(&req, ms);
-    free(m); free(a); free(n); free(s); free(p);
+    free(m); free(n); settings_free(&set);
     *out = ms;
     return rc;
 }
@@ -261,24 +286,13 @@ static int build_plain(const req_spec *rs, statsd_measurement **out)
 {
     statsd_request req;
     statsd_plain_plan pl;
-    memset(&req, 0, sizeof req);
-    size_t pl_len = strlen(rs->prefix), sl = strlen(rs->suffix),
-           al = strlen(rs->aggregate), nl = strlen(rs->name),
-           ml = strlen(rs->method);
-    char *p = dup_exact(rs->prefix, pl_len), *s = dup_exact(rs->suffix, sl),
-         *a = dup_exact(rs->aggregate, al);
-    req.key.prefix = p; req.key.prefix_len = pl_len;
-    req.key.suffix = s; req.key.suffix_len = sl;
-    req.aggregate = a; req.aggregate_len = al;
-    req.unit = rs->unit;
-    req.key.max_len = rs->max;
-    req.legacy = rs->legacy;
-    static statsd_service svc;
-    statsd_lines_service_init(&svc, p, pl_len);
-    req.service = rs->service ? &svc : NULL;
+    settings_copy set;
+    size_t nl = strlen(rs->name), ml = strlen(rs->method);
+
+    spec_settings(&req, rs, &set);
     memset(&pl, 0x5A, sizeof pl);
     int init = statsd_lines_plain_plan_init(&pl, &req);
-    free(a); free(s); free(p);
+    settings_free(&set);
     *out = NULL;
     if (init != 0) {
         ck_assert_int_eq(init, -1);
