@@ -430,8 +430,9 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                               &statsd_reg->fallback->target,
                                               max_packet, flush_ms > 0,
                                               summing, (int)sc->packing);
-    check_tags(ptemp);
+    /* merged first, so check_tags' merges take the merged sets */
     statsd_config_premerge_tags(pconf);
+    check_tags(ptemp);
     if (statsd_reg->sinks->nelts == 0)
         return OK;
     resolve_at_start(ptemp, s);
