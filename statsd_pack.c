@@ -104,8 +104,11 @@ static int parse_timer(pline *l, statsd_pack_style style)
         return 0;
     if (i < l->len && ln[i] != '|')
         return 0;
+    /* Etsy statsd cuts a line at its first "|#" before it splits values
+     * on ':': tags can only end a line there */
     if (style == STATSD_PACK_ETSY
-        && memchr(bar, ':', (size_t)(rest_end - bar)))
+        && (memchr(bar, ':', (size_t)(rest_end - bar))
+            || memchr(bar, '#', (size_t)(rest_end - bar))))
         return 0;
     l->name_len = (uint32_t)(colon - ln);
     l->value_len = (uint32_t)(bar - colon - 1);

@@ -9,8 +9,9 @@
  *   dogstatsd  K:12.3:4.5:7|ms         (DogStatsD 1.1 multi-value)
  * A packed line never exceeds the packet size: a key's values continue
  * on a new line. Other lines pass through in order, before the packed
- * ones. In etsy style a key whose REST holds ':' (DogStatsD tags) is not
- * packed: Etsy statsd would split inside the tags.
+ * ones. In etsy style a key whose REST holds tags ('#', or ':' as
+ * DogStatsD tags do) is not packed: Etsy statsd takes the tags off a line
+ * first (from its first "|#" to the end) and would split inside them.
  *
  * Not thread-safe: its owner serialises the calls. No allocation after
  * statsd_pack_create.

@@ -72,6 +72,16 @@ START_TEST(etsy_leaves_colons_in_tags_alone)
 }
 END_TEST
 
+/* Etsy statsd takes "|#" and all after it off a line before it splits
+ * the values: tags without ':' are left unpacked too. */
+START_TEST(etsy_leaves_any_tags_alone)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_ETSY,
+                          "t:1|ms|#flag\nt:2|ms|#flag\nt:3|ms\nt:4|ms", 1432),
+                     "t:1|ms|#flag\nt:2|ms|#flag\nt:3|ms:4|ms");
+}
+END_TEST
+
 START_TEST(counters_and_odd_lines_pass)
 {
     const char *in = "k:1|c\nk:1|c\nk:-1|ms\nk:1e3|ms\nk:|ms\nk:1|msx\nnocolon\n"
@@ -214,6 +224,7 @@ UNIT_MAIN("statsd_pack", "core", setup, teardown, 0,
           UNIT_TEST(dogstatsd_packs_values_before_the_type),
           UNIT_TEST(off_keeps_the_lines),
           UNIT_TEST(etsy_leaves_colons_in_tags_alone),
+          UNIT_TEST(etsy_leaves_any_tags_alone),
           UNIT_TEST(counters_and_odd_lines_pass),
           UNIT_TEST(a_packed_line_never_exceeds_the_packet),
           UNIT_TEST(more_lines_than_the_index_are_copied),
