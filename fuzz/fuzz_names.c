@@ -21,7 +21,8 @@
  * from the host field (statsd_gauges), untagged and, with the tags field,
  * in every dialect with the header's tag mode, and the reload marker;
  * and the breakdown lines of its prefix with a backend name made from
- * the target field (statsd_breakdown).
+ * the target field (statsd_breakdown). Last, the same bytes drive the
+ * flushing side's stage (fuzz_flush.c: summing, packing, sampling).
  *
  * Input layout: HDR_LEN header bytes (missing ones read as 0), then
  * fields separated by NUL, or by 0xff when OPT_SEP_FF is set (so either
@@ -45,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_flush.h"
 #include "statsd_batch.h"
 #include "statsd_breakdown.h"
 #include "statsd_choose.h"
@@ -1776,6 +1778,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* destinations, from their own fields */
     run_targets(f[F_TARGET], f[F_HOST], get16(hdr + 14));
+
+    /* the flushing side, from the same bytes read another way */
+    stage = "fuzz_flush";
+    fuzz_flush(data, size);
 
     free(m);
     free(svc);

@@ -21,7 +21,7 @@ FUZZ_ARGS ?=
 FUZZ_CLANG ?= clang
 FUZZ_GCC ?= gcc
 FUZZ_OUT = build/fuzz
-FUZZ_SRC = fuzz/fuzz_names.c
+FUZZ_SRC = fuzz/fuzz_names.c fuzz/fuzz_flush.c
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=gnu99 -g -O1 $(WARN) -I.
@@ -41,12 +41,12 @@ fuzz-deps:
 	        --no-install-recommends libclang-rt-14-dev >/dev/null; \
 	fi
 
-$(FUZZ_OUT)/fuzz_names: $(FUZZ_SRC) $(CORE_SRC) $(CORE_HDR)
+$(FUZZ_OUT)/fuzz_names: $(FUZZ_SRC) fuzz/fuzz_flush.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(FUZZ_OUT)
 	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ \
 	    $(FUZZ_SRC) $(CORE_SRC) -lpthread
 
-$(FUZZ_OUT)/standalone: fuzz/standalone.c $(FUZZ_SRC) $(CORE_SRC) $(CORE_HDR)
+$(FUZZ_OUT)/standalone: fuzz/standalone.c $(FUZZ_SRC) fuzz/fuzz_flush.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(FUZZ_OUT)
 	$(FUZZ_GCC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fno-sanitize-recover=all -o $@ \
 	    fuzz/standalone.c $(FUZZ_SRC) $(CORE_SRC) -lpthread
