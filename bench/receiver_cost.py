@@ -20,6 +20,9 @@ Streams:
   summed    StatsdSumCounters On: counters summed per flush interval
   etsy      StatsdSumCounters On with StatsdPacking etsy (timer values
             packed)
+  etsy1     the same with StatsdServiceStats Off: one timer value per
+            request, as the original sends; what statsd spends per timer
+            value, which packing cannot take away
 
 Every stream must reach statsd with the same totals: each counter and
 each timer's sample count of the original stream is compared with the
@@ -48,6 +51,8 @@ STREAMS = [
     ("batched", ""),
     ("summed", "StatsdSumCounters On\n"),
     ("etsy", "StatsdSumCounters On\nStatsdPacking etsy\n"),
+    ("etsy1", "StatsdSumCounters On\nStatsdPacking etsy\n"
+              "StatsdServiceStats Off\n"),
 ]
 
 
@@ -328,7 +333,9 @@ def report_rows(e):
             ("original", "original wire format (flush 0, no service lines)"),
             ("batched", "default (batched, counters not summed)"),
             ("summed", "StatsdSumCounters On"),
-            ("etsy", "StatsdSumCounters On + StatsdPacking etsy")]):
+            ("etsy", "StatsdSumCounters On + StatsdPacking etsy"),
+            ("etsy1", "the same, StatsdServiceStats Off (one timer value "
+                      "per request)")]):
         s = st.get(name)
         if not s:
             continue
