@@ -36,26 +36,11 @@
 
 static const char *stage_now = "";
 
-static void show(const char *block, size_t len)
-{
-    size_t i, shown = len > 600 ? 600 : len;
-
-    fputs("  block: \"", stderr);
-    for (i = 0; i < shown; i++) {
-        unsigned char c = (unsigned char)block[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
-            fputc(c, stderr);
-        else
-            fprintf(stderr, "\\x%02x", c);
-    }
-    fprintf(stderr, "\"%s\n", shown < len ? "..." : "");
-}
-
 static void failed(int line, const char *what, const char *block, size_t len)
 {
     fprintf(stderr, "fuzz_flush.c:%d: check failed in %s: %s\n", line,
             stage_now, what);
-    show(block, len);
+    fuzz_put_escaped("block", block, len);
     abort();
 }
 
@@ -605,7 +590,7 @@ static void check_pack(const block *in, statsd_pack_style style,
     tview_sort(&got);
     if (!tviews_equal(&want, &got)) {
         fprintf(stderr, "packed at most %zu bytes a line, from:\n", max_line);
-        show(in->buf, in->len);
+        fuzz_put_escaped("block", in->buf, in->len);
         FCHECK(tviews_equal(&want, &got), out, o);
     }
     free(out);

@@ -12,4 +12,8 @@
 /* Runs on any input; aborts with a report when a check fails. */
 void fuzz_flush(const uint8_t *data, size_t size);
 
+/* fuzz_names.c's report of a failed input: n bytes of s, escaped, under
+ * a label (the first 400, then "..."). */
+void fuzz_put_escaped(const char *label, const char *s, size_t n);
+
 #endif /* FUZZ_FLUSH_H */

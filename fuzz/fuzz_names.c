@@ -101,7 +101,8 @@ static const char *stage = "";
 static size_t lines_size;
 static span ctx_fields[N_FIELDS];
 
-static void put_escaped(const char *label, const char *s, size_t n)
+/* Shows one field of a failed input (shared with fuzz_flush.c). */
+void fuzz_put_escaped(const char *label, const char *s, size_t n)
 {
     size_t i, shown = n > 400 ? 400 : n;
 
@@ -128,7 +129,7 @@ static void check_failed(int line, const char *what)
             what);
     for (i = 0; i < N_FIELDS; i++)
         if (ctx_fields[i].n)
-            put_escaped(names[i], ctx_fields[i].p, ctx_fields[i].n);
+            fuzz_put_escaped(names[i], ctx_fields[i].p, ctx_fields[i].n);
     abort();
 }
 
@@ -142,8 +143,8 @@ static void check_failed(int line, const char *what)
 #define CHECK_BYTES(got, got_len, expv, exp_len)                               \
     do {                                                                      \
         if ((got_len) != (exp_len) || memcmp((got), (expv), (exp_len)) != 0) { \
-            put_escaped("got", (got), (got_len));                             \
-            put_escaped("expected", (expv), (exp_len));                        \
+            fuzz_put_escaped("got", (got), (got_len));                        \
+            fuzz_put_escaped("expected", (expv), (exp_len));                  \
             check_failed(__LINE__, #got " == " #expv);                         \
         }                                                                     \
     } while (0)
