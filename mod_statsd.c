@@ -308,7 +308,7 @@ static int log_transaction(request_rec *r)
     request_rec *last;
     char path_buf[STATSD_PATH_SMALL], lines_buf[STATSD_LINES_SMALL];
     apr_time_t usec;
-    long time_line;
+    long time_line, sent;
 
     /* most requests have no environment at all: skip the lookup then */
     if (c->enabled != 1
@@ -349,12 +349,13 @@ static int log_transaction(request_rec *r)
         }
         time_line = c->service ? (long)m.n_lines - 1 : -1;
     }
-    set_notes(r, last, &m,
-              __builtin_expect(c->extra, 0)
-                  ? hand_over_extra(r, c, &m, req.key.status, req.usec,
-                                    time_line)
-                  : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines),
-              c->legacy);
+    sent = __builtin_expect(c->extra, 0)
+               ? hand_over_extra(r, c, &m, req.key.status, req.usec,
+                                 time_line)
+               : hand_over(r, c->dest, m.lines, m.lines_len, m.n_lines);
+    /* only when something can read them (StatsdNote) */
+    if (statsd_reg->notes)
+        set_notes(r, last, &m, sent, c->legacy);
     statsd_shared_count_request(req.key.name == statsd_choose_other);
     return OK;
 }

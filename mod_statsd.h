@@ -129,6 +129,7 @@ typedef struct {
     statsd_nameset *names;       /* the server's names (shared memory) */
     apr_array_header_t *prefixes; /* statsd_prefix *: every one made */
     struct statsd_shared *shared; /* NULL: none (self-metrics off) */
+    int notes;                   /* the statsd notes are made (StatsdNote) */
 } statsd_registry;
 
 
@@ -165,7 +166,13 @@ typedef struct {
     long scoreboard_s;           /* worker gauge interval; 0: none */
     int sum_counters;            /* StatsdSumCounters, with batching */
     int packing;                 /* StatsdPacking: statsd_pack_style */
+    int note;                    /* StatsdNote: STATSD_NOTE_* */
 } statsd_server_conf;
+
+/* StatsdNote: make the statsd notes when something can read them (a
+ * directive names them, or a module that reads notes is loaded), always,
+ * or never. */
+enum { STATSD_NOTE_AUTO = 0, STATSD_NOTE_ON, STATSD_NOTE_OFF };
 
 /* NULL or UNSET: inherit. A server's base section gets the defaults at
  * start-up (resolve_defaults), so a request's merged config has them. */
@@ -251,6 +258,7 @@ static inline void statsd_conf_settings(statsd_request *req,
 
 /* mod_statsd_defaults.c */
 int statsd_config_resolve_defaults(server_rec *s);
+int statsd_config_notes_wanted(server_rec *s);
 void statsd_config_premerge_tags(apr_pool_t *pconf);
 int statsd_config_check(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);

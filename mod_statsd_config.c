@@ -107,6 +107,7 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s)
     sc->max_names = STATSD_DEFAULT_MAX_NAMES;
     sc->scoreboard_s = DEFAULT_SCOREBOARD_S;
     sc->sum_counters = 0;         /* opt-in: see StatsdSumCounters */
+    sc->note = STATSD_NOTE_AUTO;
     return sc;
 }
 
@@ -593,6 +594,27 @@ static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
+/* StatsdNote: main server only, as it holds for every request. */
+static const char *set_note(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                  &statsd_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dconf;
+    if (err)
+        return err;
+    if (!strcasecmp(arg, "auto"))
+        sc->note = STATSD_NOTE_AUTO;
+    else if (!strcasecmp(arg, "on"))
+        sc->note = STATSD_NOTE_ON;
+    else if (!strcasecmp(arg, "off"))
+        sc->note = STATSD_NOTE_OFF;
+    else
+        return bad_value(cmd, arg, "expected Auto, On or Off");
+    return NULL;
+}
+
 /* Naming inside the section's own prefix: the only directives a
  * .htaccess file may hold (AllowOverride FileInfo). */
 #define NAMING_CONF (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
@@ -691,5 +713,9 @@ const command_rec statsd_config_cmds[] = {
     AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
                  "sum counters with the same key over each flush interval "
                  "(default Off; needs StatsdFlushInterval > 0)"),
+    AP_INIT_TAKE1("StatsdNote", set_note, NULL, RSRC_CONF,
+                  "the statsd and statsd.aggregate request notes: Auto "
+                  "(default: when a directive names them or mod_lua or "
+                  "mod_perl is loaded), On or Off"),
     {NULL}
 };

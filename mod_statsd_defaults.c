@@ -5,6 +5,7 @@
  * as they are.
  */
 #include "mod_statsd.h"
+#include "util_cfgtree.h"
 
 APLOG_USE_MODULE(statsd);
 
@@ -137,4 +138,48 @@ void statsd_config_premerge_tags(apr_pool_t *pconf)
         c->tags_under = base->tags;
         c->tags_merged = t;
     }
+}
+
+/* Does a directive's argument text name one of the notes, as a log
+ * format does ("%{statsd}n", "%>{statsd.aggregate}n", any case: notes
+ * are looked up without it)? */
+static int names_a_note(const char *args)
+{
+    static const char *const forms[] = {"{" NOTE_RESULT "}n",
+                                        "{" NOTE_AGGREGATE "}n"};
+    const char *p;
+    size_t i;
+
+    for (p = args; p && (p = strchr(p, '{')) != NULL; p++)
+        for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+            if (!strncasecmp(p, forms[i], strlen(forms[i])))
+                return 1;
+    return 0;
+}
+
+static int tree_names_a_note(const ap_directive_t *d)
+{
+    for (; d; d = d->next)
+        if (names_a_note(d->args) || tree_names_a_note(d->first_child))
+            return 1;
+    return 0;
+}
+
+/* StatsdNote: whether requests get the statsd notes. Making them is a
+ * good share of the request path's work (a table that mod_dir left full
+ * grows), so by default (Auto) they are made only when something can
+ * read them: a directive anywhere in the configuration names them (a
+ * LogFormat, CustomLog or ErrorLogFormat, or another module's format),
+ * or a module that lets scripts read notes is loaded. */
+int statsd_config_notes_wanted(server_rec *s)
+{
+    const statsd_server_conf *sc = ap_get_module_config(s->module_config,
+                                                        &statsd_module);
+
+    if (sc->note != STATSD_NOTE_AUTO)
+        return sc->note == STATSD_NOTE_ON;
+    return ap_find_linked_module("mod_lua.c") != NULL
+           || ap_find_linked_module("mod_perl.c") != NULL
+           || ap_find_linked_module("mod_python.c") != NULL
+           || tree_names_a_note(ap_conftree);
 }

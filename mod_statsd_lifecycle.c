@@ -413,6 +413,7 @@ int statsd_lifecycle_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     int i;
 
     statsd_reg->max_names = (size_t)sc->max_names;
+    statsd_reg->notes = statsd_config_notes_wanted(s);
 
     (void)plog;
     /* the first of the two start-up passes only checks the config */

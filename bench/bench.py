@@ -336,6 +336,8 @@ def bench_server_conf(h):
 # b5: the default config plus tag mode and two static tags
 TAGS_CONF = ("StatsdTagFormat dogstatsd\nStatsdTagMode On\n"
              "StatsdTag env prod\nStatsdTag team web\n")
+# b4n, b9n: the statsd notes made, as when a log format names them
+NOTE_CONF = "StatsdNote On\n"
 # b4s: the default config with counters summed (opt-in)
 SUM_CONF = "StatsdSumCounters On\n"
 # b10: b4s plus sampling and five latency buckets
@@ -976,6 +978,11 @@ class Bench:
             # b5: the same profile with tag mode and two static tags
             log("b) callgrind profile with StatsdTagMode On and two tags")
             b["profile_tags"], _ = self.profile_run(recv, TAGS_CONF)
+            # b4n: the same profile with the statsd notes made, as when a
+            # log format names them (the bench's config has no access log)
+            log("b) callgrind profile with StatsdNote On")
+            b["profile_note"], _ = self.profile_run(recv, NOTE_CONF,
+                                                    label="note")
             # b4+: the same profile with more directives each (--b4-extra)
             b["profile_extra"] = []
             for conf in self.args.b4_extra:
@@ -1003,6 +1010,8 @@ class Bench:
         if not self.args.no_callgrind:
             deep["profile"], _ = self.profile_run(recv, "", DEEP_PATH,
                                                   DEEP_MPM, "deep")
+            deep["profile_note"], _ = self.profile_run(
+                recv, NOTE_CONF, DEEP_PATH, DEEP_MPM, "deep-note")
 
     # ---------------------------------------------------------------- c)
     def sends_run(self, flush, n):
@@ -1344,6 +1353,11 @@ class Bench:
                              f"{b['profile_tags']['total']:,.0f}", "-", "info",
                              "StatsdTagFormat dogstatsd, StatsdTagMode On, "
                              "2 x StatsdTag"))
+            if "profile_note" in b:
+                rows.append(("b4n", "b4 with the statsd notes made",
+                             f"{b['profile_note']['total']:,.0f}", "-",
+                             "info", "StatsdNote On, as when a log format "
+                             "names %{statsd}n"))
             profile_rows()
             deep = b.get("deep") or {}
             if "added" in deep:
@@ -1364,6 +1378,11 @@ class Bench:
                     rows.append(("b9", f"b4 on {deep['path']}",
                                  f"{deep['profile']['total']:,.0f}", "-",
                                  "info", f"{where}; see below"))
+                if "profile_note" in deep:
+                    rows.append(("b9n", "b9 with the statsd notes made",
+                                 f"{deep['profile_note']['total']:,.0f}",
+                                 "-", "info", "StatsdNote On, as when a log "
+                                 "format names %{statsd}n"))
         elif "profile" in b:
             rows.append(("b4", "module: callgrind-attributed instr/req",
                          f"{b['profile']['total']:,.0f}", "-", "info",

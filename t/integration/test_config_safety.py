@@ -95,6 +95,7 @@ BAD = [
     ("StatsdStatHeader X:Y", "StatsdStatHeader", "X:Y"),
     ("StatsdPrefix " + "p" * 300, "StatsdPrefix", "p" * 300),
     ('StatsdStat "..."', "StatsdStat", "..."),
+    ("StatsdNote maybe", "StatsdNote", "maybe"),
 ]
 
 
@@ -110,6 +111,8 @@ CONTEXT = [
     ("StatsdMaxPacketSize 600", "location"),
     ("StatsdMaxNames 5", "location"),
     ("StatsdFlushInterval 5", "location"),
+    ("StatsdNote On", "vhost"),
+    ("StatsdNote Off", "location"),
 ]
 
 

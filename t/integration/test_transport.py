@@ -168,6 +168,42 @@ CustomLog logs/statsd.log statsdfmt
     assert len(lines) == 1 and re.match(r"^test\.static_txt\.GET\.200 \S+ -1 1$", lines[0]), lines
 
 
+def test_statsd_note_off_is_not_logged(httpd_factory, udp_listener):
+    # StatsdNote Off: a log format that names the notes logs "-"; the
+    # lines go out as ever
+    conf = statsd_conf(udp_listener.port) + """
+StatsdNote Off
+LogFormat "%{statsd}n %{statsd.aggregate}n" statsdfmt
+CustomLog logs/statsd.log statsdfmt
+StatsdAggregateStat all
+"""
+    h = start_and_drain(httpd_factory("noteoff", conf=conf), udp_listener)
+    assert h.get("/logged.html").status == 200
+    assert_lines(udp_listener, request_lines("test.logged_html.GET.200", 200,
+                                             aggregate="test.all.GET.200"))
+    assert h.wait_log_lines("statsd.log", 1) == ["- -"]
+
+
+def test_statsd_note_named_any_way_is_made(httpd_factory, udp_listener):
+    # StatsdNote Auto (the default) finds a note named in any case, with a
+    # format modifier, in a directive inside a section
+    conf = statsd_conf(udp_listener.port) + """
+<IfModule log_config_module>
+    LogFormat "%>{STATSD}n|%!500{Statsd.Aggregate}n" statsdfmt
+</IfModule>
+CustomLog logs/statsd.log statsdfmt
+StatsdAggregateStat all
+"""
+    h = start_and_drain(httpd_factory("noteany", conf=conf), udp_listener)
+    assert h.get("/logged.html").status == 200
+    got = assert_lines(udp_listener, request_lines("test.logged_html.GET.200", 200,
+                                                   aggregate="test.all.GET.200"))
+    raw = udp_listener.raw_datagrams()
+    dur = [l.split(":")[1][:-3] for l in got if l.endswith("|ms")][0]
+    assert h.wait_log_lines("statsd.log", 1) == [
+        f"test.logged_html.GET.200 {dur} {len(raw[0])} 1|test.all.GET.200"]
+
+
 # ---- datagrams -----------------------------------------------------------------------
 
 def test_keepalive_requests_one_datagram_each(httpd_factory, udp_listener):
