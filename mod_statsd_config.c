@@ -117,6 +117,22 @@ static const char *bad_value(cmd_parms *cmd, const char *arg, const char *why)
                         cmd->cmd->name, arg, why);
 }
 
+/* The words a directive takes, and what each stands for. */
+typedef struct {
+    const char *word;
+    int value;
+} keyword;
+
+/* The value of arg among the words (ended by a NULL word), compared
+ * without case when nocase; -1 if it is none of them. */
+static int keyword_value(const keyword *k, const char *arg, int nocase)
+{
+    for (; k->word; k++)
+        if (!(nocase ? strcasecmp(arg, k->word) : strcmp(arg, k->word)))
+            return k->value;
+    return -1;
+}
+
 /* A directive a .htaccess file may not hold. The command table leaves
  * OR_* out of its override bits, which AllowOverride honours; this check
  * also stops what AllowOverrideList lets past those bits. */
@@ -330,18 +346,18 @@ static const char *set_unit(cmd_parms *cmd, void *dconf, const char *arg)
 {
     statsd_dir_conf *c = dconf;
     const char *err = not_in_htaccess(cmd);
+    static const keyword units[] = {
+        {"milliseconds", STATSD_UNIT_MS}, {"ms", STATSD_UNIT_MS},
+        {"microseconds", STATSD_UNIT_US}, {"us", STATSD_UNIT_US},
+        {"seconds", STATSD_UNIT_S}, {"s", STATSD_UNIT_S}, {NULL, 0}};
+    int v;
 
     if (err)
         return err;
-    if (!strcasecmp(arg, "milliseconds") || !strcasecmp(arg, "ms"))
-        c->unit = STATSD_UNIT_MS;
-    else if (!strcasecmp(arg, "microseconds") || !strcasecmp(arg, "us"))
-        c->unit = STATSD_UNIT_US;
-    else if (!strcasecmp(arg, "seconds") || !strcasecmp(arg, "s"))
-        c->unit = STATSD_UNIT_S;
-    else
+    if ((v = keyword_value(units, arg, 1)) < 0)
         return bad_value(cmd, arg,
                          "expected milliseconds, microseconds or seconds");
+    c->unit = v;
     return NULL;
 }
 
@@ -508,17 +524,16 @@ static const char *set_timer_type(cmd_parms *cmd, void *dconf,
 {
     statsd_dir_conf *c = dconf;
     const char *err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS);
+    static const keyword types[] = {
+        {"ms", STATSD_TIMER_MS}, {"h", STATSD_TIMER_H}, {"d", STATSD_TIMER_D},
+        {NULL, 0}};
+    int v;
 
     if (err)
         return err;
-    if (!strcmp(arg, "ms"))
-        c->timer_type = STATSD_TIMER_MS;
-    else if (!strcmp(arg, "h"))
-        c->timer_type = STATSD_TIMER_H;
-    else if (!strcmp(arg, "d"))
-        c->timer_type = STATSD_TIMER_D;
-    else
+    if ((v = keyword_value(types, arg, 0)) < 0)
         return bad_value(cmd, arg, "expected ms, h or d");
+    c->timer_type = v;
     return NULL;
 }
 
@@ -600,18 +615,17 @@ static const char *set_note(cmd_parms *cmd, void *dconf, const char *arg)
     statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
                                                   &statsd_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    static const keyword notes[] = {
+        {"auto", STATSD_NOTE_AUTO}, {"on", STATSD_NOTE_ON},
+        {"off", STATSD_NOTE_OFF}, {NULL, 0}};
+    int v;
 
     (void)dconf;
     if (err)
         return err;
-    if (!strcasecmp(arg, "auto"))
-        sc->note = STATSD_NOTE_AUTO;
-    else if (!strcasecmp(arg, "on"))
-        sc->note = STATSD_NOTE_ON;
-    else if (!strcasecmp(arg, "off"))
-        sc->note = STATSD_NOTE_OFF;
-    else
+    if ((v = keyword_value(notes, arg, 1)) < 0)
         return bad_value(cmd, arg, "expected Auto, On or Off");
+    sc->note = v;
     return NULL;
 }
 
