@@ -89,6 +89,14 @@ static void put(block *b, const char *s, size_t n)
     b->len += n;
 }
 
+/* One more line: '\n' before all but the first. */
+static void put_line(block *b, const char *s, size_t n)
+{
+    if (b->n++)
+        put(b, "\n", 1);
+    put(b, s, n);
+}
+
 static void puts_(block *b, const char *s)
 {
     put(b, s, strlen(s));
@@ -131,7 +139,7 @@ static void make_line(reader *r, block *b, int sampled)
     snprintf(tmp, sizeof(tmp), "k%u:", sampled >= 0 ? key : key % KEYS);
     puts_(b, tmp);
     switch (kind & 7) {
-    case 0: case 1: case 6:     /* counters, a few near 2^64 */
+    case 0: case 1: case 6:     /* counters (a few near 2^64), gauges */
         if (val == 255)
             puts_(b, "18446744073709551615");
         else if (val == 254)
@@ -165,7 +173,7 @@ static int next_line(const char *s, size_t len, size_t *pos,
 {
     const char *nl;
 
-    if (*pos > len || (len == 0 && *pos == 0 && (*pos = 1)))
+    if (len == 0 || *pos > len)
         return -1;
     *ln = s + *pos;
     nl = memchr(*ln, '\n', len - *pos);
@@ -176,24 +184,77 @@ static int next_line(const char *s, size_t len, size_t *pos,
 
 /* ---- what a receiver reads ------------------------------------------------ */
 
-/* Counters summed by (key, rest), exactly (128 bits), and every other
- * line in order. */
+/* What a receiver makes of a block of lines: per key, a counter's total
+ * (exact, 128 bits) or a timer's values; and every other line, in
+ * order. */
 typedef struct {
-    struct {
-        char *key;            /* "NAME\0REST" */
-        size_t klen;
-        unsigned __int128 total;
-    } c[4 * MAX_LINES];
-    size_t nc;
+    char *key;                /* the bytes that tell keys apart */
+    size_t klen;
+    unsigned __int128 total;  /* counters */
+    block vals;               /* timers: '\n'-joined, sorted at the end */
+} entry;
+
+typedef struct {
+    entry e[4 * MAX_LINES];
+    size_t n;
     block others;
 } view;
 
 static void view_free(view *v)
 {
     size_t i;
-    for (i = 0; i < v->nc; i++)
-        free(v->c[i].key);
+    for (i = 0; i < v->n; i++) {
+        free(v->e[i].key);
+        free(v->e[i].vals.buf);
+    }
     free(v->others.buf);
+}
+
+/* The entry of key[0..klen) (a heap block the view takes), made if new. */
+static entry *view_entry(view *v, char *key, size_t klen)
+{
+    size_t i;
+
+    for (i = 0; i < v->n; i++)
+        if (v->e[i].klen == klen && !memcmp(v->e[i].key, key, klen)) {
+            free(key);
+            return &v->e[i];
+        }
+    if (v->n == sizeof(v->e) / sizeof(v->e[0]))
+        abort();                  /* more keys than lines: cannot be */
+    memset(&v->e[i], 0, sizeof(v->e[i]));
+    v->e[i].key = key;
+    v->e[i].klen = klen;
+    v->n++;
+    return &v->e[i];
+}
+
+static void view_other(view *v, const char *ln, size_t n)
+{
+    put_line(&v->others, ln, n);
+}
+
+static int same_block(const block *a, const block *b)
+{
+    return a->len == b->len && (!a->len || !memcmp(a->buf, b->buf, a->len));
+}
+
+static int views_equal(const view *a, const view *b)
+{
+    size_t i, j;
+
+    if (a->n != b->n || !same_block(&a->others, &b->others))
+        return 0;
+    for (i = 0; i < a->n; i++) {
+        for (j = 0; j < b->n; j++)
+            if (a->e[i].klen == b->e[j].klen
+                && !memcmp(a->e[i].key, b->e[j].key, a->e[i].klen))
+                break;
+        if (j == b->n || a->e[i].total != b->e[j].total
+            || !same_block(&a->e[i].vals, &b->e[j].vals))
+            return 0;
+    }
+    return 1;
 }
 
 /* "NAME:DIGITS|c" then nothing or '|' and more; NAME without ':'. */
@@ -220,16 +281,14 @@ static int read_counter(const char *ln, size_t n, size_t *name_len,
 
 static void view_add(view *v, const char *ln, size_t n)
 {
-    size_t nl, rest, i, klen;
+    size_t nl, rest, klen;
     unsigned __int128 val;
     char *key;
 
     if (n == 0)
         return;
     if (!read_counter(ln, n, &nl, &val, &rest)) {
-        if (v->others.n++)
-            put(&v->others, "\n", 1);
-        put(&v->others, ln, n);
+        view_other(v, ln, n);
         return;
     }
     klen = nl + 1 + (n - rest);
@@ -237,18 +296,7 @@ static void view_add(view *v, const char *ln, size_t n)
     memcpy(key, ln, nl);
     key[nl] = '\0';
     memcpy(key + nl + 1, ln + rest, n - rest);
-    for (i = 0; i < v->nc; i++)
-        if (v->c[i].klen == klen && !memcmp(v->c[i].key, key, klen)) {
-            v->c[i].total += val;
-            free(key);
-            return;
-        }
-    if (v->nc == sizeof(v->c) / sizeof(v->c[0]))
-        abort();                  /* more keys than lines: cannot be */
-    v->c[v->nc].key = key;
-    v->c[v->nc].klen = klen;
-    v->c[v->nc].total = val;
-    v->nc++;
+    view_entry(v, key, klen)->total += val;
 }
 
 static void view_block(view *v, const char *s, size_t len)
@@ -258,25 +306,6 @@ static void view_block(view *v, const char *s, size_t len)
 
     while (next_line(s, len, &pos, &ln, &n) == 0)
         view_add(v, ln, n);
-}
-
-static int views_equal(const view *a, const view *b)
-{
-    size_t i, j;
-
-    if (a->nc != b->nc || a->others.len != b->others.len
-        || (a->others.len
-            && memcmp(a->others.buf, b->others.buf, a->others.len)))
-        return 0;
-    for (i = 0; i < a->nc; i++) {
-        for (j = 0; j < b->nc; j++)
-            if (a->c[i].klen == b->c[j].klen
-                && !memcmp(a->c[i].key, b->c[j].key, a->c[i].klen))
-                break;
-        if (j == b->nc || a->c[i].total != b->c[j].total)
-            return 0;
-    }
-    return 1;
 }
 
 /* ---- sum ------------------------------------------------------------------ */
@@ -319,7 +348,7 @@ static void check_sum(const block *in, unsigned table_keys, unsigned folds)
         view d;
         memset(&d, 0, sizeof(d));
         view_block(&d, out, o);
-        FCHECK(d.others.len == 0 && d.nc == n, out, o);
+        FCHECK(d.others.len == 0 && d.n == n, out, o);
         view_free(&d);
     }
     view_block(&got, out, o);
@@ -333,63 +362,28 @@ static void check_sum(const block *in, unsigned table_keys, unsigned folds)
 
 /* ---- pack ----------------------------------------------------------------- */
 
-/* The values of one timer key, "KEY\0TYPE\0REST", in a block of text. */
-typedef struct {
-    char *key;
-    size_t klen;
-    block vals;              /* values, sorted at the end: order is free */
-} tkey;
-
-typedef struct {
-    tkey k[4 * MAX_LINES];
-    size_t n;
-    block others;
-} tview;
-
-static void tview_free(tview *v)
-{
-    size_t i;
-    for (i = 0; i < v->n; i++) {
-        free(v->k[i].key);
-        free(v->k[i].vals.buf);
-    }
-    free(v->others.buf);
-}
-
 static int is_timer_type(const char *t, size_t n)
 {
     return (n == 2 && t[0] == 'm' && t[1] == 's') || (n == 1 && (*t == 'h'
                                                                 || *t == 'd'));
 }
 
-static void tview_value(tview *v, const char *key, size_t kn,
-                        const char *type, size_t tn, const char *rest,
-                        size_t rn, const char *val, size_t vn)
+/* One timer value under "KEY\0TYPE\0REST". */
+static void view_value(view *v, const char *key, size_t kn, const char *type,
+                       size_t tn, const char *rest, size_t rn,
+                       const char *val, size_t vn)
 {
-    size_t klen = kn + 1 + tn + 1 + rn, i;
+    size_t klen = kn + 1 + tn + 1 + rn;
     char *k = xmalloc(klen);
+    entry *e;
 
     memcpy(k, key, kn);
     k[kn] = '\0';
     memcpy(k + kn + 1, type, tn);
     k[kn + 1 + tn] = '\0';
     memcpy(k + kn + 2 + tn, rest, rn);
-    for (i = 0; i < v->n; i++)
-        if (v->k[i].klen == klen && !memcmp(v->k[i].key, k, klen))
-            break;
-    if (i == v->n) {
-        if (v->n == sizeof(v->k) / sizeof(v->k[0]))
-            abort();
-        v->k[i].key = k;
-        v->k[i].klen = klen;
-        memset(&v->k[i].vals, 0, sizeof(v->k[i].vals));
-        v->n++;
-    } else {
-        free(k);
-    }
-    if (v->k[i].vals.n++)
-        put(&v->k[i].vals, "\n", 1);
-    put(&v->k[i].vals, val, vn);
+    e = view_entry(v, k, klen);
+    put_line(&e->vals, val, vn);
 }
 
 /* "V|TYPE[REST]" at s[0..n): the value, the type and the rest; 0 if it is
@@ -416,7 +410,7 @@ static int split_value(const char *s, size_t n, size_t *vn, const char **t,
  * rest split on ':') or as the Agent reads a DogStatsD line (values
  * before the first '|', split on ':'). A line that is not all timer
  * values is an "other" line. */
-static void tview_line(tview *v, statsd_pack_style style, const char *ln,
+static void view_timer_line(view *v, statsd_pack_style style, const char *ln,
                        size_t n)
 {
     const char *colon = memchr(ln, ':', n), *end = ln + n;
@@ -457,7 +451,7 @@ static void tview_line(tview *v, statsd_pack_style style, const char *ln,
                 memcpy(r2, rest, rn);
                 if (tags)
                     memcpy(r2 + rn, tags, (size_t)(end - tags));
-                tview_value(v, ln, (size_t)(colon - ln), t, tn, r2, rest_all,
+                view_value(v, ln, (size_t)(colon - ln), t, tn, r2, rest_all,
                             p, vn);
                 free(r2);
                 p = e + 1;
@@ -480,7 +474,7 @@ static void tview_line(tview *v, statsd_pack_style style, const char *ln,
                 for (p = colon + 1; p < bar;) {
                     const char *q = memchr(p, ':', (size_t)(bar - p));
                     const char *e = q ? q : bar;
-                    tview_value(v, ln, (size_t)(colon - ln), t, tn, rest, rn,
+                    view_value(v, ln, (size_t)(colon - ln), t, tn, rest, rn,
                                 p, (size_t)(e - p));
                     p = e + 1;
                 }
@@ -488,9 +482,7 @@ static void tview_line(tview *v, statsd_pack_style style, const char *ln,
             }
         }
     }
-    if (v->others.n++)
-        put(&v->others, "\n", 1);
-    put(&v->others, ln, n);
+    view_other(v, ln, n);
 }
 
 typedef struct {
@@ -507,12 +499,12 @@ static int cmp_val(const void *a, const void *b)
 
 /* The values of each key in order (a receiver keeps none): values are
  * any bytes but '\n', NUL too. */
-static void tview_sort(tview *v)
+static void view_sort_values(view *v)
 {
     size_t i, m;
 
     for (i = 0; i < v->n; i++) {
-        block *b = &v->k[i].vals, sorted = {0};
+        block *b = &v->e[i].vals, sorted = {0};
         val *vals = xmalloc(b->n * sizeof(val));
         size_t pos = 0;
 
@@ -521,44 +513,19 @@ static void tview_sort(tview *v)
                    == 0, b->buf, b->len);
         }
         qsort(vals, b->n, sizeof(val), cmp_val);
-        for (m = 0; m < b->n; m++) {
-            if (m)
-                put(&sorted, "\n", 1);
-            put(&sorted, vals[m].p, vals[m].n);
-        }
-        sorted.n = b->n;
+        for (m = 0; m < b->n; m++)
+            put_line(&sorted, vals[m].p, vals[m].n);
         free(vals);
         free(b->buf);
         *b = sorted;
     }
 }
 
-static int tviews_equal(const tview *a, const tview *b)
-{
-    size_t i, j;
-
-    if (a->n != b->n || a->others.len != b->others.len
-        || (a->others.len
-            && memcmp(a->others.buf, b->others.buf, a->others.len)))
-        return 0;
-    for (i = 0; i < a->n; i++) {
-        for (j = 0; j < b->n; j++)
-            if (a->k[i].klen == b->k[j].klen
-                && !memcmp(a->k[i].key, b->k[j].key, a->k[i].klen))
-                break;
-        if (j == b->n || a->k[i].vals.len != b->k[j].vals.len
-            || (a->k[i].vals.len && memcmp(a->k[i].vals.buf, b->k[j].vals.buf,
-                                           a->k[i].vals.len)))
-            return 0;
-    }
-    return 1;
-}
-
 static void check_pack(const block *in, statsd_pack_style style,
                        size_t max_line)
 {
     statsd_pack *p;
-    tview want, got;
+    view want, got;
     char *out = xmalloc(in->len + 1);
     size_t o, pos = 0, n;
     unsigned lines;
@@ -581,22 +548,22 @@ static void check_pack(const block *in, statsd_pack_style style,
                 found = m == n && !memcmp(il, ln, n);
             FCHECK(found, out, o);
         }
-        tview_line(&got, style, ln, n);
+        view_timer_line(&got, style, ln, n);
     }
     pos = 0;
     while (next_line(in->buf, in->len, &pos, &ln, &n) == 0)
-        tview_line(&want, style, ln, n);
-    tview_sort(&want);
-    tview_sort(&got);
-    if (!tviews_equal(&want, &got)) {
+        view_timer_line(&want, style, ln, n);
+    view_sort_values(&want);
+    view_sort_values(&got);
+    if (!views_equal(&want, &got)) {
         fprintf(stderr, "packed at most %zu bytes a line, from:\n", max_line);
         fuzz_put_escaped("block", in->buf, in->len);
-        FCHECK(tviews_equal(&want, &got), out, o);
+        FCHECK(views_equal(&want, &got), out, o);
     }
     free(out);
     statsd_pack_destroy(p);
-    tview_free(&want);
-    tview_free(&got);
+    view_free(&want);
+    view_free(&got);
 }
 
 /* ---- sample --------------------------------------------------------------- */
