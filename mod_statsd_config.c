@@ -133,6 +133,14 @@ static int keyword_value(const keyword *k, const char *arg, int nocase)
     return -1;
 }
 
+/* The server config a main-server-only directive sets; *err: the refusal
+ * when it stands in a section (else NULL). */
+static statsd_server_conf *main_server_conf(cmd_parms *cmd, const char **err)
+{
+    *err = ap_check_cmd_context(cmd, GLOBAL_ONLY | NOT_IN_HTACCESS);
+    return ap_get_module_config(cmd->server->module_config, &statsd_module);
+}
+
 /* A directive a .htaccess file may not hold. The command table leaves
  * OR_* out of its override bits, which AllowOverride honours; this check
  * also stops what AllowOverrideList lets past those bits. */
@@ -444,10 +452,8 @@ static const char *set_server_number(cmd_parms *cmd, void *dconf,
                                      const char *arg)
 {
     const server_number *n = cmd->info;
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd,
-                                           GLOBAL_ONLY | NOT_IN_HTACCESS);
+    const char *err;
+    statsd_server_conf *sc = main_server_conf(cmd, &err);
     long v;
 
     (void)dconf;
@@ -581,9 +587,8 @@ static const char *set_latency_bucket(cmd_parms *cmd, void *dconf,
 /* StatsdPacking off|etsy|dogstatsd: main server only. */
 static const char *set_packing(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err;
+    statsd_server_conf *sc = main_server_conf(cmd, &err);
     statsd_pack_style s;
 
     (void)dconf;
@@ -598,9 +603,8 @@ static const char *set_packing(cmd_parms *cmd, void *dconf, const char *arg)
 /* StatsdSumCounters: main server only, as it shapes per-process state. */
 static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
 {
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err;
+    statsd_server_conf *sc = main_server_conf(cmd, &err);
 
     (void)dconf;
     if (err)
@@ -612,9 +616,8 @@ static const char *set_sum_counters(cmd_parms *cmd, void *dconf, int on)
 /* StatsdNote: main server only, as it holds for every request. */
 static const char *set_note(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    statsd_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                                  &statsd_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err;
+    statsd_server_conf *sc = main_server_conf(cmd, &err);
     static const keyword notes[] = {
         {"auto", STATSD_NOTE_AUTO}, {"on", STATSD_NOTE_ON},
         {"off", STATSD_NOTE_OFF}, {NULL, 0}};
@@ -729,7 +732,7 @@ const command_rec statsd_config_cmds[] = {
                  "(default Off; needs StatsdFlushInterval > 0)"),
     AP_INIT_TAKE1("StatsdNote", set_note, NULL, RSRC_CONF,
                   "the statsd and statsd.aggregate request notes: Auto "
-                  "(default: when a directive names them or mod_lua or "
-                  "mod_perl is loaded), On or Off"),
+                  "(default: when a directive names them or mod_lua, "
+                  "mod_perl or mod_python is loaded), On or Off"),
     {NULL}
 };
