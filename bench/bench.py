@@ -24,10 +24,11 @@ Sections:
      module, interleaved paired rounds; requests/s and server CPU/request as
      median of paired ratios; plus a paced ~10k requests/s run where
      lines received / expected must be 1.000.
-  e) the receiver's cost: a fixed request mix captured in three wire
-     formats (the original's, batched, the default) and replayed into the
-     real statsd 0.9; its CPU time per format, relative to the original's
-     (bench/receiver_cost.py).
+  e) the receiver's cost: a fixed request mix captured in five wire
+     formats (the original's, the default, counters summed, summed and
+     packed, and that with one timer value per request) and replayed into
+     the real statsd 0.9 with no backend; its CPU time per format,
+     relative to the original's (bench/receiver_cost.py).
 
 Everything runs on 127.0.0.1 only, in throwaway ServerRoots under /tmp;
 every wait and load loop is bounded in count and time. Results: a table on
