@@ -41,7 +41,7 @@ static const char *pack(statsd_pack_style s, const char *lines,
 START_TEST(etsy_packs_values_with_their_type)
 {
     ck_assert_str_eq(pack(STATSD_PACK_ETSY, MIX, 1432),
-                     "c:1|g\na:1.5|ms:3|ms:0.25|ms\nb:2|ms:8|ms\nb:7|ms|@0.1");
+                     "c:1|g\na:0.25|ms:1.5|ms:3|ms\nb:2|ms:8|ms\nb:7|ms|@0.1");
     ck_assert_uint_eq(n_out, 4);
 }
 END_TEST
@@ -49,10 +49,24 @@ END_TEST
 START_TEST(dogstatsd_packs_values_before_the_type)
 {
     ck_assert_str_eq(pack(STATSD_PACK_DOGSTATSD, MIX, 1432),
-                     "c:1|g\na:1.5:3:0.25|ms\nb:2:8|ms\nb:7|ms|@0.1");
+                     "c:1|g\na:0.25:1.5:3|ms\nb:2:8|ms\nb:7|ms|@0.1");
     ck_assert_str_eq(pack(STATSD_PACK_DOGSTATSD,
                           "t:1|ms|#env:prod\nt:2|ms|#env:prod\nt:3|h\nt:4|h", 1432),
                      "t:1:2|ms|#env:prod\nt:3:4|h");
+}
+END_TEST
+
+/* Values go out in ascending numeric order, not text order: "10" after
+ * "9", leading zeros and trailing fraction zeros weigh nothing; equal
+ * values keep the order they came in. */
+START_TEST(values_are_sorted_by_number)
+{
+    ck_assert_str_eq(pack(STATSD_PACK_ETSY,
+                          "k:10|ms\nk:9|ms\nk:0.5|ms\nk:009.25|ms\nk:9.2|ms\n"
+                          "k:.4|ms\nk:0|ms\nk:9.20|ms\nk:100.001|ms\nk:99.999|ms",
+                          1432),
+                     "k:0|ms:.4|ms:0.5|ms:9|ms:9.2|ms:9.20|ms:009.25|ms:10|ms:"
+                     "99.999|ms:100.001|ms");
 }
 END_TEST
 
@@ -222,6 +236,7 @@ END_TEST
 UNIT_MAIN("statsd_pack", "core", setup, teardown, 0,
           UNIT_TEST(etsy_packs_values_with_their_type),
           UNIT_TEST(dogstatsd_packs_values_before_the_type),
+          UNIT_TEST(values_are_sorted_by_number),
           UNIT_TEST(off_keeps_the_lines),
           UNIT_TEST(etsy_leaves_colons_in_tags_alone),
           UNIT_TEST(etsy_leaves_any_tags_alone),
