@@ -3,21 +3,25 @@
  *
  * Sits in front of one statsd_client instead of a statsd_batch. Requests
  * append their lines to a buffer that holds an interval (a copy under a
- * spin lock, as the batch does); the work is done by whoever flushes: the
- * timer at the end of each interval, or the request that finds the buffer
- * full. The flusher swaps the buffer for an empty one, sums its counters
- * into a table (statsd_sum), sends the other lines in full datagrams and,
- * at the end of the interval, one line per counter key.
+ * spin lock, as the batch does). A full buffer is swapped for a second
+ * one and handed to a flusher thread of the interval's own
+ * (statsd_interval_start), which sums its counters into a table
+ * (statsd_sum) and sends the other lines in full datagrams; at the end of
+ * the interval the timer's flush sends what is left and one line per
+ * counter key. The request path never folds or sends: it copies, and once
+ * a buffer (about 500 requests) wakes the flusher. Without a flusher
+ * (not started, or both buffers full because it is behind), the request
+ * that finds the buffer full does the flushing work itself.
  *
- * Thread-safe. The request path never waits for the flushing work unless
- * the buffer is full. Functions returning int/long return >= 0 or a
- * negative errno.
+ * Thread-safe. Functions returning int/long return >= 0 or a negative
+ * errno.
  */
 #ifndef STATSD_INTERVAL_H
 #define STATSD_INTERVAL_H
 
 #include <stddef.h>
 #include "statsd_client.h"
+#include "statsd_gate.h"
 #include "statsd_pack.h"
 
 #ifdef __cplusplus
@@ -40,6 +44,14 @@ void statsd_interval_destroy(statsd_interval *iv);
  * call before lines are added. Returns 0 or a negative errno. */
 int statsd_interval_set_packing(statsd_interval *iv, statsd_pack_style s);
 
+/* Start the flusher thread (all signals blocked in it; a small stack).
+ * gate (may be NULL): the thread holds it while it folds and sends, and
+ * ends once the gate is closing. Call before other threads add lines.
+ * Returns 0 or a negative errno (then the requests that fill the buffer
+ * flush it, as without a flusher). statsd_interval_destroy stops and
+ * joins it; a process that exits without destroying leaves it to die. */
+int statsd_interval_start(statsd_interval *iv, statsd_gate *gate);
+
 /* Queue a block of '\n'-joined lines. When it does not fit, the buffer is
  * flushed first (its counters stay summed until the interval ends).
  * Returns the bytes queued (or sent, for a block larger than the buffer),
@@ -50,7 +62,8 @@ long statsd_interval_add(statsd_interval *iv, const char *lines, size_t len);
 int statsd_interval_flush(statsd_interval *iv);
 
 /* The same, but never waits: -EBUSY when another thread is adding or
- * flushing. For exit paths that may run in a signal handler. */
+ * flushing. For exit paths that may run in a signal handler. Holds the
+ * lock while it folds and sends: adds wait meanwhile. */
 int statsd_interval_flush_nowait(statsd_interval *iv);
 
 /* Bytes waiting in the buffer (a snapshot). */

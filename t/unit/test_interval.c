@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "statsd_client.h"
+#include "statsd_gate.h"
 #include "unit_util.h"
 #include "statsd_interval.h"
 
@@ -206,6 +208,130 @@ START_TEST(packing_groups_each_flush)
 }
 END_TEST
 
+/* ---- with a flusher thread ---------------------------------------------- */
+
+static pthread_t test_thread;
+static int sends_elsewhere;             /* sends not on the test's thread */
+
+static ssize_t send_noting_thread(int fd, const void *buf, size_t len,
+                                  const struct sockaddr *to, socklen_t tolen,
+                                  void *baton)
+{
+    if (!pthread_equal(pthread_self(), test_thread))
+        __atomic_add_fetch(&sends_elsewhere, 1, __ATOMIC_SEQ_CST);
+    return dgrams_send(fd, buf, len, to, tolen, baton);
+}
+
+static void setup_flusher(void)
+{
+    test_thread = pthread_self();
+    sends_elsewhere = 0;
+    cap = dgrams_new();
+    client = seam_client_with(512, send_noting_thread, cap);
+    ck_assert_int_eq(statsd_interval_create(&iv, client,
+                                            STATSD_INTERVAL_MIN_BYTES), 0);
+    ck_assert_int_eq(statsd_interval_start(iv, NULL), 0);
+}
+
+static size_t dgram_count(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&cap->lock);
+    n = cap->n;
+    pthread_mutex_unlock(&cap->lock);
+    return n;
+}
+
+/* 100 requests of 3 lines (the 4 KiB buffer fills once): the request
+ * side only copies; the flusher, on its own thread, sends the full
+ * buffer's timers; the counters wait for the interval's end, exact. (A
+ * request that finds both buffers full folds itself: adding in a tight
+ * loop, the test would race the flusher.) */
+START_TEST(a_flusher_folds_full_buffers_off_the_adding_thread)
+{
+    int i, waited;
+
+    for (i = 0; i < 100; i++)
+        ck_assert_int_gt(add("p.x.GET.200:1.25|ms\np.x.GET.200:1|c\n"
+                             "p.responses.good:1|c"), 0);
+    for (waited = 0; dgram_count() == 0 && waited < 5000; waited++)
+        usleep(1000);
+    ck_assert_uint_gt(dgram_count(), 0);
+    ck_assert_int_eq(__atomic_load_n(&sends_elsewhere, __ATOMIC_SEQ_CST),
+                     (int)dgram_count());
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), 0);   /* not yet */
+    ck_assert_uint_gt(total("p.x.GET.200", "|ms"), 0);
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(total("p.x.GET.200", "|ms"), 100);
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), 100);
+    ck_assert_uint_eq(total("p.responses.good", "|c"), 100);
+    ck_assert_uint_eq(count_lines("p.responses.good"), 1);
+}
+END_TEST
+
+START_TEST(threads_lose_nothing_with_a_flusher)
+{
+    race_adders_and_flusher(adder, THREADS, flush_interval, 200);
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(total("p.x.GET.200", "|ms"), THREADS * PER_THREAD);
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), THREADS * PER_THREAD);
+    ck_assert_uint_eq(total("p.responses.good", "|c"), THREADS * PER_THREAD);
+}
+END_TEST
+
+/* The exit path: what the flusher was handed and what is buffered go
+ * out in one call that never waits, with the counters' totals. */
+START_TEST(flush_nowait_takes_a_pending_buffer_too)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++)
+        add("p.x.GET.200:1|c\np.x.GET.200:2|ms");
+    ck_assert_int_eq(statsd_interval_flush_nowait(iv), 0);
+    /* the flusher may have folded some buffers, never twice */
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), 1000);
+    ck_assert_uint_eq(total("p.x.GET.200", "|ms"), 2000);
+}
+END_TEST
+
+static statsd_gate gate;
+static int closed_runs;
+
+static void close_work(void *baton)
+{
+    (void)baton;
+    statsd_interval_flush_nowait(iv);
+    closed_runs++;
+}
+
+/* A closing gate ends the flusher: later full buffers are flushed by the
+ * request that fills them, and nothing is lost. */
+START_TEST(a_closing_gate_ends_the_flusher)
+{
+    statsd_interval *g;
+    int i;
+
+    statsd_gate_init(&gate, close_work, NULL);
+    closed_runs = 0;
+    ck_assert_int_eq(statsd_interval_create(&g, client,
+                                            STATSD_INTERVAL_MIN_BYTES), 0);
+    statsd_interval_destroy(iv);        /* the fixture's, started */
+    iv = g;
+    ck_assert_int_eq(statsd_interval_start(iv, &gate), 0);
+    for (i = 0; i < 500; i++)
+        add("p.x.GET.200:1|c\np.x.GET.200:2|ms");
+    statsd_gate_close(&gate);
+    for (i = 0; i < 500; i++)
+        add("p.x.GET.200:1|c\np.x.GET.200:2|ms");
+    ck_assert_int_eq(statsd_interval_flush(iv), 0);
+    ck_assert_uint_eq(total("p.x.GET.200", "|c"), 1000);
+    ck_assert_uint_eq(total("p.x.GET.200", "|ms"), 2000);
+    ck_assert_int_le(closed_runs, 1);
+}
+END_TEST
+
 START_TEST(create_rejects_bad_sizes)
 {
     statsd_interval *x;
@@ -219,11 +345,22 @@ START_TEST(create_rejects_bad_sizes)
 }
 END_TEST
 
-UNIT_MAIN("statsd_interval", "core", setup, teardown, 60,
-          UNIT_TEST(one_line_per_counter_key_per_interval),
-          UNIT_TEST(a_full_buffer_sends_timers_and_keeps_counting),
-          UNIT_TEST(a_block_larger_than_the_buffer_goes_at_once),
-          UNIT_TEST(failed_sends_are_counted_not_kept),
-          UNIT_TEST(threads_lose_nothing),
-          UNIT_TEST(packing_groups_each_flush),
-          UNIT_TEST(create_rejects_bad_sizes))
+int main(void)
+{
+    Suite *s = suite_create("statsd_interval");
+
+    UNIT_TCASE(s, "core", setup, teardown, 60,
+               UNIT_TEST(one_line_per_counter_key_per_interval),
+               UNIT_TEST(a_full_buffer_sends_timers_and_keeps_counting),
+               UNIT_TEST(a_block_larger_than_the_buffer_goes_at_once),
+               UNIT_TEST(failed_sends_are_counted_not_kept),
+               UNIT_TEST(threads_lose_nothing),
+               UNIT_TEST(packing_groups_each_flush),
+               UNIT_TEST(create_rejects_bad_sizes));
+    UNIT_TCASE(s, "flusher", setup_flusher, teardown, 60,
+               UNIT_TEST(a_flusher_folds_full_buffers_off_the_adding_thread),
+               UNIT_TEST(threads_lose_nothing_with_a_flusher),
+               UNIT_TEST(flush_nowait_takes_a_pending_buffer_too),
+               UNIT_TEST(a_closing_gate_ends_the_flusher));
+    return run_suite(s);
+}
