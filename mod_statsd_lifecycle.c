@@ -568,6 +568,13 @@ void statsd_lifecycle_child_init(apr_pool_t *pchild, server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, STATSD_MSG_SOCKET,
                          target_text(pchild,
                                      statsd_client_target(sink->client)));
+        /* summing: full buffers are folded and sent off the request
+         * path, inside the sink's gate like the watchdog's flushes */
+        if (sink->interval
+            && (rv = statsd_interval_start(sink->interval, &sink->gate)) != 0)
+            ap_log_error(APLOG_MARK, APLOG_ERR, -rv, s, STATSD_MSG_FLUSHER,
+                         target_text(pchild,
+                                     statsd_client_target(sink->client)));
     }
     start_child_resolver(pchild, s);
     apr_pool_cleanup_register(pchild, statsd_reg->sinks, close_sockets,

@@ -5,7 +5,7 @@
  * happens to its text. httpd tags each line [statsd:level] already, so
  * the texts carry no "statsd:" prefix.
  *
- * Next free id: STATSD00012 (00012..00019 are reserved for this module's
+ * Next free id: STATSD00013 (00013..00019 are reserved for this module's
  * next messages; 00020 on are taken as below).
  */
 #ifndef MOD_STATSD_MSGIDS_H
@@ -17,6 +17,11 @@
 /* start-up, ERR: a destination's batch could not be made (no memory) */
 #define STATSD_MSG_BATCH_SETUP \
     "STATSD00002: cannot set up batching for %s"
+/* child start, ERR: a destination's flusher thread could not start (no
+ * memory, no thread); the requests that fill its buffer flush it */
+#define STATSD_MSG_FLUSHER \
+    "STATSD00012: cannot start the flusher thread for %s; full buffers " \
+    "are flushed by the request that fills them"
 /* start-up, WARNING: each child looks the name up again, with backoff */
 #define STATSD_MSG_UNRESOLVED \
     "STATSD00003: destination %s does not resolve; its metrics are " \
