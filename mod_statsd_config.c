@@ -106,7 +106,7 @@ void *statsd_config_create_server(apr_pool_t *p, server_rec *s)
     sc->flush_ms = DEFAULT_FLUSH_MS;
     sc->max_names = STATSD_DEFAULT_MAX_NAMES;
     sc->scoreboard_s = DEFAULT_SCOREBOARD_S;
-    sc->sum_counters = 0;         /* opt-in: see StatsdSumCounters */
+    sc->sum_counters = 1;         /* with batching: see StatsdSumCounters */
     sc->note = STATSD_NOTE_AUTO;
     return sc;
 }
@@ -729,7 +729,7 @@ const command_rec statsd_config_cmds[] = {
                   "off (default), etsy or dogstatsd"),
     AP_INIT_FLAG("StatsdSumCounters", set_sum_counters, NULL, RSRC_CONF,
                  "sum counters with the same key over each flush interval "
-                 "(default Off; needs StatsdFlushInterval > 0)"),
+                 "(default On; needs StatsdFlushInterval > 0)"),
     AP_INIT_TAKE1("StatsdNote", set_note, NULL, RSRC_CONF,
                   "the statsd and statsd.aggregate request notes: Auto "
                   "(default: when a directive names them or mod_lua, "

@@ -14,7 +14,7 @@ import pytest
 from statsdtest.httpclient import pipelined
 from statsdtest.lines import ONE_CHILD as LINES_ONE_CHILD
 from statsdtest.lines import (assert_lines, bad_wire_lines, measured, metric_lines,
-                              request_keys, statsd_conf, std_lines, wait_measured)
+                              request_counts, request_keys, statsd_conf, std_lines, wait_measured)
 from statsdtest.proc import children
 from statsdtest.servers import start_and_drain
 
@@ -147,11 +147,8 @@ def test_max_names_50_under_100k_random_paths(httpd_factory, udp_listener):
           f"{len(udp_listener.datagrams())} datagrams")
     assert not bad_wire_lines(lines), bad_wire_lines(lines)[:5]
     assert measured(lines) == done
-    counts = {}
-    for l in lines:
-        if l.endswith("|c") and not l.startswith("test.responses."):
-            k = l.split(":")[0]
-            counts[k] = counts.get(k, 0) + 1
+    counts, timers = request_counts(lines)
+    assert counts == timers
     assert sum(counts.values()) == done
     names = {k for k in counts if k != "test._other.GET.404"}
     assert all(re.match(r"^test\.scan\.[a-z]{12}\.[a-z]{6}\.GET\.404$", k) for k in names), names
@@ -181,14 +178,13 @@ def test_collapsed_ids_count_as_one_name(httpd_factory, udp_listener):
     statuses = pipelined(h.port, paths, deadline=time.monotonic() + 30)
     assert len(statuses) == len(paths)
     lines = wait_measured(udp_listener, len(paths), timeout=5)
-    counts = {}
-    for k in request_keys(lines):
-        counts[k] = counts.get(k, 0) + 1
+    counts, timers = request_counts(lines)
     # u._id_ is one name; a and b fill the set; c and d are _other; the
     # admin's StatsdStat is never limited
-    assert counts == {"test.u._id_.GET.404": 600, "test.a.GET.404": 2,
-                      "test.b.GET.404": 2, "test._other.GET.404": 4,
-                      "test.fixed.GET.404": 2}, counts
+    assert counts == {"test.u._id_.GET.404": 300, "test.a.GET.404": 1,
+                      "test.b.GET.404": 1, "test._other.GET.404": 2,
+                      "test.fixed.GET.404": 1}, counts
+    assert timers == counts
 
 
 # ---- StatsdMaxNameLength ----------------------------------------------------------------

@@ -1,9 +1,8 @@
-"""Counters summed per flush interval (StatsdSumCounters On, with
-batching): within one child and one interval, the counter lines of every
-request with the same key become one line K:n|c; timers are sent one per
-request; totals are exact. Without the directive (the default) or with
-Off, each counter line is kept; the directive belongs to the main server
-only."""
+"""Counters summed per flush interval (StatsdSumCounters, On by default,
+with batching): within one child and one interval, the counter lines of
+every request with the same key become one line K:n|c; timers are sent
+one per request; totals are exact. With Off, each counter line is kept;
+the directive belongs to the main server only."""
 
 import pytest
 
@@ -20,10 +19,13 @@ def serve_mix(h, n_good=10, n_bad=5):
         assert h.get("/missing").status == 404
 
 
-def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
+@pytest.mark.parametrize("directive", ["", SUM], ids=["default", "on"])
+def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener,
+                                               directive):
     # a 60 s interval: the first flush comes after 30 s at the earliest,
     # so everything below is flushed together at the graceful stop
-    h = start_measured(httpd_factory, "sum", udp_listener, flush=60000, extra=ONE_CHILD + SUM)
+    h = start_measured(httpd_factory, "sum", udp_listener, flush=60000,
+                       extra=ONE_CHILD + directive)
     serve_mix(h)
     assert udp_listener.lines() == [], "sent before the interval ended"
     h.graceful_stop()
@@ -40,11 +42,9 @@ def test_one_line_per_counter_key_per_interval(httpd_factory, udp_listener):
         "test.missing.GET.404:5|c\ntest.responses.bad:5|c\ntest.responses.4xx:5|c")
 
 
-@pytest.mark.parametrize("directive", ["", "StatsdSumCounters Off\n"],
-                         ids=["default", "off"])
-def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener, directive):
+def test_sum_counters_off_keeps_each_line(httpd_factory, udp_listener):
     h = start_measured(httpd_factory, "nosum", udp_listener, flush=60000,
-                       extra=ONE_CHILD + directive)
+                       extra=ONE_CHILD + "StatsdSumCounters Off\n")
     serve_mix(h)
     h.graceful_stop()
     assert_lines(udp_listener, std_lines("static_txt", "GET", 200) * 10

@@ -13,10 +13,11 @@ import pytest
 
 from statsdtest import errorlog
 from statsdtest.errorlog import DROPPED
-from statsdtest.lines import (assert_lines, LINE_RE, normalise, request_lines, server_conf,
-                              statsd_conf, std_lines)
+from statsdtest.lines import (assert_lines, assert_summed, counter_totals, LINE_RE,
+                              normalise, request_lines, server_conf, statsd_conf,
+                              std_lines)
 from statsdtest.listeners import UnixListener
-from statsdtest.proc import free_udp_port
+from statsdtest.proc import free_udp_port, wait_for
 from statsdtest.servers import start_and_drain
 
 
@@ -312,9 +313,11 @@ def test_default_batching_packs_requests(httpd_factory, udp_listener):
     for i in range(n):
         assert h.get("/static.txt").status == 200
     expected = std_lines("static_txt", "GET", 200) * n
-    # default flush interval is at most 1000 ms: all lines within ~1 s
-    assert_lines(udp_listener, expected, datagrams=None, same_duration=False,
-                 timeout=3.0)
+    # default flush interval is at most 1000 ms: all lines within ~1 s,
+    # the counters summed (one child: one line per key)
+    lines = assert_summed(udp_listener, expected, timeout=3.0)
+    assert lines.count(f"test.static_txt.GET.200:{n}|c") == 1, lines
+    assert lines.count(f"test.responses.good:{n}|c") == 1, lines
     dgs = udp_listener.raw_datagrams()
     assert len(dgs) < n, f"{len(dgs)} datagrams for {n} requests: not batched"
     for d in dgs:
@@ -331,10 +334,9 @@ def test_batching_respects_max_packet_size(httpd_factory, udp_listener):
     expected = []
     for i in range(n):
         expected += std_lines(f"some.longer.path.name.{i % 5}", "GET", 404)
-    assert_lines(udp_listener, expected, datagrams=None, same_duration=False,
-                 timeout=3.0)
+    lines = assert_summed(udp_listener, expected, timeout=3.0)
     dgs = udp_listener.raw_datagrams()
-    assert len(dgs) >= (sum(len(l) + 1 for l in expected) // 512), len(dgs)
+    assert len(dgs) >= (sum(len(l) + 1 for l in lines) // 512), len(dgs)
     for d in dgs:
         assert len(d) <= 512, len(d)
         assert not d.endswith(b"\n") and not d.startswith(b"\n"), d
@@ -391,14 +393,25 @@ def test_concurrent_requests_no_loss(httpd_factory, udp_listener, mpm, flush):
     total = n_threads * per_thread
     good = total // 2
     bad = total - good
-    udp_listener.wait_lines(4 * good + 5 * bad, timeout=5)
+    # with batching the counters come summed (a line per child and key)
+    def counted():
+        totals, others = counter_totals(udp_listener.lines())
+        return (totals["test.responses.good|c"] + totals["test.responses.bad|c"]
+                >= total and len(others) >= 2 * total)
+    wait_for(counted, 5)
     time.sleep(0.2)
     lines = udp_listener.lines()
     assert all(LINE_RE.match(l) for l in lines), [l for l in lines if not LINE_RE.match(l)][:5]
-    assert lines.count("test.responses.good:1|c") == good
-    assert lines.count("test.responses.bad:1|c") == bad
+    totals, others = counter_totals(lines)
+    assert totals["test.responses.good|c"] == good
+    assert totals["test.responses.bad|c"] == bad
+    assert totals["test.responses.4xx|c"] == bad
+    assert totals["test.static_txt.GET.200|c"] == good
+    # the per-path counters add up to every request
+    assert sum(v for k, v in totals.items()
+               if not k.startswith("test.responses.")) == total
+    assert len(others) == 2 * total, others
     assert sum(1 for l in lines if l.startswith("test.responses.time:")) == total
-    assert len(lines) == 4 * good + 5 * bad
 
 
 @pytest.mark.parametrize("how", ["stop", "graceful"])
@@ -419,5 +432,4 @@ def test_batched_lines_flushed_at_child_exit(httpd_factory, udp_listener, mpm, h
     expected = std_lines("static_txt", "GET", 200) * 3
     if how == "graceful":
         expected = expected + ["test.httpd.reloads:1|c"]
-    assert_lines(udp_listener, expected, datagrams=None, same_duration=False,
-                 timeout=8, grace=0.3)
+    assert_summed(udp_listener, expected, timeout=8, grace=0.3)

@@ -153,6 +153,49 @@ def assert_lines(listener, expected, *, unit="milliseconds", datagrams=1,
     return got
 
 
+def counter_totals(lines):
+    """(totals, others): each counter's total by its key (the name and all
+    after the value: "|c", a rate, tags), and every other line."""
+    totals, others = collections.Counter(), []
+    for line in lines:
+        name, _, rest = line.partition(":")
+        value, _, tail = rest.partition("|")
+        if value.isdigit() and tail.split("|")[0] == "c":
+            totals[f"{name}|{tail}"] += int(value)
+        else:
+            others.append(line)
+    return totals, others
+
+
+def assert_summed(listener, expected, *, unit="milliseconds", grace=0.15,
+                  timeout=3.0):
+    """As assert_lines, for counters summed per flush interval (the
+    default with batching): each counter's total and every other line (a
+    multiset, durations as <dur>) equal expected's, however many lines the
+    counters came in (one per child and interval). Returns the raw lines."""
+    want, want_others = counter_totals(expected)
+    deadline = time.monotonic() + timeout
+    while True:
+        got, _ = normalise(listener.lines(), unit)
+        totals, others = counter_totals(got)
+        if ((totals == want and len(others) >= len(want_others))
+                or time.monotonic() > deadline):
+            break
+        time.sleep(0.05)
+    time.sleep(grace)
+    raw = listener.lines()
+    got, _ = normalise(raw, unit)
+    totals, others = counter_totals(got)
+    if totals != want or (collections.Counter(others)
+                          != collections.Counter(want_others)):
+        raise AssertionError(
+            "statsd lines differ\nexpected totals: " + repr(dict(want))
+            + "\nreceived totals: " + repr(dict(totals))
+            + "\nexpected other lines:\n" + fmt_multiset(want_others)
+            + "\nreceived:\n" + fmt_multiset(raw))
+    return raw
+
+
 def assert_nothing_after_marker(listener, send_marker, marker_lines, grace=0.3):
     """Whatever was requested before calling this must send nothing: send a
     marker request, wait for its lines plus a grace period and assert only
@@ -215,6 +258,25 @@ def request_keys(lines, prefix="test"):
     svc = f"{prefix}.responses." if prefix else "responses."
     return [key_of(l) for l in lines
             if not l.startswith(svc) and not RELOAD_RE.search(l)]
+
+
+def request_counts(lines, prefix="test"):
+    """(counters, timers): by request key, the total of its counter lines
+    (K:1|c per request, or summed K:n|c) and the number of its timer
+    values; both count the requests measured under the key."""
+    counters, timers = collections.Counter(), collections.Counter()
+    svc = f"{prefix}.responses." if prefix else "responses."
+    for l in lines:
+        if l.startswith(svc) or RELOAD_RE.search(l):
+            continue
+        key, _, rest = l.partition(":")
+        for value in rest.split(":"):
+            v, _, typ = value.partition("|")
+            if typ == "c":
+                counters[key] += int(v)
+            elif typ == "ms":
+                timers[key] += 1
+    return dict(counters), dict(timers)
 
 
 def measured(lines, prefix="test"):
