@@ -158,26 +158,31 @@ static int fold_send(statsd_interval *iv, const char *taken, size_t taken_len)
     return rv < 0 ? (int)rv : 0;
 }
 
+/* Under work, with a buffer taken out of the lock's reach: fold and send
+ * it, then it is the spare. */
+static int fold_to_spare(statsd_interval *iv, char *taken, size_t taken_len)
+{
+    int rv = fold_send(iv, taken, taken_len);
+
+    statsd_spin_lock(&iv->locked);
+    iv->spare = taken;
+    statsd_spin_unlock(&iv->locked);
+    return rv;
+}
+
 /* Under work: the buffer handed to the flusher, if any, folded here (by
- * the flusher, or by whoever needs the spare first); then it is spare. */
+ * the flusher, or by whoever needs the spare first). */
 static int fold_pending(statsd_interval *iv)
 {
     char *p;
     size_t plen;
-    int rv;
 
     statsd_spin_lock(&iv->locked);
     p = iv->pending;
     plen = iv->pending_len;
     iv->pending = NULL;
     statsd_spin_unlock(&iv->locked);
-    if (!p)
-        return 0;
-    rv = fold_send(iv, p, plen);
-    statsd_spin_lock(&iv->locked);
-    iv->spare = p;
-    statsd_spin_unlock(&iv->locked);
-    return rv;
+    return p ? fold_to_spare(iv, p, plen) : 0;
 }
 
 /* Under work: returns holding the lock, with a spare buffer (a buffer
@@ -204,7 +209,6 @@ static int take_and_fold(statsd_interval *iv, const char *lines, size_t len)
 {
     char *taken = iv->buf;
     size_t taken_len = iv->len;
-    int rv;
 
     iv->buf = iv->spare;
     iv->spare = NULL;
@@ -214,11 +218,7 @@ static int take_and_fold(statsd_interval *iv, const char *lines, size_t len)
         iv->len = len;
     }
     statsd_spin_unlock(&iv->locked);
-    rv = fold_send(iv, taken, taken_len);
-    statsd_spin_lock(&iv->locked);
-    iv->spare = taken;
-    statsd_spin_unlock(&iv->locked);
-    return rv;
+    return fold_to_spare(iv, taken, taken_len);
 }
 
 /* Under work: the table's lines go out. */

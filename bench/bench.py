@@ -629,7 +629,7 @@ PASS_THROUGH = {"ap_pass_brigade"}
 # (the static functions of statsd_sum.c, statsd_pack.c and the flushing
 # half of statsd_interval.c, its flusher thread's among them, under the
 # names link-time optimisation gives)
-FLUSH_SIDE_RE = re.compile(r"^(flusher|fold_pending|fold_send|"
+FLUSH_SIDE_RE = re.compile(r"^(flusher|fold_pending|fold_send|fold_to_spare|"
                            r"lock_with_spare|sort_group|value_cmp|"
                            r"take_and_fold|drain|add_full|emit_group|"
                            r"hash_bytes|hash_key|add|parse_counter|"
