@@ -5,6 +5,7 @@
  * DNS changes, the per-child watchdog that flushes batches and logs what
  * the resolver found, and what runs when a child exits.
  */
+#include <time.h>
 #include <unistd.h>
 
 #include "mod_statsd.h"
@@ -458,19 +459,33 @@ static uint64_t badfd_sends(const apr_array_header_t *sinks)
     return n;
 }
 
-/* Child exit (prefork may run it from a signal handler: nothing here
- * waits). The watchdog thread is still running: a sink whose gate it
- * holds is closed by that thread as it leaves. */
+/* Child exit (prefork may run it from a signal handler: no lock is
+ * waited for). The watchdog and flusher threads are still running: a sink
+ * whose gate one of them holds is closed by that thread as it leaves.
+ * The watchdog's thread is joined after these cleanups, a flusher's is
+ * not: wait a little (sleeps only, signal-safe) for such a close, or the
+ * process could exit before the last lines go out. */
+#define CLOSE_WAIT_MS 200
 static apr_status_t close_sockets(void *data)
 {
     apr_array_header_t *sinks = data;
     uint64_t badfd;
-    int i;
+    int i, waited, open;
 
     /* signal-safe, and no socket opens after it: before the close */
     statsd_resolver_stop(child_resolver);
     for (i = 0; i < sinks->nelts; i++)
         statsd_gate_close(&APR_ARRAY_IDX(sinks, i, statsd_sink *)->gate);
+    for (waited = 0; waited < CLOSE_WAIT_MS; waited++) {
+        struct timespec ms = {0, 1000000};
+
+        for (i = 0, open = 0; i < sinks->nelts; i++)
+            open += !statsd_gate_closed(&APR_ARRAY_IDX(sinks, i,
+                                                       statsd_sink *)->gate);
+        if (!open)
+            break;
+        nanosleep(&ms, NULL);
+    }
     /* a sink the watchdog held is closed, and published, by that thread */
     statsd_shared_publish();
     if ((badfd = badfd_sends(sinks)) != 0)
