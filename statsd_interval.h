@@ -53,7 +53,8 @@ int statsd_interval_set_packing(statsd_interval *iv, statsd_pack_style s);
 int statsd_interval_start(statsd_interval *iv, statsd_gate *gate);
 
 /* Queue a block of '\n'-joined lines. When it does not fit, the buffer is
- * flushed first (its counters stay summed until the interval ends).
+ * handed to the flusher (or, without one free, flushed here) first; its
+ * counters stay summed until the interval ends.
  * Returns the bytes queued (or sent, for a block larger than the buffer),
  * or a negative errno if the block was dropped. */
 long statsd_interval_add(statsd_interval *iv, const char *lines, size_t len);
