@@ -55,22 +55,13 @@ int statsd_interval_create(statsd_interval **out, statsd_client *c,
     if (!iv)
         return -ENOMEM;
     /* first, so that from here on a failure unwinds with
-     * statsd_interval_destroy */
-    if (pthread_mutex_init(&iv->work, NULL) != 0) {
-        free(iv);
-        return -ENOMEM;
-    }
-    if (pthread_mutex_init(&iv->wake_lock, NULL) != 0) {
-        pthread_mutex_destroy(&iv->work);
-        free(iv);
-        return -ENOMEM;
-    }
-    if (pthread_cond_init(&iv->wake_cond, NULL) != 0) {
-        pthread_mutex_destroy(&iv->wake_lock);
-        pthread_mutex_destroy(&iv->work);
-        free(iv);
-        return -ENOMEM;
-    }
+     * statsd_interval_destroy; each step undoes the ones before it */
+    if (pthread_mutex_init(&iv->work, NULL) != 0)
+        goto no_work;
+    if (pthread_mutex_init(&iv->wake_lock, NULL) != 0)
+        goto no_wake_lock;
+    if (pthread_cond_init(&iv->wake_cond, NULL) != 0)
+        goto no_wake_cond;
     iv->client = c;
     iv->cap = bytes;
     /* keys are taken from lines of the buffer: a buffer's worth of key
@@ -92,6 +83,14 @@ int statsd_interval_create(statsd_interval **out, statsd_client *c,
     }
     *out = iv;
     return 0;
+
+no_wake_cond:
+    pthread_mutex_destroy(&iv->wake_lock);
+no_wake_lock:
+    pthread_mutex_destroy(&iv->work);
+no_work:
+    free(iv);
+    return -ENOMEM;
 }
 
 int statsd_interval_set_packing(statsd_interval *iv, statsd_pack_style s)

@@ -1356,7 +1356,6 @@ class Bench:
                              verdict(b["added"] - fs <= T_INSTR),
                              f"b3 less b4's flushing side ({fs:,.0f}: the "
                              f"flusher thread, the watchdog's flushes)"))
-            if "profile" in b:
                 p = b["profile"]
                 rows.append(("b4", "module: callgrind-attributed instr/req",
                              f"{p['total']:,.0f}", "-", "info",
@@ -1398,7 +1397,6 @@ class Bench:
                                  f"{deep['added'] - fs:,.0f}", "<= 1,000",
                                  verdict(deep["added"] - fs <= T_INSTR),
                                  f"b8 less b9's flushing side ({fs:,.0f})"))
-                if "profile" in deep:
                     rows.append(("b9", f"b4 on {deep['path']}",
                                  f"{deep['profile']['total']:,.0f}", "-",
                                  "info", f"{where}; "
